@@ -1,0 +1,1 @@
+# examples/: complete apps a user copies from; they use include/rill only.

@@ -1,0 +1,19 @@
+/* rill/rill.h: the one header an application includes.
+ *
+ * rill is a stream-processing library (the Kafka Streams model, in C) and a
+ * bundled Kafka-protocol broker. Everything an application may call is
+ * declared under include/rill/ and starts with rill_ (macros RILL_). */
+#ifndef RILL_H
+#define RILL_H
+
+#include <rill/export.h>
+#include <rill/error.h>
+
+RILL_BEGIN_DECLS
+
+/* The library's version, "MAJOR.MINOR.PATCH". (transfer none, static) */
+RILL_EXPORT const char *rill_version(void);
+
+RILL_END_DECLS
+
+#endif /* RILL_H */

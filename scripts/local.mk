@@ -1,0 +1,5 @@
+EXTRA_DIST += \
+	%reldir%/install-deps.sh \
+	%reldir%/demo.sh \
+	%reldir%/test.sh %reldir%/build.sh \
+	%reldir%/check-deps-arrows.sh

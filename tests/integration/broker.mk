@@ -1,0 +1,1 @@
+# integration tests of broker (see tests/integration/local.mk for the numbering).

@@ -1,0 +1,1 @@
+# integration tests of runtime (see tests/integration/local.mk for the numbering).

@@ -1,0 +1,1 @@
+# integration tests of stores (see tests/integration/local.mk for the numbering).

@@ -1,0 +1,1 @@
+# integration tests of tools (see tests/integration/local.mk for the numbering).

@@ -1,0 +1,1 @@
+# tests/unit/broker: unit tests of broker/ (one cmocka program per module).

@@ -1,0 +1,1 @@
+# tests/unit/operators: unit tests of operators/ (one cmocka program per module).

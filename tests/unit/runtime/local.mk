@@ -1,0 +1,1 @@
+# tests/unit/runtime: unit tests of runtime/ (one cmocka program per module).
