@@ -1,0 +1,104 @@
+/* task.h: the seam between the processing side of the runtime (topology,
+ * processor graph, operators, the test driver) and the Kafka side (stream
+ * threads, consumers, producers, commits in runtime/app.c, runtime/thread.c,
+ * runtime/kafka/).
+ *
+ * A task is one (sub-topology, partition): it owns the processor nodes of
+ * that sub-topology for that partition and processes its records depth-first.
+ * It knows nothing of librdkafka: records come in as raw bytes, and what the
+ * sinks emit goes out through rill__sink_ops_t, which the stream thread
+ * implements with a librdkafka producer and the test driver with an in-memory
+ * capture. Everything here runs on the thread that owns the task.
+ *
+ *     rill__task_new ──► RUNNING ──rill__task_process / _punctuate──► RUNNING
+ *                          │  rill__task_flush (before each commit)
+ *                          ▼
+ *                   rill__task_destroy
+ */
+#ifndef RILL_RUNTIME_TASK_H
+#define RILL_RUNTIME_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rill/rill.h>
+
+typedef struct rill_task rill_task_t;
+typedef struct rill_topology rill_topology_t;
+
+/* A record header, borrowed. */
+typedef struct rill__header {
+    const char *name;
+    const void *value; /* NULL = null value */
+    size_t value_len;
+} rill__header_t;
+
+/* A record as it arrives from a topic (all fields borrowed for the call). */
+typedef struct rill__raw_record {
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp; /* ms, as in Kafka; -1 if none */
+    const void *key;   /* NULL = null key */
+    size_t key_len;
+    const void *value; /* NULL = null value (tombstone) */
+    size_t value_len;
+    const rill__header_t *headers;
+    size_t header_count;
+} rill__raw_record_t;
+
+/* How a task's sinks send records. partition -1 lets the producer's
+ * partitioner choose (murmur2 of the key, as Kafka's default). Returns
+ * RILL_OK, or an error that the production exception handler decides on. */
+typedef struct rill__sink_ops {
+    rill_err_t (*send)(void *ud, const char *topic, int32_t partition, const void *key,
+                       size_t key_len, const void *value, size_t value_len, int64_t timestamp,
+                       const rill__header_t *headers, size_t header_count, rill_error_t **error);
+    void *ud;
+} rill__sink_ops_t;
+
+/* What a task needs from its thread. */
+typedef struct rill__task_env {
+    rill__sink_ops_t sink;
+    const char *application_id;
+    const char *state_dir;          /* may be NULL for stateless topologies */
+    int64_t (*wall_clock_ms)(void *ud); /* the test driver's clock, or the real one */
+    void *clock_ud;
+} rill__task_env_t;
+
+/* ---- the built topology, as the thread side sees it -------------------- */
+
+int rill__topology_subtopology_count(const rill_topology_t *topology);
+/* Source topics of a sub-topology: NULL-terminated, borrowed for the topology's life. */
+const char *const *rill__topology_source_topics(const rill_topology_t *topology, int subtopology);
+/* The sub-topology that reads topic, or -1. */
+int rill__topology_subtopology_of(const rill_topology_t *topology, const char *topic);
+/* Internal topics (repartition, and later changelog) the app must create
+ * before it starts: NULL-terminated names, borrowed. The partition count of
+ * each is that of the source topics of the sub-topology that writes it,
+ * which the app finds with rill__topology_internal_topic_source(). */
+const char *const *rill__topology_internal_topics(const rill_topology_t *topology);
+const char *rill__topology_internal_topic_source(const rill_topology_t *topology,
+                                                 const char *internal_topic);
+/* Sets application.id: internal topic names are <application.id>-<name>-repartition. */
+void rill__topology_set_application_id(rill_topology_t *topology, const char *application_id);
+
+/* ---- tasks --------------------------------------------------------------- */
+
+rill_task_t *rill__task_new(const rill_topology_t *topology, int subtopology, int32_t partition,
+                            const rill__task_env_t *env, rill_error_t **error);
+/* The id "S_P", borrowed. */
+const char *rill__task_id(const rill_task_t *task);
+/* Processes one record depth-first through the sub-topology. An error the
+ * configured handlers do not absorb is returned: the thread then fails. */
+rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *record,
+                              rill_error_t **error);
+/* Fires due punctuators (stream time and wall clock). */
+rill_err_t rill__task_punctuate(rill_task_t *task, int64_t wall_ms, rill_error_t **error);
+/* Flushes what the task buffers (caches, stores) before its offsets are committed. */
+rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error);
+/* The task's stream time (max timestamp seen), -1 before the first record. */
+int64_t rill__task_stream_time(const rill_task_t *task);
+void rill__task_destroy(rill_task_t *task);
+
+#endif /* RILL_RUNTIME_TASK_H */
