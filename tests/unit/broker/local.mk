@@ -1,1 +1,5 @@
-# tests/unit/broker: unit tests of broker/ (one cmocka program per module).
+# tests/unit/broker: one fragment per broker module owner.
+include tests/unit/broker/protocol.mk
+include tests/unit/broker/net.mk
+include tests/unit/broker/log.mk
+include tests/unit/broker/server.mk

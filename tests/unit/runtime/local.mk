@@ -1,1 +1,3 @@
-# tests/unit/runtime: unit tests of runtime/ (one cmocka program per module).
+# tests/unit/runtime
+include tests/unit/runtime/core.mk
+include tests/unit/runtime/app.mk

@@ -1,0 +1,1 @@
+# broker/log/: add sources with libbroker_la_SOURCES += %reldir%/x.c %reldir%/x.h
