@@ -11,7 +11,7 @@ libruntime_la_LIBADD = $(JSONGLIB_LIBS) $(GLIB_LIBS)
 
 lib_LTLIBRARIES += librill.la
 librill_la_SOURCES =
-librill_la_LIBADD = libruntime.la libcommon.la $(JSONGLIB_LIBS) $(GLIB_LIBS)
+librill_la_LIBADD = liboperators.la libruntime.la libstores.la libcommon.la $(ROCKSDB_LIBS) $(JSONGLIB_LIBS) $(GLIB_LIBS)
 librill_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined
 
 include runtime/core.mk

@@ -1,1 +1,1 @@
-# tests/unit/stores: unit tests of stores/ (one cmocka program per module).
+# unit tests of stores/
