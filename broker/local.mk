@@ -1,10 +1,12 @@
 # broker/: rill-broker, the bundled single-node Kafka-protocol broker.
+# Convenience libraries never LIBADD each other (that duplicates symbols): the
+# programs and librill.la link each one they need, libcommon.la last.
 # broker -> common only; inside: protocol, net -> log -> group -> txn -> server.
 # libbroker.la holds everything but main(), so that tests and tools can link it.
 noinst_LTLIBRARIES += libbroker.la
 libbroker_la_SOURCES =
 libbroker_la_CFLAGS = $(AM_CFLAGS)
-libbroker_la_LIBADD = libcommon.la $(GLIB_LIBS)
+libbroker_la_LIBADD = $(GLIB_LIBS)
 include broker/protocol/local.mk
 include broker/net/local.mk
 include broker/log/local.mk

@@ -3,4 +3,4 @@
 noinst_LTLIBRARIES += libstores.la
 libstores_la_SOURCES =
 libstores_la_CFLAGS = $(AM_CFLAGS) $(ROCKSDB_CFLAGS)
-libstores_la_LIBADD = libcommon.la $(ROCKSDB_LIBS) $(GLIB_LIBS)
+libstores_la_LIBADD = $(ROCKSDB_LIBS) $(GLIB_LIBS)
