@@ -3,3 +3,6 @@
 libbroker_la_SOURCES += \
 	%reldir%/net.h %reldir%/net-private.h \
 	%reldir%/loop.c %reldir%/conn.c %reldir%/resp.c
+# config.c sits in server/ (it is the broker's configuration) but is built here,
+# into libbroker.la, because server/ code and its tests read the config too.
+libbroker_la_SOURCES += broker/server/config.c broker/server/config.h
