@@ -567,8 +567,9 @@ rb_kerr_t rb_log_read(rb_log_t *log, int64_t offset, int64_t limit_offset, size_
         }
     }
 
-    int64_t want = (int64_t)max_bytes > INT64_MAX - first.pos ? INT64_MAX
-                                                              : first.pos + (int64_t)max_bytes;
+    int64_t want = (uint64_t)max_bytes >= (uint64_t)(INT64_MAX - first.pos)
+                       ? INT64_MAX
+                       : first.pos + (int64_t)max_bytes;
     int64_t end, end_off;
     if (want >= hard_end) {
         end = hard_end;
@@ -997,7 +998,9 @@ rb_log_t *rb_log_open(const char *dir, const rb_log_config_t *config, char **err
         return NULL;
     }
     log->recovery_point = rb_log_end_offset(log);
-    if (write_checkpoint(log) != 0) {
+    log->checkpointed_recovery = recovery;
+    bool unchanged = clean && start == log->start_offset && recovery == log->recovery_point;
+    if (!unchanged && write_checkpoint(log) != 0) {
         *errmsg = g_strdup_printf("cannot write checkpoint in %s: %s", dir, g_strerror(errno));
         log_free(log);
         return NULL;

@@ -113,12 +113,17 @@ typedef struct rb_log_slice {
  * the batch that contains offset, at most max_bytes -- but always at least one
  * whole batch if any is readable (KIP-74), so a large batch never blocks a
  * consumer. Data comes from one segment per call, as in Kafka.
- * Returns 0, or 1 OFFSET_OUT_OF_RANGE if offset < start or offset > end. */
+ * Returns 0, or 1 OFFSET_OUT_OF_RANGE if offset < start or offset > end
+ * (or -1 UNKNOWN_SERVER_ERROR if the segment cannot be read).
+ * The slice ends on a batch boundary: at the segment's end, at the batch
+ * boundary of limit_offset (the batch holding limit_offset - 1 is included),
+ * or at the last boundary within max_bytes. offset == end gives len 0. */
 rb_kerr_t rb_log_read(rb_log_t *log, int64_t offset, int64_t limit_offset, size_t max_bytes,
                       rb_log_slice_t *slice);
 
 /* ListOffsets by timestamp: the first offset whose batch max timestamp is >=
- * ts, or -1 if none. */
+ * ts, or -1 if none. Within an uncompressed CreateTime batch this is the
+ * first record with a timestamp >= ts (as Kafka); never below the start offset. */
 int64_t rb_log_offset_for_time(rb_log_t *log, int64_t ts);
 
 /* DeleteRecords: moves the log start offset to offset (<= end offset), and

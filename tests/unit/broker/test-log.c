@@ -233,7 +233,25 @@ static void test_log__one_segment_per_read(void **state)
     rb_log_slice_t slice;
     assert_int_equal(rb_log_read(f->log, 0, rb_log_end_offset(f->log), SIZE_MAX, &slice), 0);
     assert_true(slice.len <= (size_t)f->config.segment_bytes);
+    g_autofree char *first = tl_path(f->dir, tl_seg(0, ".log"));
+    assert_int_equal(slice.len, tl_file_size(first)); /* all of the first segment */
     assert_true(slice.len < (size_t)rb_log_size_bytes(f->log));
+    /* the next read starts the next segment */
+    g_autofree uint8_t *buf = g_malloc(slice.len);
+    assert_int_equal(pread(slice.fd, buf, slice.len, slice.pos), (ssize_t)slice.len);
+    size_t at = 0, size = 0;
+    int64_t after = 0;
+    while (at < slice.len) {
+        assert_int_equal(rb_batch_check(buf + at, slice.len - at, &size), 0);
+        after = rb_batch_next_offset(buf + at);
+        at += size;
+    }
+    rb_log_slice_t second;
+    assert_int_equal(rb_log_read(f->log, after, rb_log_end_offset(f->log), SIZE_MAX, &second), 0);
+    assert_int_equal(second.pos, 0);
+    assert_true(second.fd != slice.fd);
+    g_autofree char *second_path = tl_path(f->dir, tl_seg(after, ".log"));
+    assert_int_equal(second.len, tl_file_size(second_path));
 }
 
 static void test_log__offset_for_time(void **state)
