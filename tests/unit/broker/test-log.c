@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -321,6 +322,7 @@ static void test_log__retention_by_time(void **state)
     for (int i = 0; i < 20; i++) /* recent ones */
         tl_append(f->log, 10, T0 + 1000000 + i);
     int64_t end = rb_log_end_offset(f->log);
+    reopen(f); /* the segments' largest timestamps come back from the time indexes */
     assert_int_equal(rb_log_maintain(f->log, T0 + 30000), 0);
     int deleted = rb_log_maintain(f->log, T0 + 1000000);
     assert_true(deleted >= (int)old_segs - 1);
@@ -494,6 +496,49 @@ static void test_log__full_disk_truncates_partial_write(void **state)
     assert_int_equal(tl_verify(f->log, 0, 100000), 55);
 }
 
+static void test_log__batch_larger_than_segment_bytes(void **state)
+{
+    fixture_t *f = *state;
+    f->config.segment_bytes = 1000;
+    rb_log_set_config(f->log, &f->config);
+    tl_append(f->log, 20, T0); /* ~2.4 KB: accepted, alone in its segment */
+    tl_append(f->log, 20, T0);
+    tl_append(f->log, 1, T0);
+    assert_int_equal(rb_log_segment_count(f->log), 3);
+    assert_int_equal(tl_verify(f->log, 0, 100), 41);
+}
+
+static void test_log__roll_failure_writes_nothing(void **state)
+{
+    fixture_t *f = *state;
+    f->config.segment_bytes = 4000;
+    rb_log_set_config(f->log, &f->config);
+    tl_append(f->log, 30, T0); /* ~3.5 KB: the next batch needs a new segment */
+    int64_t size = rb_log_size_bytes(f->log);
+    size_t len;
+    g_autofree uint8_t *b = tl_batch(5, 30, T0, &len);
+    /* no file descriptor left for the new segment */
+    int probe = open("/dev/null", O_RDONLY);
+    assert_true(probe >= 0);
+    close(probe);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_NOFILE, &old);
+    lim = old;
+    lim.rlim_cur = (rlim_t)probe;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    rb_kerr_t err = rb_log_append(f->log, b, len, T0, NULL);
+    setrlimit(RLIMIT_NOFILE, &old);
+    assert_int_equal(err, RB_LOG_ERR_UNKNOWN_SERVER_ERROR);
+    assert_int_equal(rb_log_end_offset(f->log), 30);
+    assert_int_equal(rb_log_size_bytes(f->log), size);
+    assert_int_equal(rb_log_segment_count(f->log), 1);
+    g_autofree uint8_t *b2 = tl_batch(5, 30, T0, &len);
+    assert_int_equal(rb_log_append(f->log, b2, len, T0, NULL), 0);
+    assert_int_equal(rb_log_segment_count(f->log), 2);
+    reopen(f);
+    assert_int_equal(tl_verify(f->log, 0, 100), 35);
+}
+
 static void test_log__delete_removes_directory(void **state)
 {
     fixture_t *f = *state;
@@ -538,6 +583,8 @@ int main(void)
         T(test_log__log_append_time),
         T(test_log__fsync_policies),
         T(test_log__full_disk_truncates_partial_write),
+        T(test_log__batch_larger_than_segment_bytes),
+        T(test_log__roll_failure_writes_nothing),
         T(test_log__delete_removes_directory),
         T(test_log__open_fails_cleanly),
     };
