@@ -18,6 +18,9 @@
  *     slice is the segment end, the batch boundary at limit_offset, or the last
  *     batch boundary within max_bytes (found the same way) -- never less than
  *     one whole batch (KIP-74). No per-record work, no allocation.
+ *   - fsyncs: a sealed segment, and flush.ms, go to a background thread
+ *     (flusher.c); fsync_on_append, flush.messages, rb_log_flush and close
+ *     fsync on the caller's thread (after waiting for background ones).
  *   - Durability bookkeeping: recovery_point is the offset below which
  *     everything is fsynced. A checkpoint file holds it with the log start
  *     offset; it is rewritten when the start offset moves, when the recovery
@@ -55,6 +58,7 @@
 #include "common/log.h"
 
 #include "broker/log/batch.h"
+#include "broker/log/flusher.h"
 #include "broker/log/log.h"
 #include "broker/log/segment.h"
 
@@ -77,6 +81,7 @@ struct rb_log {
     int64_t unflushed_messages;
     int64_t first_unflushed_ms; /* -1 when all is flushed */
     bool dir_dirty;             /* files created since the last directory fsync */
+    rb_flush_state_t *fstate;   /* shared with background fsyncs (flusher.c) */
     int32_t leader_epoch;
     rb_window_t win; /* header reads of fetch and offset_for_time */
     struct {
@@ -264,8 +269,18 @@ static void read_checkpoint(rb_log_t *log, int64_t *start, int64_t *recovery)
 
 /* fsyncs every segment with unflushed writes, and the directory if files were
  * created or removed. Does not touch the bookkeeping. */
+static void poll_flushes(rb_log_t *log);
+
 static int sync_all(rb_log_t *log)
 {
+    /* segments handed to the flusher are no longer marked unflushed: their
+     * fsyncs must be done before everything can be called durable */
+    bool idle = rb__flush_state_wait(log->fstate, 60000);
+    poll_flushes(log);
+    for (size_t i = 0; i < log->n_segs; i++) {
+        if (!idle)
+            log->segs[i]->unflushed = true;
+    }
     for (size_t i = 0; i < log->n_segs; i++) {
         rb_segment_t *seg = log->segs[i];
         if (!seg->unflushed)
@@ -298,6 +313,61 @@ static void mark_flushed(rb_log_t *log)
         write_checkpoint(log); /* failure only means more to recover after a crash */
 }
 
+/* Learns what the background fsyncs did: moves the recovery point, or after
+ * a failure marks everything for flushing again. */
+static void poll_flushes(rb_log_t *log)
+{
+    bool failed;
+    int64_t upto = rb__flush_state_poll(log->fstate, &failed);
+    if (failed) {
+        for (size_t i = 0; i < log->n_segs; i++)
+            log->segs[i]->unflushed = true;
+        log->dir_dirty = true;
+    }
+    if (upto > log->recovery_point) {
+        log->recovery_point = upto;
+        if (segs_find(log, upto) != segs_find(log, log->checkpointed_recovery))
+            write_checkpoint(log);
+    }
+}
+
+/* Hands every unflushed segment (and the directory) to the flusher thread.
+ * Falls back to flushing here if descriptors cannot be duplicated. */
+static void flush_in_background(rb_log_t *log)
+{
+    g_autofree int *fds = g_new(int, log->n_segs + 1);
+    g_autofree bool *is_dir = g_new(bool, log->n_segs + 1);
+    size_t n = 0;
+    for (size_t i = 0; i <= log->n_segs; i++) {
+        bool dir = i == log->n_segs;
+        if (dir ? !log->dir_dirty : !log->segs[i]->unflushed)
+            continue;
+        int fd = fcntl(dir ? log->dir_fd : log->segs[i]->fd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) {
+            while (n > 0)
+                close(fds[--n]);
+            rb_log_flush(log);
+            return;
+        }
+        fds[n] = fd;
+        is_dir[n++] = dir;
+    }
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < log->n_segs; i++)
+        log->segs[i]->unflushed = false;
+    log->dir_dirty = false;
+    log->unflushed_messages = 0;
+    log->first_unflushed_ms = -1;
+    rb__flusher_submit(log->fstate, fds, is_dir, n, rb_log_end_offset(log), log->dir);
+}
+
+int64_t rb_log_recovery_point(rb_log_t *log)
+{
+    poll_flushes(log);
+    return log->recovery_point;
+}
+
 int rb_log_flush(rb_log_t *log)
 {
     if (sync_all(log) != 0)
@@ -314,10 +384,6 @@ static int roll(rb_log_t *log, int64_t now_ms)
     if (rb__segment_write_indexes(old) != 0)
         RILL_LOG_WARN(LOG_COMPONENT, "cannot write index (it will be rebuilt): %s file=%s.index",
                       g_strerror(errno), old->path);
-#ifdef SYNC_FILE_RANGE_WRITE
-    if (old->unflushed) /* start writeback now; the fsync comes with the next flush */
-        (void)sync_file_range(old->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-#endif
     rb_segment_t *seg = rb__segment_create(log->dir, rb_log_end_offset(log), now_ms);
     if (seg == NULL) {
         RILL_LOG_WARN(LOG_COMPONENT, "cannot create segment: %s dir=%s offset=%" PRId64,
@@ -326,6 +392,7 @@ static int roll(rb_log_t *log, int64_t now_ms)
     }
     segs_push(log, seg);
     log->dir_dirty = true;
+    flush_in_background(log); /* the sealed segment, as Kafka does at a roll */
     RILL_LOG_DEBUG(LOG_COMPONENT, "rolled segment dir=%s base=%" PRId64, log->dir,
                    seg->base_offset);
     return 0;
@@ -685,6 +752,7 @@ static int64_t segment_time(const rb_segment_t *seg)
 int rb_log_maintain(rb_log_t *log, int64_t now_ms)
 {
     const rb_log_config_t *config = &log->config;
+    poll_flushes(log);
     rb_segment_t *seg = active(log);
     if (seg->size > 0 && config->segment_ms >= 0 && now_ms - seg->roll_base_ms >= config->segment_ms)
         roll(log, now_ms);
@@ -711,14 +779,14 @@ int rb_log_maintain(rb_log_t *log, int64_t now_ms)
         RILL_LOG_INFO(LOG_COMPONENT, "retention deleted segments dir=%s count=%d log_start_offset=%" PRId64,
                       log->dir, deleted, log->start_offset);
 
-    /* flush.ms, and sealed segments (their fsync makes the recovery point advance) */
+    /* flush.ms, and sealed segments still unflushed (after a failure) */
     bool sealed_unflushed = false;
     for (size_t i = 0; i + 1 < log->n_segs; i++)
         sealed_unflushed |= log->segs[i]->unflushed;
     if (sealed_unflushed ||
         (config->flush_ms >= 0 && log->first_unflushed_ms >= 0 &&
          now_ms - log->first_unflushed_ms >= config->flush_ms))
-        rb_log_flush(log);
+        flush_in_background(log);
     return deleted;
 }
 
@@ -859,6 +927,7 @@ static void log_free(rb_log_t *log)
     if (log->dir_fd >= 0)
         close(log->dir_fd);
     rb__window_free(&log->win);
+    rb__flush_state_unref(log->fstate);
     g_free(log->dir);
     g_free(log);
 }
@@ -943,6 +1012,7 @@ rb_log_t *rb_log_open(const char *dir, const rb_log_config_t *config, char **err
     log->config = *config;
     config_normalize(&log->config);
     log->first_unflushed_ms = -1;
+    log->fstate = rb__flush_state_new();
     rb__window_init(&log->win, HOT_READAHEAD);
     log->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (log->dir_fd < 0) {

@@ -141,6 +141,10 @@ int rb_log_flush(rb_log_t *log);
 /* Total bytes on disk of the log's segments. */
 int64_t rb_log_size_bytes(const rb_log_t *log);
 
+/* The offset below which everything is known to be fsynced (what recovery
+ * after a crash trusts). Background fsyncs move it. */
+int64_t rb_log_recovery_point(rb_log_t *log);
+
 /* Number of segments (tests, metrics). */
 size_t rb_log_segment_count(const rb_log_t *log);
 

@@ -451,6 +451,63 @@ static void test_log__fsync_policies(void **state)
     assert_int_equal(tl_verify(f->log, 0, 100000), 22);
 }
 
+/* Polls the recovery point until it reaches want (bounded: 10 s). */
+static int64_t wait_recovery_point(rb_log_t *log, int64_t want)
+{
+    int64_t rp = rb_log_recovery_point(log);
+    for (int i = 0; i < 10000 && rp < want; i++) {
+        g_usleep(1000);
+        rp = rb_log_recovery_point(log);
+    }
+    return rp;
+}
+
+static void test_log__background_flush_moves_recovery_point(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(rb_log_recovery_point(f->log), 0);
+    for (int i = 0; i < 40; i++)
+        tl_append(f->log, 10, T0);
+    assert_true(rb_log_segment_count(f->log) >= 3);
+    /* each roll hands the sealed segment to the flusher thread */
+    int64_t sealed_end = 0;
+    rb_log_slice_t slice;
+    for (int64_t off = 0; off < rb_log_end_offset(f->log);) {
+        assert_int_equal(rb_log_read(f->log, off, INT64_MAX, SIZE_MAX, &slice), 0);
+        g_autofree uint8_t *buf = g_malloc(slice.len);
+        assert_int_equal(pread(slice.fd, buf, slice.len, slice.pos), (ssize_t)slice.len);
+        size_t at = 0, size;
+        while (at < slice.len) {
+            assert_int_equal(rb_batch_check(buf + at, slice.len - at, &size), 0);
+            off = rb_batch_next_offset(buf + at);
+            at += size;
+        }
+        if (off < rb_log_end_offset(f->log))
+            sealed_end = off;
+    }
+    assert_true(sealed_end > 0);
+    assert_true(wait_recovery_point(f->log, sealed_end) >= sealed_end);
+    assert_true(rb_log_recovery_point(f->log) < rb_log_end_offset(f->log));
+    /* flush.ms hands over the active segment too */
+    f->config.flush_ms = 0;
+    rb_log_set_config(f->log, &f->config);
+    rb_log_maintain(f->log, T0 + 1000);
+    assert_int_equal(wait_recovery_point(f->log, 400), 400);
+    /* the checkpoint says so: a crash now recovers only the active segment */
+    g_autofree char *cp = tl_path(f->dir, "rill-log.checkpoint");
+    g_autofree char *text = NULL;
+    assert_true(g_file_get_contents(cp, &text, NULL, NULL));
+    int64_t rp = -1;
+    const char *at = strstr(text, "recovery_point ");
+    assert_non_null(at);
+    rp = g_ascii_strtoll(at + strlen("recovery_point "), NULL, 10);
+    assert_true(rp >= sealed_end);
+    /* and a synchronous flush after all that still works */
+    tl_append(f->log, 10, T0);
+    assert_int_equal(rb_log_flush(f->log), 0);
+    assert_int_equal(rb_log_recovery_point(f->log), 410);
+}
+
 static void ignore_signal(int sig)
 {
     (void)sig;
@@ -582,6 +639,7 @@ int main(void)
         T(test_log__rejects_bad_batches_writing_nothing),
         T(test_log__log_append_time),
         T(test_log__fsync_policies),
+        T(test_log__background_flush_moves_recovery_point),
         T(test_log__full_disk_truncates_partial_write),
         T(test_log__batch_larger_than_segment_bytes),
         T(test_log__roll_failure_writes_nothing),
