@@ -59,38 +59,13 @@
 
 #include "broker/log/batch.h"
 #include "broker/log/flusher.h"
+#include "broker/log/log-private.h"
 #include "broker/log/log.h"
 #include "broker/log/segment.h"
 
-#define LOG_COMPONENT "broker.log"
 #define CHECKPOINT_FILE "rill-log.checkpoint"
 #define CLEAN_MARKER_FILE "rill-log.clean-shutdown"
-#define CACHE_SLOTS 4
 #define HOT_READAHEAD (16 * 1024)
-#define RECOVERY_READAHEAD (1024 * 1024)
-
-struct rb_log {
-    char *dir;
-    int dir_fd;
-    rb_log_config_t config;
-    rb_segment_t **segs; /* sorted by base offset; the last is active */
-    size_t n_segs, cap_segs;
-    int64_t start_offset;
-    int64_t recovery_point;           /* everything below is fsynced */
-    int64_t checkpointed_recovery;    /* what the checkpoint file says */
-    int64_t unflushed_messages;
-    int64_t first_unflushed_ms; /* -1 when all is flushed */
-    bool dir_dirty;             /* files created since the last directory fsync */
-    rb_flush_state_t *fstate;   /* shared with background fsyncs (flusher.c) */
-    int32_t leader_epoch;
-    rb_window_t win; /* header reads of fetch and offset_for_time */
-    struct {
-        rb_segment_t *seg; /* NULL: empty slot */
-        int64_t offset;    /* a batch with this base offset ... */
-        int64_t pos;       /* ... starts at this position of seg */
-    } cache[CACHE_SLOTS];
-    unsigned cache_next;
-};
 
 static rb_segment_t *active(const rb_log_t *log)
 {
@@ -133,7 +108,7 @@ void rb_log_set_config(rb_log_t *log, const rb_log_config_t *config)
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-static int fsync_retry(int fd, bool data_only)
+int rb__log_fsync(int fd, bool data_only)
 {
     int rc;
     do {
@@ -170,7 +145,7 @@ static void segs_push(rb_log_t *log, rb_segment_t *seg)
     log->segs[log->n_segs++] = seg;
 }
 
-static void cache_forget(rb_log_t *log, const rb_segment_t *seg)
+void rb__log_cache_forget(rb_log_t *log, const rb_segment_t *seg)
 {
     for (int i = 0; i < CACHE_SLOTS; i++)
         if (seg == NULL || log->cache[i].seg == seg)
@@ -193,7 +168,7 @@ static void cache_put(rb_log_t *log, rb_segment_t *seg, int64_t offset, int64_t 
 static void segs_remove(rb_log_t *log, size_t i)
 {
     rb_segment_t *seg = log->segs[i];
-    cache_forget(log, seg);
+    rb__log_cache_forget(log, seg);
     rb__segment_destroy(seg);
     memmove(log->segs + i, log->segs + i + 1, (log->n_segs - i - 1) * sizeof(log->segs[0]));
     log->n_segs--;
@@ -227,7 +202,7 @@ static int write_checkpoint(rb_log_t *log)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         goto fail;
-    if (pwrite_full(fd, (const uint8_t *)text, len, 0) != 0 || fsync_retry(fd, true) != 0) {
+    if (pwrite_full(fd, (const uint8_t *)text, len, 0) != 0 || rb__log_fsync(fd, true) != 0) {
         int saved = errno;
         close(fd);
         unlink(tmp);
@@ -235,7 +210,7 @@ static int write_checkpoint(rb_log_t *log)
         goto fail;
     }
     close(fd);
-    if (rename(tmp, path) != 0 || fsync_retry(log->dir_fd, false) != 0)
+    if (rename(tmp, path) != 0 || rb__log_fsync(log->dir_fd, false) != 0)
         goto fail;
     log->checkpointed_recovery = log->recovery_point;
     return 0;
@@ -285,7 +260,7 @@ static int sync_all(rb_log_t *log)
         rb_segment_t *seg = log->segs[i];
         if (!seg->unflushed)
             continue;
-        if (fsync_retry(seg->fd, true) != 0) {
+        if (rb__log_fsync(seg->fd, true) != 0) {
             RILL_LOG_WARN(LOG_COMPONENT, "fsync failed: %s file=%s.log", g_strerror(errno),
                           seg->path);
             return -1;
@@ -293,7 +268,7 @@ static int sync_all(rb_log_t *log)
         seg->unflushed = false;
     }
     if (log->dir_dirty) {
-        if (fsync_retry(log->dir_fd, false) != 0) {
+        if (rb__log_fsync(log->dir_fd, false) != 0) {
             RILL_LOG_WARN(LOG_COMPONENT, "fsync of directory failed: %s dir=%s",
                           g_strerror(errno), log->dir);
             return -1;
@@ -412,6 +387,8 @@ rb_kerr_t rb_log_append(rb_log_t *log, uint8_t *batch, size_t len, int64_t now_m
     rb_kerr_t err = rb_batch_validate(batch, len, &bi);
     if (err != RB_LOG_ERR_NONE)
         return err;
+    if (config->compact && bi.null_key && !rb_batch_is_control(batch))
+        return RB_LOG_ERR_INVALID_RECORD; /* as Kafka: a compacted topic needs keys */
 
     int64_t base = rb_log_end_offset(log);
     int64_t last = base + bi.record_count - 1;
@@ -560,7 +537,7 @@ static int read_hinted(rb_log_t *log, rb_segment_t *seg, int64_t pos, int64_t at
                   "index entry points at the wrong place, dropping the index file=%s.index "
                   "position=%" PRId64 " offset=%" PRId64,
                   seg->path, pos, at);
-    cache_forget(log, seg);
+    rb__log_cache_forget(log, seg);
     rb__segment_reset_indexes(seg);
     rb_scan_result_t res;
     if (rb__segment_scan(seg, &log->win, 0, seg->base_offset, seg->size, false,
@@ -605,20 +582,26 @@ rb_kerr_t rb_log_read(rb_log_t *log, int64_t offset, int64_t limit_offset, size_
         return RB_LOG_ERR_NONE;
 
     size_t i = segs_find(log, offset);
-    while (i < log->n_segs && offset >= log->segs[i]->next_offset) {
-        i++; /* a gap (or an empty segment): the data goes on in the next one */
-        if (i < log->n_segs && offset < log->segs[i]->base_offset)
+    rb_segment_t *seg;
+    hdr_info_t first;
+    for (;;) {
+        if (i >= log->n_segs || offset >= limit_offset)
+            return RB_LOG_ERR_NONE;
+        seg = log->segs[i];
+        int rc = offset >= seg->next_offset ? 1 : locate(log, seg, offset, &first);
+        if (rc < 0)
+            return RB_LOG_ERR_UNKNOWN_SERVER_ERROR;
+        if (rc == 0)
+            break;
+        /* nothing at or after offset here (compacted away, or a gap): go on in
+         * the next segment */
+        if (++i < log->n_segs && offset < log->segs[i]->base_offset)
             offset = log->segs[i]->base_offset;
     }
-    if (i >= log->n_segs || offset >= limit_offset)
+    if (first.base >= limit_offset)
         return RB_LOG_ERR_NONE;
-    rb_segment_t *seg = log->segs[i];
-
-    hdr_info_t first;
-    int rc = locate(log, seg, offset, &first);
-    if (rc != 0)
-        return rc < 0 ? RB_LOG_ERR_UNKNOWN_SERVER_ERROR : RB_LOG_ERR_NONE;
     cache_put(log, seg, first.base, first.pos);
+    int rc;
 
     /* the hard end: the segment's end or the batch boundary at limit_offset */
     int64_t hard_end = seg->size, hard_end_offset = seg->next_offset;
@@ -775,6 +758,8 @@ int rb_log_maintain(rb_log_t *log, int64_t now_ms)
     }
     if (log->start_offset < log->segs[0]->base_offset)
         log->start_offset = log->segs[0]->base_offset;
+    if (config->compact)
+        rb__log_maybe_compact(log, now_ms);
     if (deleted > 0)
         RILL_LOG_INFO(LOG_COMPONENT, "retention deleted segments dir=%s count=%d log_start_offset=%" PRId64,
                       log->dir, deleted, log->start_offset);
@@ -839,9 +824,9 @@ static GArray *list_dir(rb_log_t *log, bool *clean, char **errmsg)
         } else if (parse_segment_name(name, ".index", &base) ||
                    parse_segment_name(name, ".timeindex", &base)) {
             g_hash_table_add(indexes, g_strndup(name, 20));
-        } else if (g_str_has_suffix(name, ".tmp")) {
+        } else if (g_str_has_suffix(name, ".tmp") || g_str_has_suffix(name, ".log.cleaned")) {
             g_autofree char *p = g_strdup_printf("%s/%s", log->dir, name);
-            unlink(p); /* a checkpoint whose writing was interrupted */
+            unlink(p); /* a checkpoint or a compacted copy whose writing was interrupted */
         } else {
             RILL_LOG_WARN(LOG_COMPONENT, "ignoring stray file in log directory file=%s/%s",
                           log->dir, name);
@@ -983,13 +968,6 @@ static bool load_segments(rb_log_t *log, GArray *bases, bool clean, int64_t reco
     if (!ok)
         return false;
 
-    /* empty segments that are not the last only confuse lookups */
-    for (size_t i = 0; i + 1 < log->n_segs;) {
-        if (log->segs[i]->size == 0)
-            segs_remove(log, i);
-        else
-            i++;
-    }
     rb_segment_t *seg = active(log);
     seg->roll_base_ms = now_ms;
     if (seg->size > 0) {
@@ -1031,7 +1009,7 @@ rb_log_t *rb_log_open(const char *dir, const rb_log_config_t *config, char **err
     read_checkpoint(log, &start, &recovery);
     if (clean) { /* from now on a crash must not look like a clean stop */
         g_autofree char *marker = g_strdup_printf("%s/%s", dir, CLEAN_MARKER_FILE);
-        if (unlink(marker) != 0 || fsync_retry(log->dir_fd, false) != 0) {
+        if (unlink(marker) != 0 || rb__log_fsync(log->dir_fd, false) != 0) {
             *errmsg = g_strdup_printf("cannot remove %s: %s", marker, g_strerror(errno));
             log_free(log);
             return NULL;
@@ -1109,7 +1087,7 @@ void rb_log_close(rb_log_t *log)
     if (shutdown_files(log)) {
         g_autofree char *marker = g_strdup_printf("%s/%s", log->dir, CLEAN_MARKER_FILE);
         int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 || close(fd) != 0 || fsync_retry(log->dir_fd, false) != 0)
+        if (fd < 0 || close(fd) != 0 || rb__log_fsync(log->dir_fd, false) != 0)
             RILL_LOG_WARN(LOG_COMPONENT, "cannot write clean shutdown marker: %s dir=%s",
                           g_strerror(errno), log->dir);
     } else {

@@ -132,8 +132,17 @@ rb_kerr_t rb_log_delete_records(rb_log_t *log, int64_t offset);
 
 /* Housekeeping, called periodically by the server: rolls the active segment
  * by segment.ms, applies retention by time and size (never deleting the
- * active segment), and fsyncs by flush.ms. Returns the number of segments deleted. */
+ * active segment), compacts compact topics (see rb_log_compact), and fsyncs
+ * by flush.ms. Returns the number of segments deleted. */
 int rb_log_maintain(rb_log_t *log, int64_t now_ms);
+
+/* Compacts the sealed segments now (cleanup.policy=compact): keeps the latest
+ * record of each key, drops tombstones older than delete.retention.ms, keeps
+ * every offset. rb_log_maintain runs it by itself for compact topics when at
+ * least half of the sealed bytes are new since the last pass. Compressed,
+ * transactional and control batches are kept as they are. Runs on the
+ * caller's thread. Returns the bytes removed, or -1 on an I/O error. */
+int64_t rb_log_compact(rb_log_t *log, int64_t now_ms);
 
 /* fsyncs everything written so far. Returns 0 or -1 (I/O error). */
 int rb_log_flush(rb_log_t *log);
