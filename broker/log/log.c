@@ -1,5 +1,6 @@
 /* log.c: one partition's durable log: segments, append, fetch reads, offsets
- * by time, retention, flushing, and recovery on open (see log.h).
+ * by time, retention, flushing, and recovery on open (see log.h; compaction
+ * is in cleaner.c, background fsyncs in flusher.c).
  *
  * Design note.
  *   - Segments live in an array sorted by base offset; the last is active.
@@ -699,6 +700,30 @@ int64_t rb_log_offset_for_time(rb_log_t *log, int64_t ts)
             return -1;
     }
     return -1;
+}
+
+int64_t rb_log_max_timestamp(rb_log_t *log, int64_t *timestamp)
+{
+    rb_segment_t *best = NULL;
+    for (size_t i = 0; i < log->n_segs; i++) {
+        rb_segment_t *seg = log->segs[i];
+        if (seg->max_timestamp >= 0 && seg->next_offset > log->start_offset &&
+            (best == NULL || seg->max_timestamp > best->max_timestamp))
+            best = seg;
+    }
+    *timestamp = -1;
+    if (best == NULL)
+        return -1;
+    hdr_info_t h;
+    int rc = locate(log, best, best->max_ts_offset, &h);
+    for (; rc == 0 && h.max_timestamp != best->max_timestamp;
+         rc = read_header(log, best, h.pos + h.size, &h))
+        ;
+    if (rc != 0)
+        return -1;
+    *timestamp = h.max_timestamp;
+    int64_t found = first_record_at_or_after(log, best, &h, h.max_timestamp);
+    return found > log->start_offset ? found : log->start_offset;
 }
 
 /* ---- deletion and housekeeping ----------------------------------------------- */

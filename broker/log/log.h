@@ -126,6 +126,11 @@ rb_kerr_t rb_log_read(rb_log_t *log, int64_t offset, int64_t limit_offset, size_
  * first record with a timestamp >= ts (as Kafka); never below the start offset. */
 int64_t rb_log_offset_for_time(rb_log_t *log, int64_t ts);
 
+/* ListOffsets MAX_TIMESTAMP (-3, KIP-734): the offset of the first record
+ * with the largest timestamp, which goes to *timestamp; -1 (and -1) if the
+ * log is empty. */
+int64_t rb_log_max_timestamp(rb_log_t *log, int64_t *timestamp);
+
 /* DeleteRecords: moves the log start offset to offset (<= end offset), and
  * deletes segments wholly below it. Returns 0 or OFFSET_OUT_OF_RANGE. */
 rb_kerr_t rb_log_delete_records(rb_log_t *log, int64_t offset);

@@ -72,6 +72,9 @@ static void test_log__empty_log(void **state)
     assert_int_equal(slice.len, 0);
     assert_int_equal(rb_log_read(f->log, 1, 1, 1000, &slice), RB_LOG_ERR_OFFSET_OUT_OF_RANGE);
     assert_int_equal(rb_log_offset_for_time(f->log, 0), -1);
+    int64_t max_ts;
+    assert_int_equal(rb_log_max_timestamp(f->log, &max_ts), -1);
+    assert_int_equal(max_ts, -1);
     reopen(f);
     assert_int_equal(rb_log_end_offset(f->log), 0);
 }
@@ -272,9 +275,26 @@ static void test_log__offset_for_time(void **state)
         assert_int_equal(rb_log_offset_for_time(f->log, T0 + i * 100 + 50), i * 10 + 10);
     reopen(f);
     assert_int_equal(rb_log_offset_for_time(f->log, T0 + 4203), 423);
+    int64_t max_ts;
+    assert_int_equal(rb_log_max_timestamp(f->log, &max_ts), 999);
+    assert_int_equal(max_ts, T0 + 9909);
     assert_int_equal(rb_log_delete_records(f->log, 500), 0);
     assert_int_equal(rb_log_offset_for_time(f->log, T0), 500);
     assert_int_equal(rb_log_offset_for_time(f->log, T0 + 6001), 601);
+}
+
+static void test_log__max_timestamp_in_the_middle(void **state)
+{
+    fixture_t *f = *state;
+    for (int i = 0; i < 30; i++)
+        tl_append(f->log, 10, i == 12 ? T0 + 1000000 : T0 + i * 10);
+    int64_t ts;
+    /* batch 12 holds T0+1000000 .. +9: the last record has the largest */
+    assert_int_equal(rb_log_max_timestamp(f->log, &ts), 129);
+    assert_int_equal(ts, T0 + 1000009);
+    reopen(f);
+    assert_int_equal(rb_log_max_timestamp(f->log, &ts), 129);
+    assert_int_equal(ts, T0 + 1000009);
 }
 
 static void test_log__delete_records(void **state)
@@ -632,6 +652,7 @@ int main(void)
         T(test_log__max_bytes_and_kip74),
         T(test_log__one_segment_per_read),
         T(test_log__offset_for_time),
+        T(test_log__max_timestamp_in_the_middle),
         T(test_log__delete_records),
         T(test_log__retention_by_time),
         T(test_log__retention_by_size),
