@@ -5,3 +5,9 @@ bench_targets =
 bench: $(bench_targets)
 .PHONY: bench
 CLEANFILES += $(bench_targets)
+
+# broker/log/: append and fetch throughput of the partition log vs raw pwrite.
+EXTRA_PROGRAMS += bench/bench-log
+bench_targets += bench/bench-log
+bench_bench_log_SOURCES = bench/bench-log.c
+bench_bench_log_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
