@@ -22,11 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "broker/log/batch.h" /* RB_BATCH_HEADER_SIZE, RB_BATCH_ATTR_* */
 #include "common/buf.h"
-
-#define RB_BATCH_HEADER_SIZE 61
-#define RB_BATCH_ATTR_TRANSACTIONAL 0x10
-#define RB_BATCH_ATTR_CONTROL 0x20
 
 /* The fields of a batch header broker/txn/ uses. */
 typedef struct rb_txn_batch {

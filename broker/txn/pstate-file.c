@@ -342,6 +342,36 @@ bool rb_pstate_replay_fd(rb_pstate_t *ps, int fd, off_t pos, size_t len, int64_t
     return ok;
 }
 
+bool rb_pstate_rebuild(rb_pstate_t *ps, rb_log_t *log, char **errmsg)
+{
+    int64_t end = rb_log_end_offset(log);
+    int64_t offset = -1;
+    if (!rb_pstate_load(ps, rb_log_start_offset(log), end, &offset, errmsg))
+        return false;
+    int64_t from = offset;
+    while (offset < end) {
+        rb_log_slice_t slice;
+        rb_kerr_t err = rb_log_read(log, offset, end, 1 << 20, &slice);
+        if (err != 0) {
+            *errmsg = g_strdup_printf("producer state replay: log read at %" PRId64 ": error %d",
+                                      offset, err);
+            return false;
+        }
+        if (slice.len == 0)
+            break;
+        int64_t next = offset;
+        if (!rb_pstate_replay_fd(ps, slice.fd, slice.pos, slice.len, &next, errmsg))
+            return false;
+        if (next <= offset)
+            break; /* no whole batch in the slice: nothing more to learn */
+        offset = next;
+    }
+    RILL_LOG_DEBUG("broker.txn", "producer state rebuilt dir=%s from=%" PRId64 " to=%" PRId64
+                   " producers=%u", ps->dir != NULL ? ps->dir : "(memory)", from, offset,
+                   g_hash_table_size(ps->producers));
+    return true;
+}
+
 void rb__pstate_index_append(rb_pstate_t *ps, const rb_aborted_txn_t *entry)
 {
     if (ps->dir == NULL)

@@ -7,9 +7,10 @@
  * How the server uses it, per partition (Thread: the broker's loop thread):
  *
  *   open:    ps = rb_pstate_new(dir, &config)
- *            rb_pstate_load(ps, log_start, log_end, &from, &err)
- *            for each rb_log_read slice from `from` up to log_end:
- *                rb_pstate_replay_fd(ps, slice.fd, slice.pos, slice.len, &next, &err)
+ *            rb_pstate_rebuild(ps, log, &err), which is
+ *              rb_pstate_load(ps, log_start, log_end, &from, &err) and, for
+ *              each rb_log_read slice from `from` up to log_end,
+ *              rb_pstate_replay_fd(ps, slice.fd, slice.pos, slice.len, &next, &err)
  *   produce: err = rb_pstate_check(ps, batch, len, RB_PSTATE_CLIENT, &dup)
  *            err != 0        -> answer err, append nothing
  *            dup.duplicate   -> answer NONE with dup.base_offset, append nothing
@@ -55,6 +56,7 @@
 
 #include <glib.h>
 
+#include "broker/log/log.h"
 #include "broker/txn/errors.h"
 
 typedef struct rb_pstate rb_pstate_t;
@@ -128,6 +130,12 @@ size_t rb_pstate_replay(rb_pstate_t *ps, const uint8_t *data, size_t len);
  * a malformed batch. */
 bool rb_pstate_replay_fd(rb_pstate_t *ps, int fd, off_t pos, size_t len, int64_t *next_offset,
                          char **errmsg);
+
+/* The whole open sequence against the partition's log: rb_pstate_load with
+ * the log's start and end offsets, then rb_log_read slices from the replay
+ * offset to the end, each through rb_pstate_replay_fd. Returns false and sets
+ * *errmsg on I/O errors or a malformed batch. */
+bool rb_pstate_rebuild(rb_pstate_t *ps, rb_log_t *log, char **errmsg);
 
 /* The check before appending batch[0..len) (a whole record batch v2).
  * Client data batches: a duplicate of one of the producer's last 5 batches

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "broker/log/batch.h"
 #include "broker/txn/errors.h"
 #include "tests/unit/broker/txn/txn-test.h"
 
@@ -472,9 +473,141 @@ static void test_pstate__expire_idle_producers(void **state)
                      RB_TXN_ERR_UNKNOWN_PRODUCER_ID);
 }
 
+static void test_pstate__marker_is_a_valid_control_batch(void **state)
+{
+    (void)state;
+    rill_wbuf_t w;
+    rill__wbuf_init(&w, 96);
+    rb_txn_marker_build(&w, 0x0102030405LL, 7, 42, true, 1234);
+    /* The log's own validator (an independent implementation) accepts it. */
+    rb_batch_info_t info;
+    assert_int_equal(rb_batch_validate(w.data, w.len, &info), 0);
+    assert_int_equal(info.record_count, 1);
+    assert_int_equal(rb_batch_attributes(w.data), RB_BATCH_ATTR_CONTROL | RB_BATCH_ATTR_TRANSACTIONAL);
+    assert_int_equal(rb_batch_producer_id(w.data), 0x0102030405LL);
+    assert_int_equal(rb_batch_producer_epoch(w.data), 7);
+    assert_int_equal(rb_batch_base_sequence(w.data), -1);
+    assert_int_equal(rb_batch_max_timestamp(w.data), 1234);
+    rb_record_iter_t it;
+    rb_record_t rec;
+    assert_int_equal(rb_record_iter_init(&it, w.data, w.len), 0);
+    assert_int_equal(rb_record_iter_next(&it, &rec), 1);
+    static const uint8_t key[] = {0, 0, 0, 1};        /* version 0, COMMIT */
+    static const uint8_t value[] = {0, 0, 0, 0, 0, 42}; /* version 0, coordinator epoch */
+    assert_int_equal(rec.key_len, 4);
+    assert_memory_equal(rec.key, key, 4);
+    assert_int_equal(rec.value_len, 6);
+    assert_memory_equal(rec.value, value, 6);
+    assert_int_equal(rb_record_iter_next(&it, &rec), 0);
+    rb_txn_batch_t batch;
+    assert_true(rb_txn_batch_parse(w.data, w.len, &batch));
+    assert_true(batch.control && batch.has_marker && batch.commit);
+    assert_int_equal(batch.coordinator_epoch, 42);
+    rill__wbuf_reset(&w);
+    rb_txn_marker_build(&w, 9, 0, 1, false, 1);
+    assert_int_equal(rb_batch_validate(w.data, w.len, NULL), 0);
+    assert_true(rb_txn_batch_parse(w.data, w.len, &batch));
+    assert_true(batch.has_marker && !batch.commit);
+    rill__wbuf_free(&w);
+}
+
+/* The produce path against the real partition log. */
+static rb_kerr_t log_produce(rb_log_t *log, rb_pstate_t *ps, const uint8_t *bytes, size_t len,
+                             rb_pstate_origin_t origin, int64_t *base)
+{
+    g_autofree uint8_t *batch = g_memdup2(bytes, len);
+    rb_pstate_dup_t dup;
+    rb_kerr_t err = rb_pstate_check(ps, batch, len, origin, &dup);
+    if (err != 0)
+        return err;
+    if (dup.duplicate) {
+        *base = dup.base_offset;
+        return 0;
+    }
+    rb_append_info_t info;
+    err = rb_log_append(log, batch, len, 1000, &info);
+    if (err != 0)
+        return err;
+    rb_pstate_appended(ps, batch, len);
+    *base = info.base_offset;
+    return 0;
+}
+
+static void test_pstate__rebuild_from_partition_log(void **state)
+{
+    fixture_t *f = *state;
+    g_autofree char *logdir = g_build_filename(f->dir, "orders-0", NULL);
+    rb_log_config_t config;
+    rb_log_config_init(&config);
+    config.segment_bytes = 300; /* several segments: the replay crosses them */
+    char *err = NULL;
+    rb_log_t *log = rb_log_open(logdir, &config, &err);
+    assert_non_null(log);
+    rb_pstate_t *ps = rb_pstate_new(logdir, NULL);
+    assert_true(rb_pstate_rebuild(ps, log, &err));
+    rill_wbuf_t w;
+    rill__wbuf_init(&w, 256);
+    int64_t base;
+    for (int i = 0; i < 12; i++) {
+        rill__wbuf_reset(&w);
+        test_build_batch(&w, 77, 0, i * 3, 3, false, 100 + i);
+        assert_int_equal(log_produce(log, ps, w.data, w.len, RB_PSTATE_CLIENT, &base), 0);
+        assert_int_equal(base, i * 3);
+        if (i == 4)
+            assert_true(rb_pstate_snapshot(ps, rb_log_end_offset(log), &err));
+    }
+    rill__wbuf_reset(&w);
+    test_build_batch(&w, 88, 0, 0, 2, true, 500);
+    assert_int_equal(log_produce(log, ps, w.data, w.len, RB_PSTATE_CLIENT, &base), 0);
+    assert_int_equal(base, 36);
+    rill__wbuf_reset(&w);
+    rb_txn_marker_build(&w, 88, 0, 1, false, 600);
+    assert_int_equal(log_produce(log, ps, w.data, w.len, RB_PSTATE_COORDINATOR, &base), 0);
+    rill__wbuf_reset(&w);
+    test_build_batch(&w, 88, 0, 2, 1, true, 700);
+    assert_int_equal(log_produce(log, ps, w.data, w.len, RB_PSTATE_CLIENT, &base), 0);
+    assert_int_equal(base, 39);
+    assert_true(rb_log_segment_count(log) > 2);
+    rb_pstate_free(ps);
+    rb_log_close(log);
+
+    /* Restart: the log recovers, the state is rebuilt from snapshot + replay. */
+    log = rb_log_open(logdir, &config, &err);
+    assert_non_null(log);
+    ps = rb_pstate_new(logdir, NULL);
+    assert_true(rb_pstate_rebuild(ps, log, &err));
+    assert_int_equal(rb_pstate_last_snapshot_offset(ps), 15);
+    /* The last five batches of 77 dedupe to their original offsets... */
+    rill__wbuf_reset(&w);
+    test_build_batch(&w, 77, 0, 21, 3, false, 107);
+    assert_int_equal(log_produce(log, ps, w.data, w.len, RB_PSTATE_CLIENT, &base), 0);
+    assert_int_equal(base, 21);
+    /* ...and the sequence continues after the last one. */
+    rill__wbuf_reset(&w);
+    test_build_batch(&w, 77, 0, 37, 1, false, 200);
+    assert_int_equal(log_produce(log, ps, w.data, w.len, RB_PSTATE_CLIENT, &base),
+                     RB_TXN_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+    rill__wbuf_reset(&w);
+    test_build_batch(&w, 77, 0, 36, 1, false, 200);
+    assert_int_equal(log_produce(log, ps, w.data, w.len, RB_PSTATE_CLIENT, &base), 0);
+    assert_int_equal(base, 40);
+    /* Producer 88's aborted transaction and its open one. */
+    assert_int_equal(rb_pstate_lso(ps, rb_log_end_offset(log)), 39);
+    GArray *aborted = g_array_new(FALSE, FALSE, sizeof(rb_aborted_txn_t));
+    assert_int_equal(rb_pstate_aborted_txns(ps, 30, 39, aborted), 1);
+    assert_int_equal(g_array_index(aborted, rb_aborted_txn_t, 0).first_offset, 36);
+    assert_int_equal(g_array_index(aborted, rb_aborted_txn_t, 0).last_offset, 38);
+    g_array_free(aborted, TRUE);
+    rill__wbuf_free(&w);
+    rb_pstate_free(ps);
+    rb_log_close(log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pstate__rebuild_from_partition_log, setup, teardown),
+        cmocka_unit_test(test_pstate__marker_is_a_valid_control_batch),
         cmocka_unit_test_setup_teardown(test_pstate__duplicate_answers_original_offsets, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pstate__dedupe_window_is_last_five_batches, setup,
