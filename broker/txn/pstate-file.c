@@ -230,7 +230,7 @@ static bool load_index(rb_pstate_t *ps, int64_t replay_from, char **errmsg)
         }
         if (entry.last_offset >= replay_from)
             break; /* the replay re-adds it */
-        g_array_append_val(ps->aborted, entry);
+        rb__pstate_aborted_add(ps, &entry);
         keep = pos + INDEX_ENTRY;
     }
     if (keep != len && data != NULL) {
