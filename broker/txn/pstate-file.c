@@ -282,6 +282,7 @@ bool rb_pstate_load(rb_pstate_t *ps, int64_t log_start, int64_t log_end, int64_t
     if (ps->last_snapshot >= 0)
         *replay_from = ps->last_snapshot > log_start ? ps->last_snapshot : log_start;
     ps->applied_end = *replay_from;
+    ps->dirty = false;
     return load_index(ps, *replay_from, errmsg);
 }
 
@@ -435,6 +436,7 @@ bool rb_pstate_snapshot(rb_pstate_t *ps, int64_t offset, char **errmsg)
     if (!ok)
         return false;
     ps->last_snapshot = offset;
+    ps->dirty = false;
     g_autofree char *ignored = NULL;
     GArray *offsets = list_snapshots(ps, &ignored);
     if (offsets != NULL) {

@@ -34,6 +34,8 @@ struct rb_pstate {
     int64_t aborted_max_span;  /* max of last_offset - first_offset over aborted */
     int64_t applied_end;       /* every batch below this offset has been applied */
     int64_t last_snapshot;     /* offset of the newest snapshot, -1 if none */
+    int64_t last_snapshot_ms;  /* when rb_pstate_maintain last wrote one */
+    bool dirty;                /* changed since the last snapshot or load */
     int index_fd;              /* aborted.txnindex opened O_APPEND, -1 if none */
     bool index_write_failed;   /* rewrite the whole index at the next snapshot */
 };

@@ -43,8 +43,10 @@ rb_pstate_t *rb_pstate_new(const char *dir, const rb_pstate_config_t *config)
     rb_pstate_t *ps = g_new0(rb_pstate_t, 1);
     ps->dir = g_strdup(dir);
     ps->config.producer_id_expiration_ms = 86400000;
+    ps->config.snapshot_interval_ms = 60000;
     if (config != NULL)
         ps->config = *config;
+    ps->last_snapshot_ms = INT64_MIN;
     ps->producers = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     ps->ongoing = g_tree_new(cmp_txn_first);
     ps->aborted = g_array_new(FALSE, FALSE, sizeof(rb_aborted_txn_t));
@@ -240,6 +242,7 @@ void rb_pstate_appended(rb_pstate_t *ps, const uint8_t *data, size_t len)
     ps->applied_end = last_offset + 1;
     if (batch.producer_id < 0)
         return;
+    ps->dirty = true;
     if (batch.control) {
         if (batch.has_marker)
             apply_marker(ps, &batch);
@@ -313,9 +316,24 @@ int rb_pstate_expire(rb_pstate_t *ps, int64_t now_ms)
             producer->last_timestamp + ps->config.producer_id_expiration_ms < now_ms) {
             g_hash_table_iter_remove(&iter);
             expired++;
+            ps->dirty = true;
         }
     }
     return expired;
+}
+
+bool rb_pstate_maintain(rb_pstate_t *ps, int64_t log_end, int64_t now_ms, char **errmsg)
+{
+    rb_pstate_expire(ps, now_ms);
+    if (!ps->dirty || ps->dir == NULL)
+        return true;
+    if (ps->last_snapshot_ms != INT64_MIN &&
+        now_ms - ps->last_snapshot_ms < ps->config.snapshot_interval_ms)
+        return true;
+    if (!rb_pstate_snapshot(ps, log_end, errmsg))
+        return false;
+    ps->last_snapshot_ms = now_ms;
+    return true;
 }
 
 void rb_pstate_truncate_head(rb_pstate_t *ps, int64_t log_start)
