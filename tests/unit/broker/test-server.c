@@ -899,6 +899,26 @@ static void test_server__restart_reloads_topics(void **state)
     assert_int_equal(list_offset(h, 1, "keep", -1)->offset, 1);
 }
 
+/* The housekeeping timer rolls and deletes by time: with segment.ms and
+ * retention.ms of 1 ms, a produced batch is gone after a few checks. */
+static void test_server__housekeeping_applies_retention(void **state)
+{
+    harness_t *h = *state;
+    rb_server_destroy(h->server);
+    set_config(h, "log.retention.check.interval.ms", "20");
+    start_server(h);
+    rb_create_topics_resp_t resp;
+    assert_int_equal(create_one(h, 4, "ret", 1, 1, "segment.ms", "1", false, &resp), 0);
+    assert_int_equal(incremental(h, "ret", "retention.ms", 0, "1"), 0);
+    g_autoptr(GByteArray) b = make_batch("k", "v", 1000, 0);
+    assert_int_equal(produce(h, 7, 1, "ret", 0, b, NULL), 0);
+    assert_int_equal(list_offset(h, 1, "ret", -2)->offset, 0);
+    rb_loop_add_timer(h->loop, 400, stop_loop, h->loop);
+    rb_loop_run(h->loop);
+    assert_int_equal(list_offset(h, 1, "ret", -2)->offset, 1);
+    assert_int_equal(list_offset(h, 1, "ret", -1)->offset, 1);
+}
+
 static void test_server__describe_cluster(void **state)
 {
     harness_t *h = *state;
@@ -933,6 +953,7 @@ int main(void)
         T(test_server__create_partitions),
         T(test_server__configs_describe_and_alter),
         T(test_server__restart_reloads_topics),
+        T(test_server__housekeeping_applies_retention),
         T(test_server__describe_cluster),
 #undef T
     };
