@@ -94,7 +94,8 @@ static void fill_topic(rb_req_t *req, const rb_topic_t *topic,
     out->error_code = RB_ERR_NONE;
     out->name = rb_str_c(topic->name);
     out->topic_id = topic->id;
-    out->is_internal = topic->name[0] == '_' && topic->name[1] == '_';
+    out->is_internal = strcmp(topic->name, "__consumer_offsets") == 0 ||
+                       strcmp(topic->name, "__transaction_state") == 0;
     fill_partitions(req, topic, out);
 }
 
