@@ -88,8 +88,8 @@ void rb__handle_produce(rb_req_t *req, rill_rbuf_t *body)
 
     rb_produce_resp_t resp;
     rb_produce_resp_init(&resp);
-    resp.responses = rb__items(req, &rb_produce_resp_topic_produce_response_desc,
-                               r.topic_data_count);
+    resp.responses =
+        rb__items(req, &rb_produce_resp_topic_produce_response_desc, r.topic_data_count);
     resp.responses_count = r.topic_data_count;
     for (int32_t t = 0; t < r.topic_data_count; t++) {
         const rb_produce_req_topic_produce_data_t *td = &r.topic_data[t];
@@ -110,8 +110,8 @@ void rb__handle_produce(rb_req_t *req, rill_rbuf_t *body)
             if (err == RB_ERR_NONE) {
                 rb_append_info_t info;
                 /* our copy of the frame is writable: the batch is rewritten in place */
-                err = rb_log_append(part->log, (uint8_t *)pd->records.ptr,
-                                    (size_t)pd->records.len, now, &info);
+                err = rb_log_append(part->log, (uint8_t *)pd->records.ptr, (size_t)pd->records.len,
+                                    now, &info);
                 if (err == RB_ERR_NONE) {
                     pr->base_offset = info.base_offset;
                     pr->log_append_time_ms = info.log_append_time;
@@ -185,8 +185,8 @@ static size_t fetch_fill(rb_req_t *req, const rb_fetch_req_t *r, rb_fetch_resp_t
     size_t total = 0;
     *has_error = false;
     if (resp) {
-        resp->responses = rb__items(req, &rb_fetch_resp_fetchable_topic_response_desc,
-                                    r->topics_count);
+        resp->responses =
+            rb__items(req, &rb_fetch_resp_fetchable_topic_response_desc, r->topics_count);
         resp->responses_count = r->topics_count;
     }
     for (int32_t t = 0; t < r->topics_count; t++) {
@@ -195,8 +195,8 @@ static size_t fetch_fill(rb_req_t *req, const rb_fetch_req_t *r, rb_fetch_resp_t
         if (tr) {
             tr->topic = ft->topic;
             tr->topic_id = ft->topic_id;
-            tr->partitions = rb__items(req, &rb_fetch_resp_partition_data_desc,
-                                       ft->partitions_count);
+            tr->partitions =
+                rb__items(req, &rb_fetch_resp_partition_data_desc, ft->partitions_count);
             tr->partitions_count = ft->partitions_count;
         }
         for (int32_t p = 0; p < ft->partitions_count; p++) {
@@ -227,8 +227,8 @@ static size_t fetch_fill(rb_req_t *req, const rb_fetch_req_t *r, rb_fetch_resp_t
             if (max <= 0 && total > 0)
                 continue;
             rb_log_slice_t slice = {-1, 0, 0};
-            rb_kerr_t err = rb_log_read(part->log, fp->fetch_offset, limit,
-                                        max > 0 ? (size_t)max : 1, &slice);
+            rb_kerr_t err =
+                rb_log_read(part->log, fp->fetch_offset, limit, max > 0 ? (size_t)max : 1, &slice);
             if (err != RB_ERR_NONE) {
                 pr->error_code = err;
                 *has_error = true;
@@ -372,8 +372,8 @@ void rb__handle_list_offsets(rb_req_t *req, rill_rbuf_t *body)
     }
     rb_list_offsets_resp_t resp;
     rb_list_offsets_resp_init(&resp);
-    resp.topics = rb__items(req, &rb_list_offsets_resp_list_offsets_topic_response_desc,
-                            r.topics_count);
+    resp.topics =
+        rb__items(req, &rb_list_offsets_resp_list_offsets_topic_response_desc, r.topics_count);
     resp.topics_count = r.topics_count;
     for (int32_t t = 0; t < r.topics_count; t++) {
         const rb_list_offsets_req_list_offsets_topic_t *lt = &r.topics[t];

@@ -107,7 +107,7 @@ struct rb_req {
     size_t frame_len;
     rb_arena_t arena;
     /* parked Fetch */
-    void *body;              /* the decoded request */
+    void *body; /* the decoded request */
     rb_timer_id_t timer;
     int64_t deadline_ms;
 };
@@ -181,16 +181,22 @@ GHashTable *rb__overrides_new(void);
 /* ---- topic configs (topic-config.c) ------------------------------------------------ */
 
 /* Kafka's DescribeConfigs ConfigType values. */
-enum { RB_CT_BOOLEAN = 1, RB_CT_STRING = 2, RB_CT_INT = 3, RB_CT_LONG = 5, RB_CT_DOUBLE = 6,
-       RB_CT_LIST = 7 };
+enum {
+    RB_CT_BOOLEAN = 1,
+    RB_CT_STRING = 2,
+    RB_CT_INT = 3,
+    RB_CT_LONG = 5,
+    RB_CT_DOUBLE = 6,
+    RB_CT_LIST = 7
+};
 /* Kafka's ConfigSource values. */
 enum { RB_CS_DYNAMIC_TOPIC = 1, RB_CS_STATIC_BROKER = 4, RB_CS_DEFAULT = 5 };
 
 typedef struct rb_topic_config_def {
-    const char *name;        /* topic config name */
-    const char *broker_key;  /* the broker config supplying its default, or NULL */
-    const char *fallback;    /* default when broker_key is NULL */
-    int8_t type;             /* RB_CT_* */
+    const char *name;       /* topic config name */
+    const char *broker_key; /* the broker config supplying its default, or NULL */
+    const char *fallback;   /* default when broker_key is NULL */
+    int8_t type;            /* RB_CT_* */
     const char *doc;
 } rb_topic_config_def_t;
 

@@ -110,8 +110,8 @@ void rb__req_finish_no_response(rb_req_t *req)
 
 void rb__req_fail(rb_req_t *req, const char *reason)
 {
-    RILL_LOG_WARN(COMPONENT, "closing connection: %s api=%d version=%d correlation_id=%d",
-                  reason, req->hdr.api_key, req->hdr.api_version, req->hdr.correlation_id);
+    RILL_LOG_WARN(COMPONENT, "closing connection: %s api=%d version=%d correlation_id=%d", reason,
+                  req->hdr.api_key, req->hdr.api_version, req->hdr.correlation_id);
     req->server->close_conn(req->server->io_ud, req->conn, reason);
     rb__req_finish_no_response(req);
 }
@@ -158,8 +158,7 @@ static void net_close(void *ud, rb_conn_t *conn, const char *reason)
 
 /* ---- dispatch --------------------------------------------------------------------- */
 
-static void on_request(rb_conn_t *conn, rb_slot_t *slot, const uint8_t *frame, size_t len,
-                       void *ud)
+static void on_request(rb_conn_t *conn, rb_slot_t *slot, const uint8_t *frame, size_t len, void *ud)
 {
     rb_server_t *server = ud;
     rb_req_t *req = g_new0(rb_req_t, 1);
@@ -187,8 +186,8 @@ static void on_request(rb_conn_t *conn, rb_slot_t *slot, const uint8_t *frame, s
         return;
     }
     if (!api || !fn || version < api->min_version || version > api->max_version) {
-        g_autofree char *why = g_strdup_printf("unsupported api %d version %d", req->hdr.api_key,
-                                               version);
+        g_autofree char *why =
+            g_strdup_printf("unsupported api %d version %d", req->hdr.api_key, version);
         rb__req_fail(req, why);
         return;
     }
@@ -257,8 +256,8 @@ rb_server_t *rb_server_new(rb_loop_t *loop, const rb_config_t *config, char **er
         server->maintain_interval_ms = 300000;
 
     if (!*server->log_dir || g_mkdir_with_parents(server->log_dir, 0755) != 0) {
-        *errmsg = g_strdup_printf("cannot create log.dirs '%s': %s", server->log_dir,
-                                  g_strerror(errno));
+        *errmsg =
+            g_strdup_printf("cannot create log.dirs '%s': %s", server->log_dir, g_strerror(errno));
         rb_server_destroy(server);
         return NULL;
     }
@@ -281,8 +280,7 @@ const rb_net_callbacks_t *rb_server_callbacks(rb_server_t *server)
 void rb_server_set_advertised(rb_server_t *server, const char *host, int port)
 {
     g_free(server->adv_host);
-    server->adv_host = g_strdup(host && *host && strcmp(host, "0.0.0.0") != 0 ? host
-                                                                             : "127.0.0.1");
+    server->adv_host = g_strdup(host && *host && strcmp(host, "0.0.0.0") != 0 ? host : "127.0.0.1");
     server->adv_port = port;
 }
 

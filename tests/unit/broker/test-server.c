@@ -58,9 +58,9 @@ static void capture_respond(void *ud, rb_slot_t *slot, rb_enc_t *enc)
         at = end;
         if (i < enc->nsplices) {
             guint8 *buf = g_malloc(enc->splices[i].len);
-            assert_int_equal(pread(enc->splices[i].fd, buf, enc->splices[i].len,
-                                   (off_t)enc->splices[i].pos),
-                             (ssize_t)enc->splices[i].len);
+            assert_int_equal(
+                pread(enc->splices[i].fd, buf, enc->splices[i].len, (off_t)enc->splices[i].pos),
+                (ssize_t)enc->splices[i].len);
             g_byte_array_append(c->bytes, buf, (guint)enc->splices[i].len);
             g_free(buf);
         }
@@ -187,32 +187,32 @@ static GByteArray *make_batch(const char *key, const char *value, int64_t ts, in
     rill__wbuf_init(&rec, 64);
     rill_wbuf_t body;
     rill__wbuf_init(&body, 64);
-    rill__wbuf_put_u8(&body, 0);          /* attributes */
-    rill__wbuf_put_varint(&body, 0);      /* timestamp delta */
-    rill__wbuf_put_varint(&body, 0);      /* offset delta */
+    rill__wbuf_put_u8(&body, 0);     /* attributes */
+    rill__wbuf_put_varint(&body, 0); /* timestamp delta */
+    rill__wbuf_put_varint(&body, 0); /* offset delta */
     rill__wbuf_put_varint(&body, (int64_t)strlen(key));
     rill__wbuf_put(&body, key, strlen(key));
     rill__wbuf_put_varint(&body, (int64_t)strlen(value));
     rill__wbuf_put(&body, value, strlen(value));
-    rill__wbuf_put_varint(&body, 0);      /* headers */
+    rill__wbuf_put_varint(&body, 0); /* headers */
     rill__wbuf_put_varint(&rec, (int64_t)body.len);
     rill__wbuf_put(&rec, body.data, body.len);
 
     rill_wbuf_t b;
     rill__wbuf_init(&b, 128);
-    rill__wbuf_put_i64(&b, 0);                         /* base offset */
-    rill__wbuf_put_i32(&b, (int32_t)(49 + rec.len));   /* batch length */
-    rill__wbuf_put_i32(&b, -1);                        /* leader epoch */
-    rill__wbuf_put_u8(&b, 2);                          /* magic */
-    rill__wbuf_put_u32(&b, 0);                         /* crc, below */
-    rill__wbuf_put_i16(&b, (int16_t)codec);            /* attributes */
-    rill__wbuf_put_i32(&b, 0);                         /* last offset delta */
+    rill__wbuf_put_i64(&b, 0);                       /* base offset */
+    rill__wbuf_put_i32(&b, (int32_t)(49 + rec.len)); /* batch length */
+    rill__wbuf_put_i32(&b, -1);                      /* leader epoch */
+    rill__wbuf_put_u8(&b, 2);                        /* magic */
+    rill__wbuf_put_u32(&b, 0);                       /* crc, below */
+    rill__wbuf_put_i16(&b, (int16_t)codec);          /* attributes */
+    rill__wbuf_put_i32(&b, 0);                       /* last offset delta */
     rill__wbuf_put_i64(&b, ts);
     rill__wbuf_put_i64(&b, ts);
-    rill__wbuf_put_i64(&b, -1);                        /* producer id */
+    rill__wbuf_put_i64(&b, -1); /* producer id */
     rill__wbuf_put_i16(&b, -1);
     rill__wbuf_put_i32(&b, -1);
-    rill__wbuf_put_i32(&b, 1);                         /* records */
+    rill__wbuf_put_i32(&b, 1); /* records */
     rill__wbuf_put(&b, rec.data, rec.len);
     rill__be32_put(b.data + 17, rill__crc32c(0, b.data + 21, b.len - 21));
     GByteArray *out = g_byte_array_new();
@@ -338,8 +338,8 @@ static void test_server__api_versions_unknown_version_gets_v0_error_35(void **st
 {
     harness_t *h = *state;
     /* a v9 request with a body we cannot know: answered, not closed */
-    static const uint8_t frame[] = {0x00, 0x12, 0x00, 0x09, 0x00, 0x00, 0x03, 0xe8,
-                                    0x00, 0x01, 'x',  0x00, 0x42, 0x42};
+    static const uint8_t frame[] = {0x00, 0x12, 0x00, 0x09, 0x00, 0x00, 0x03,
+                                    0xe8, 0x00, 0x01, 'x',  0x00, 0x42, 0x42};
     captured_t *slot = &h->slots[h->next_slot++];
     const rb_net_callbacks_t *cb = rb_server_callbacks(h->server);
     cb->on_request((rb_conn_t *)&h->conn_token, (rb_slot_t *)slot, frame, sizeof(frame), cb->ud);
@@ -507,8 +507,7 @@ static void test_server__produce_then_fetch_byte_for_byte(void **state)
     assert_int_equal(resp.responses[0].partitions[0].error_code, RB_ERR_OFFSET_OUT_OF_RANGE);
     slot = send_fetch(h, 11, "pf", 7, 0, 1, 500, 0);
     decode_resp(h, slot, RB_API_KEY_FETCH, 11, &resp);
-    assert_int_equal(resp.responses[0].partitions[0].error_code,
-                     RB_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_int_equal(resp.responses[0].partitions[0].error_code, RB_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     g_byte_array_free(sent1, TRUE);
     g_byte_array_free(sent2, TRUE);
 }
@@ -945,8 +944,7 @@ static void test_server__garbage_requests_are_answered_or_closed(void **state)
                 captured_t *slot = &h->slots[h->next_slot++];
                 closed_before = h->closes;
                 const rb_net_callbacks_t *cb = rb_server_callbacks(h->server);
-                cb->on_request((rb_conn_t *)&h->conn_token, (rb_slot_t *)slot, frame, len,
-                               cb->ud);
+                cb->on_request((rb_conn_t *)&h->conn_token, (rb_slot_t *)slot, frame, len, cb->ud);
                 if (!slot->answered) { /* a parked Fetch: end it */
                     cb->on_close((rb_conn_t *)&h->conn_token, cb->ud);
                 }
