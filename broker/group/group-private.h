@@ -12,6 +12,7 @@
 #include <glib.h>
 
 #include "broker/group/group.h"
+#include "broker/log/batch.h"
 #include "common/buf.h"
 
 typedef enum rb_group_state {
@@ -131,19 +132,21 @@ void rb__offsets_start_expiry(rb_group_coord_t *coord);
 
 /* ---- records.c: the __consumer_offsets format ---- */
 
-/* A batch under construction. */
-typedef struct rb_batch_builder {
-    rill_wbuf_t buf;
-    int32_t count;
+/* A batch under construction (broker/log/batch.h's builder; one timestamp for
+ * every record). */
+typedef struct rb_offsets_batch {
+    rb_batch_builder_t builder;
     int64_t timestamp;
-} rb_batch_builder_t;
+} rb_offsets_batch_t;
 
-void rb__batch_begin(rb_batch_builder_t *b, int64_t timestamp);
+void rb__batch_begin(rb_offsets_batch_t *b, int64_t timestamp);
 /* value NULL = tombstone. */
-void rb__batch_add(rb_batch_builder_t *b, const rill_wbuf_t *key, const rill_wbuf_t *value);
+void rb__batch_add(rb_offsets_batch_t *b, const rill_wbuf_t *key, const rill_wbuf_t *value);
+/* Drops a batch that will not be written. */
+void rb__batch_discard(rb_offsets_batch_t *b);
 /* Finishes the batch (producer_id -1 for a plain one) and appends it to the
- * store. Frees the builder. Returns 0 or a Kafka error code. */
-int16_t rb__batch_finish_append(rb_group_coord_t *coord, rb_batch_builder_t *b,
+ * store. Returns 0 or a Kafka error code. */
+int16_t rb__batch_finish_append(rb_group_coord_t *coord, rb_offsets_batch_t *b,
                                 int64_t producer_id, int16_t producer_epoch, bool transactional,
                                 bool control);
 

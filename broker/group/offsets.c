@@ -123,7 +123,7 @@ static int16_t write_commit(rb_group_t *group, rb_offset_commit_part_t *parts, s
     rb_group_coord_t *coord = group->coord;
     int64_t now = rb__group_wall(coord);
     *written = g_ptr_array_new_with_free_func(offset_destroy);
-    rb_batch_builder_t batch;
+    rb_offsets_batch_t batch;
     rb__batch_begin(&batch, now);
     rill_wbuf_t key, value;
     rill__wbuf_init(&key, 128);
@@ -152,7 +152,7 @@ static int16_t write_commit(rb_group_t *group, rb_offset_commit_part_t *parts, s
     rill__wbuf_free(&key);
     rill__wbuf_free(&value);
     if ((*written)->len == 0) {
-        rill__wbuf_free(&batch.buf);
+        rb__batch_discard(&batch);
         return RB_GROUP_ERR_NONE;
     }
     int16_t err = rb__batch_finish_append(coord, &batch, producer_id, producer_epoch,
@@ -310,7 +310,7 @@ static int16_t remove_offsets(rb_group_t *group, GPtrArray *offs, bool delete_gr
     rb_group_coord_t *coord = group->coord;
     if (offs->len == 0 && !delete_group)
         return RB_GROUP_ERR_NONE;
-    rb_batch_builder_t batch;
+    rb_offsets_batch_t batch;
     rb__batch_begin(&batch, rb__group_wall(coord));
     rill_wbuf_t key;
     rill__wbuf_init(&key, 128);
@@ -563,7 +563,7 @@ int16_t rb_group_txn_complete(rb_group_coord_t *coord, int64_t producer_id, int1
         any = pending_table(value, producer_id, false) != NULL;
     if (!any)
         return RB_GROUP_ERR_NONE;
-    rb_batch_builder_t batch;
+    rb_offsets_batch_t batch;
     rb__batch_begin(&batch, rb__group_wall(coord));
     rill_wbuf_t key, val;
     rill__wbuf_init(&key, 8);

@@ -17,78 +17,49 @@
  * Transactional offset commits are ordinary offset records inside a batch with
  * isTransactional set and the producer's id and epoch.
  *
- * The batches are uncompressed, with one timestamp for all records, and
- * their CRC-32C is checked on replay (the log checks it on append too).
+ * The batches are uncompressed, with one timestamp for all records, built
+ * with broker/log/batch.h's builder; replay checks their CRC-32C again.
  */
 #include "config.h"
 
 #include <string.h>
 
 #include "broker/group/group-private.h"
-#include "common/crc32c.h"
-
-#define BATCH_HEADER_LEN 61
-#define ATTR_TRANSACTIONAL 0x10
-#define ATTR_CONTROL 0x20
 
 /* ---- building ----------------------------------------------------------------- */
 
-void rb__batch_begin(rb_batch_builder_t *b, int64_t timestamp)
+void rb__batch_begin(rb_offsets_batch_t *b, int64_t timestamp)
 {
-    static const uint8_t zeros[BATCH_HEADER_LEN];
-    rill__wbuf_init(&b->buf, 256);
-    rill__wbuf_put(&b->buf, zeros, sizeof(zeros));
-    b->count = 0;
+    rb_batch_builder_init(&b->builder, 0);
     b->timestamp = timestamp;
 }
 
-void rb__batch_add(rb_batch_builder_t *b, const rill_wbuf_t *key, const rill_wbuf_t *value)
+void rb__batch_add(rb_offsets_batch_t *b, const rill_wbuf_t *key, const rill_wbuf_t *value)
 {
-    rill_wbuf_t body;
-    rill__wbuf_init(&body, 64 + key->len + (value ? value->len : 0));
-    rill__wbuf_put_u8(&body, 0);                /* attributes */
-    rill__wbuf_put_varint(&body, 0);            /* timestamp delta */
-    rill__wbuf_put_varint(&body, b->count);     /* offset delta */
-    rill__wbuf_put_varint(&body, (int64_t)key->len);
-    rill__wbuf_put(&body, key->data, key->len);
-    if (value) {
-        rill__wbuf_put_varint(&body, (int64_t)value->len);
-        rill__wbuf_put(&body, value->data, value->len);
-    } else {
-        rill__wbuf_put_varint(&body, -1);
-    }
-    rill__wbuf_put_varint(&body, 0); /* headers */
-    rill__wbuf_put_varint(&b->buf, (int64_t)body.len);
-    rill__wbuf_put(&b->buf, body.data, body.len);
-    rill__wbuf_free(&body);
-    b->count++;
+    rb_batch_builder_add(&b->builder, b->timestamp, key->data, (int32_t)key->len,
+                         value ? value->data : NULL, value ? (int32_t)value->len : -1, NULL, 0);
 }
 
-int16_t rb__batch_finish_append(rb_group_coord_t *coord, rb_batch_builder_t *b,
+void rb__batch_discard(rb_offsets_batch_t *b)
+{
+    rb_batch_builder_clear(&b->builder);
+}
+
+int16_t rb__batch_finish_append(rb_group_coord_t *coord, rb_offsets_batch_t *b,
                                 int64_t producer_id, int16_t producer_epoch, bool transactional,
                                 bool control)
 {
-    uint8_t *p = b->buf.data;
-    size_t len = b->buf.len;
-    g_assert(b->count > 0);
-    rill__be64_put(p, 0);
-    rill__be32_put(p + 8, (uint32_t)(len - 12));
-    rill__be32_put(p + 12, 0); /* partition leader epoch */
-    p[16] = 2;                 /* magic */
-    uint16_t attributes = (transactional ? ATTR_TRANSACTIONAL : 0) | (control ? ATTR_CONTROL : 0);
-    rill__be16_put(p + 21, attributes);
-    rill__be32_put(p + 23, (uint32_t)(b->count - 1));
-    rill__be64_put(p + 27, (uint64_t)b->timestamp);
-    rill__be64_put(p + 35, (uint64_t)b->timestamp);
-    rill__be64_put(p + 43, (uint64_t)producer_id);
-    rill__be16_put(p + 51, (uint16_t)producer_epoch);
-    rill__be32_put(p + 53, (uint32_t)-1); /* base sequence */
-    rill__be32_put(p + 57, (uint32_t)b->count);
-    rill__be32_put(p + 17, rill__crc32c(0, p + 21, len - 21));
+    g_assert(b->builder.count > 0);
+    b->builder.producer_id = producer_id;
+    b->builder.producer_epoch = producer_epoch;
+    b->builder.attributes = (int16_t)((transactional ? RB_BATCH_ATTR_TRANSACTIONAL : 0) |
+                                      (control ? RB_BATCH_ATTR_CONTROL : 0));
+    size_t len = 0;
+    uint8_t *batch = rb_batch_builder_finish(&b->builder, &len);
     int16_t err = RB_GROUP_ERR_NONE;
     if (coord->has_store)
-        err = coord->store.append(coord->store.ud, p, len, b->timestamp);
-    rill__wbuf_free(&b->buf);
+        err = coord->store.append(coord->store.ud, batch, len, b->timestamp);
+    g_free(batch);
     return err;
 }
 
@@ -153,7 +124,7 @@ void rb__record_marker_value(rill_wbuf_t *w)
 
 int16_t rb__group_store_metadata(rb_group_t *group, bool tombstone)
 {
-    rb_batch_builder_t batch;
+    rb_offsets_batch_t batch;
     rb__batch_begin(&batch, rb__group_wall(group->coord));
     rill_wbuf_t key, value;
     rill__wbuf_init(&key, 64);
@@ -303,80 +274,41 @@ static int apply_record(rb_group_coord_t *coord, const uint8_t *key, size_t key_
     }
 }
 
-/* Reads a varint-prefixed byte string (length -1 = null). */
-static bool get_varbytes(rill_rbuf_t *r, const uint8_t **data, size_t *len)
-{
-    int64_t n = rill__rbuf_get_varint(r);
-    *data = NULL;
-    *len = 0;
-    if (r->err || n < -1)
-        return false;
-    if (n == -1)
-        return true;
-    if ((uint64_t)n > rill__rbuf_remaining(r))
-        return false;
-    *data = rill__rbuf_get(r, (size_t)n);
-    *len = (size_t)n;
-    if (!*data && n == 0)
-        *data = r->data + r->pos; /* an empty, non-null value */
-    return !r->err;
-}
-
 int rb__records_apply_batch(rb_group_coord_t *coord, const uint8_t *batch, size_t len,
                             char **errmsg)
 {
-    if (len < BATCH_HEADER_LEN || (size_t)rill__be32_get(batch + 8) + 12 != len) {
-        *errmsg = g_strdup_printf("truncated record batch (%zu bytes)", len);
+    size_t size = 0;
+    rb_kerr_t err = rb_batch_check(batch, len, &size);
+    if (err != RB_LOG_ERR_NONE || size != len) {
+        *errmsg = g_strdup_printf("bad record batch (%zu bytes): %s", len,
+                                  err == RB_LOG_ERR_CORRUPT_MESSAGE ? "CRC or length mismatch"
+                                  : err                            ? "not magic 2"
+                                                                   : "trailing bytes");
         return -1;
     }
-    if (batch[16] != 2) {
-        *errmsg = g_strdup_printf("record batch magic %d (want 2)", batch[16]);
-        return -1;
-    }
-    if (rill__be32_get(batch + 17) != rill__crc32c(0, batch + 21, len - 21)) {
-        *errmsg = g_strdup("record batch CRC mismatch");
-        return -1;
-    }
-    uint16_t attributes = rill__be16_get(batch + 21);
-    if (attributes & 0x7) {
+    rb_record_iter_t it;
+    if (rb_record_iter_init(&it, batch, len) != RB_LOG_ERR_NONE) {
         *errmsg = g_strdup("compressed record batch in the offsets log");
         return -1;
     }
-    bool transactional = attributes & ATTR_TRANSACTIONAL;
-    bool control = attributes & ATTR_CONTROL;
-    int64_t producer_id = (int64_t)rill__be64_get(batch + 43);
-    int32_t count = (int32_t)rill__be32_get(batch + 57);
-    rill_rbuf_t r;
-    rill__rbuf_init(&r, batch + BATCH_HEADER_LEN, len - BATCH_HEADER_LEN);
-    for (int32_t i = 0; i < count; i++) {
-        int64_t rec_len = rill__rbuf_get_varint(&r);
-        if (r.err || rec_len < 0 || (uint64_t)rec_len > rill__rbuf_remaining(&r)) {
-            *errmsg = g_strdup_printf("malformed record %d", i);
+    bool transactional = rb_batch_is_transactional(batch);
+    bool control = rb_batch_is_control(batch);
+    int64_t producer_id = rb_batch_producer_id(batch);
+    rb_record_t rec;
+    int rc;
+    while ((rc = rb_record_iter_next(&it, &rec)) == 1) {
+        if (!rec.key) {
+            *errmsg = g_strdup_printf("record at offset %" G_GINT64_FORMAT " has no key",
+                                      rec.offset);
             return -1;
         }
-        size_t end = r.pos + (size_t)rec_len;
-        rill__rbuf_get_u8(&r);     /* attributes */
-        rill__rbuf_get_varint(&r); /* timestamp delta */
-        rill__rbuf_get_varint(&r); /* offset delta */
-        const uint8_t *key, *value;
-        size_t key_len, value_len;
-        bool ok = get_varbytes(&r, &key, &key_len) && get_varbytes(&r, &value, &value_len);
-        int64_t headers = rill__rbuf_get_varint(&r);
-        for (int64_t h = 0; ok && h < headers; h++) {
-            const uint8_t *hk, *hv;
-            size_t hkl, hvl;
-            ok = get_varbytes(&r, &hk, &hkl) && get_varbytes(&r, &hv, &hvl);
-        }
-        if (!ok || r.err || headers < 0 || r.pos != end || !key) {
-            *errmsg = g_strdup_printf("malformed record %d", i);
-            return -1;
-        }
-        if (apply_record(coord, key, key_len, value, value_len, transactional, control,
+        if (apply_record(coord, rec.key, (size_t)rec.key_len, rec.value,
+                         rec.value ? (size_t)rec.value_len : 0, transactional, control,
                          producer_id, errmsg) != 0)
             return -1;
     }
-    if (rill__rbuf_remaining(&r) != 0) {
-        *errmsg = g_strdup("trailing bytes after the last record");
+    if (rc < 0) {
+        *errmsg = g_strdup("malformed record in the offsets log");
         return -1;
     }
     return 0;

@@ -120,21 +120,13 @@ static void log_store_close(void *ud)
 
 int rb_group_store_open_log(const char *log_dir, rb_group_store_t *store, char **errmsg)
 {
-    rb_log_config_t config = {
-        .segment_bytes = 100 << 20,            /* offsets.topic.segment.bytes */
-        .segment_ms = 7LL * 24 * 3600 * 1000,
-        .retention_bytes = -1,
-        .retention_ms = -1,
-        .flush_messages = -1,
-        .flush_ms = -1,
-        .fsync_on_append = false,
-        .index_interval_bytes = 4096,
-        .max_message_bytes = 16 << 20,
-        .timestamp_log_append = false,
-        .compact = true,
-        .delete_ = false,
-        .delete_retention_ms = 24LL * 3600 * 1000,
-    };
+    rb_log_config_t config;
+    rb_log_config_init(&config);
+    config.segment_bytes = 100 << 20;      /* offsets.topic.segment.bytes */
+    config.max_message_bytes = 16 << 20;   /* one commit of many partitions is one batch */
+    config.retention_ms = -1;
+    config.compact = true;                 /* offsets.topic: cleanup.policy=compact */
+    config.delete_ = false;
     g_autofree char *dir = g_strdup_printf("%s/%s-0", log_dir, RB_GROUP_OFFSETS_TOPIC);
     rb_log_t *log = rb_log_open(dir, &config, errmsg);
     if (!log)

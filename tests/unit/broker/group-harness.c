@@ -152,7 +152,7 @@ harness_t *h_new(void)
     return h;
 }
 
-void h_open_unloaded(harness_t *h)
+static void open_coord(harness_t *h, const rb_group_store_t *store)
 {
     assert_null(h->coord);
     rb_group_env_t env = {
@@ -162,8 +162,21 @@ void h_open_unloaded(harness_t *h)
         .cancel_timer = h_cancel_timer,
         .ud = h,
     };
+    h->coord = rb_group_coord_new(&h->config, &env, store);
+}
+
+void h_open_unloaded(harness_t *h)
+{
     rb_group_store_t store = h_store(h);
-    h->coord = rb_group_coord_new(&h->config, &env, &store);
+    open_coord(h, &store);
+}
+
+void h_open_with_store(harness_t *h, const rb_group_store_t *store)
+{
+    open_coord(h, store);
+    char *err = h_load(h);
+    if (err)
+        fail_msg("load failed: %s", err);
 }
 
 char *h_load(harness_t *h)

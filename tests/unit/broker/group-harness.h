@@ -56,6 +56,8 @@ typedef struct client {
 harness_t *h_new(void);
 void h_open(harness_t *h);          /* new coordinator on the store file + load */
 void h_open_unloaded(harness_t *h); /* new coordinator, not loaded yet */
+/* new coordinator on another store (the coordinator owns it) + load */
+void h_open_with_store(harness_t *h, const rb_group_store_t *store);
 /* Loads; returns the error message (g_free it) or NULL. */
 char *h_load(harness_t *h);
 void h_close(harness_t *h);         /* destroys the coordinator (store file stays) */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -497,6 +498,61 @@ static void test_group_offsets__describe_and_list(void **state)
     assert_string_equal(dead, "");
 }
 
+/* The real store: __consumer_offsets-0 through broker/log/log.h, closed and
+ * reopened, with more than one read's worth of batches to replay. */
+static void open_on_log(harness_t *h, const char *log_dir)
+{
+    rb_group_store_t store;
+    char *err = NULL;
+    if (rb_group_store_open_log(log_dir, &store, &err) != 0)
+        fail_msg("open log store: %s", err);
+    if (h->coord)
+        h_close(h);
+    h_open_with_store(h, &store);
+}
+
+static void test_group_offsets__on_the_partition_log(void **state)
+{
+    harness_t *h = *state;
+    g_autofree char *log_dir = g_build_filename(h->dir, "logs", NULL);
+    open_on_log(h, log_dir);
+    char big[4001];
+    memset(big, 'x', 4000);
+    big[4000] = '\0';
+    for (int i = 0; i < 400; i++) /* ~1.6 MB: replay needs several reads */
+        assert_int_equal(commit1(h, G, -1, "", "t", i % 7, i, big), 0);
+    assert_int_equal(simple_commit(h, "other", "u", 0, 77), 0);
+    rb_offset_commit_part_t p = {.topic = "t", .partition = 9, .offset = 900, .leader_epoch = -1};
+    assert_int_equal(rb_group_txn_offset_commit(h->coord, G, 42, 0, -1, "", NULL, &p, 1), 0);
+    assert_int_equal(rb_group_delete(h->coord, "other"), 0);
+    h_close(h);
+    g_autofree char *seg = g_build_filename(log_dir, "__consumer_offsets-0",
+                                            "00000000000000000000.log", NULL);
+    assert_true(g_file_test(seg, G_FILE_TEST_EXISTS));
+
+    open_on_log(h, log_dir);
+    for (int part = 0; part < 7; part++) {
+        int64_t last = -1;
+        for (int i = 0; i < 400; i++)
+            if (i % 7 == part)
+                last = i;
+        char md[4100];
+        assert_int_equal(fetch1(h, G, "t", part, md, sizeof(md)), last);
+        assert_string_equal(md, big);
+    }
+    assert_int_equal(fetch1(h, "other", "u", 0, NULL, 0), -1);
+    assert_true(rb_group_has_pending_txn_offsets(h->coord, G));
+    assert_int_equal(rb_group_txn_complete(h->coord, 42, 0, true), 0);
+    h_close(h);
+    open_on_log(h, log_dir);
+    assert_false(rb_group_has_pending_txn_offsets(h->coord, G));
+    assert_int_equal(fetch1(h, G, "t", 9, NULL, 0), 900);
+    h_close(h);
+    /* the harness's own store file is untouched; remove the log dir */
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", log_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     rill__log_init();
@@ -520,6 +576,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_offsets__transactional_offsets, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_group_offsets__describe_and_list, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_offsets__on_the_partition_log, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
