@@ -266,7 +266,9 @@ typedef struct rb_offset_commit_part {
 /* OffsetCommit. generation_id -1 with member_id "" is a commit from outside
  * group management (simple consumers, admin tools): accepted while the group
  * is Empty (or does not exist). Fills every part's error_code and returns the
- * error that applied to all of them (0 when it was per part). */
+ * error that applied to all of them (0 when it was per part). OffsetCommit
+ * v2-4's RetentionTimeMs is not taken: offsets.retention.ms applies to all.
+ * A commit from a member restarts its session timeout, as a heartbeat does. */
 int16_t rb_group_offset_commit(rb_group_coord_t *coord, const char *group_id, int32_t generation_id,
                                const char *member_id, const char *group_instance_id,
                                rb_offset_commit_part_t *parts, size_t count);
@@ -326,6 +328,15 @@ int16_t rb_group_txn_offset_commit(rb_group_coord_t *coord, const char *group_id
  * caller retries, as Kafka retries its markers). */
 int16_t rb_group_txn_complete(rb_group_coord_t *coord, int64_t producer_id, int16_t producer_epoch,
                               bool commit);
+
+/* The same for one group: the shape of broker/txn's end_group_txn hook
+ * (rb_txn_hooks_t), which the server can forward here as is. Returns 0 at
+ * once when group_id has nothing pending for producer_id (the hook may be
+ * called again after a restart). Otherwise writes the marker and, like
+ * replay would, ends producer_id's pending offsets in every group: a later
+ * call for another group of the same transaction then finds nothing. */
+int16_t rb_group_txn_end(rb_group_coord_t *coord, const char *group_id, int64_t producer_id,
+                         int16_t producer_epoch, bool commit);
 
 /* Whether group_id has pending transactional offsets (of any producer). */
 bool rb_group_has_pending_txn_offsets(const rb_group_coord_t *coord, const char *group_id);

@@ -583,6 +583,18 @@ int16_t rb_group_txn_complete(rb_group_coord_t *coord, int64_t producer_id, int1
     return RB_GROUP_ERR_NONE;
 }
 
+int16_t rb_group_txn_end(rb_group_coord_t *coord, const char *group_id, int64_t producer_id,
+                         int16_t producer_epoch, bool commit)
+{
+    g_assert(coord->in_callback == 0);
+    if (!coord->loaded)
+        return RB_GROUP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+    rb_group_t *group = rb__group_get(coord, group_id);
+    if (!group || !pending_table(group, producer_id, false))
+        return RB_GROUP_ERR_NONE;
+    return rb_group_txn_complete(coord, producer_id, producer_epoch, commit);
+}
+
 bool rb_group_has_pending_txn_offsets(const rb_group_coord_t *coord, const char *group_id)
 {
     rb_group_t *group = rb__group_get((rb_group_coord_t *)coord, group_id);

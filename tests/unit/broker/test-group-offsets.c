@@ -422,6 +422,37 @@ static void test_group_offsets__transactional_offsets(void **state)
                      0);
     assert_int_equal(rb_group_txn_complete(h->coord, 4000, 0, true), 0);
     assert_int_equal(fetch1(h, "g2", "t", 0, NULL, 0), 1);
+
+    /* per group, as broker/txn's end_group_txn hook calls it: one transaction
+     * with offsets in two groups */
+    rb_offset_commit_part_t q1 = {.topic = "t", .partition = 5, .offset = 55, .leader_epoch = -1};
+    rb_offset_commit_part_t q2 = {.topic = "t", .partition = 6, .offset = 66, .leader_epoch = -1};
+    assert_int_equal(rb_group_txn_offset_commit(h->coord, G, 5000, 2, -1, "", NULL, &q1, 1), 0);
+    assert_int_equal(rb_group_txn_offset_commit(h->coord, "g3", 5000, 2, -1, "", NULL, &q2, 1),
+                     0);
+    assert_int_equal(rb_group_txn_end(h->coord, "nobody", 5000, 2, true), 0);
+    assert_true(rb_group_has_pending_txn_offsets(h->coord, "g3"));
+    appends = h->appends;
+    assert_int_equal(rb_group_txn_end(h->coord, G, 5000, 2, true), 0);
+    assert_int_equal(h->appends, appends + 1);
+    assert_false(rb_group_has_pending_txn_offsets(h->coord, "g3"));
+    assert_int_equal(rb_group_txn_end(h->coord, "g3", 5000, 2, true), 0); /* nothing left */
+    assert_int_equal(h->appends, appends + 1);
+    assert_int_equal(fetch1(h, G, "t", 5, NULL, 0), 55);
+    assert_int_equal(fetch1(h, "g3", "t", 6, NULL, 0), 66);
+    /* a failed marker write leaves them pending; the retry completes them */
+    rb_offset_commit_part_t q3 = {.topic = "t", .partition = 7, .offset = 77, .leader_epoch = -1};
+    assert_int_equal(rb_group_txn_offset_commit(h->coord, G, 6000, 0, -1, "", NULL, &q3, 1), 0);
+    h->fail_appends = 1;
+    assert_int_equal(rb_group_txn_end(h->coord, G, 6000, 0, true),
+                     RB_GROUP_ERR_COORDINATOR_NOT_AVAILABLE);
+    assert_true(rb_group_has_pending_txn_offsets(h->coord, G));
+    assert_int_equal(rb_group_txn_end(h->coord, G, 6000, 0, true), 0);
+    assert_int_equal(fetch1(h, G, "t", 7, NULL, 0), 77);
+    h_close(h);
+    h_open(h);
+    assert_int_equal(fetch1(h, G, "t", 7, NULL, 0), 77);
+    assert_int_equal(fetch1(h, "g3", "t", 6, NULL, 0), 66);
 }
 
 typedef struct desc_capture {
