@@ -6,3 +6,8 @@ libbroker_la_SOURCES += \
 # config.c sits in server/ (it is the broker's configuration) but is built here,
 # into libbroker.la, because server/ code and its tests read the config too.
 libbroker_la_SOURCES += broker/server/config.c broker/server/config.h
+
+# The rill-broker program: main.c around libbroker.la.
+bin_PROGRAMS += rill-broker
+rill_broker_SOURCES = broker/server/main.c
+rill_broker_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)

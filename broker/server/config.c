@@ -21,7 +21,7 @@
  * Keys marked "compat" are accepted so that a stock Kafka server.properties
  * loads, but have no effect on a single-node broker.
  */
-#include "config.h"
+#include <config.h> /* autoconf's: "config.h" here would be broker/server/config.h */
 
 #include <errno.h>
 #include <limits.h>
