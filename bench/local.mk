@@ -6,6 +6,14 @@ bench: $(bench_targets)
 .PHONY: bench
 CLEANFILES += $(bench_targets)
 
+# broker-bench: rill-broker against librdkafka's mock cluster (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/broker-bench
+bench_targets += bench/broker-bench$(EXEEXT)
+bench_broker_bench_SOURCES = bench/broker-bench.c \
+	tests/integration/harness.c tests/integration/harness.h
+bench_broker_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+bench_broker_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)
+bench: rill-broker$(EXEEXT)
 # broker/log/: append and fetch throughput of the partition log vs raw pwrite.
 EXTRA_PROGRAMS += bench/bench-log
 bench_targets += bench/bench-log
