@@ -107,12 +107,21 @@ void rb__handle_produce(rb_req_t *req, rill_rbuf_t *body)
             int16_t err = !acks_ok ? RB_ERR_INVALID_REQUIRED_ACKS
                           : !part  ? RB_ERR_UNKNOWN_TOPIC_OR_PARTITION
                                    : check_batch(&pd->records, v);
-            if (err == RB_ERR_NONE) {
+            rb_pstate_dup_t dup = {0};
+            if (err == RB_ERR_NONE) /* idempotence and transactions (h-txn.c) */
+                err = rb__txn_produce_check(part, pd->records.ptr, (size_t)pd->records.len, v,
+                                            &dup);
+            if (err == RB_ERR_NONE && dup.duplicate) {
+                /* a retry of an appended batch: its original offset, no append */
+                pr->base_offset = dup.base_offset;
+                pr->log_append_time_ms = -1;
+            } else if (err == RB_ERR_NONE) {
                 rb_append_info_t info;
                 /* our copy of the frame is writable: the batch is rewritten in place */
                 err = rb_log_append(part->log, (uint8_t *)pd->records.ptr, (size_t)pd->records.len,
                                     now, &info);
                 if (err == RB_ERR_NONE) {
+                    rb_pstate_appended(part->pstate, pd->records.ptr, (size_t)pd->records.len);
                     pr->base_offset = info.base_offset;
                     pr->log_append_time_ms = info.log_append_time;
                     g_ptr_array_add(touched, part);
@@ -163,11 +172,7 @@ void rb__handle_produce(rb_req_t *req, rill_rbuf_t *body)
 static int64_t txn_view(rb_req_t *req, const rb_partition_t *part, int64_t from,
                         rb_fetch_resp_partition_data_t *out)
 {
-    (void)req;
-    (void)from;
-    out->aborted_transactions = NULL;
-    out->aborted_transactions_count = 0;
-    return rb_log_end_offset(part->log);
+    return rb__txn_view(req, part, from, out);
 }
 
 /* Walks the request's partitions: fills resp when given, and returns the
@@ -215,7 +220,7 @@ static size_t fetch_fill(rb_req_t *req, const rb_fetch_req_t *r, rb_fetch_resp_t
             }
             pr->high_watermark = rb_log_end_offset(part->log);
             pr->log_start_offset = rb_log_start_offset(part->log);
-            pr->last_stable_offset = txn_view(req, part, fp->fetch_offset, pr);
+            pr->last_stable_offset = txn_view(req, part, fp->fetch_offset, committed ? pr : NULL);
             if (!committed) {
                 pr->aborted_transactions = NULL;
                 pr->aborted_transactions_count = v >= 4 ? -1 : 0;
@@ -396,8 +401,7 @@ void rb__handle_list_offsets(rb_req_t *req, rill_rbuf_t *body)
             }
             pr->leader_epoch = 0;
             if (lp->timestamp == -1) { /* latest */
-                rb_fetch_resp_partition_data_t tmp;
-                int64_t lso = txn_view(req, part, 0, &tmp);
+                int64_t lso = txn_view(req, part, 0, NULL);
                 pr->offset = r.isolation_level == 1 ? lso : rb_log_end_offset(part->log);
             } else if (lp->timestamp == -2) { /* earliest */
                 pr->offset = rb_log_start_offset(part->log);

@@ -28,6 +28,8 @@
 #include "broker/log/log.h"
 #include "broker/protocol/messages-gen.h"
 #include "broker/server/server.h"
+#include "broker/txn/coordinator.h"
+#include "broker/txn/pstate.h"
 
 /* Kafka error codes the handlers answer. */
 enum {
@@ -59,6 +61,7 @@ typedef struct rb_partition {
     rb_topic_t *topic;
     int32_t index;
     rb_log_t *log;
+    rb_pstate_t *pstate; /* producer state (h-txn.c) */
 } rb_partition_t;
 
 struct rb_topic {
@@ -89,6 +92,8 @@ struct rb_server {
     rb_timer_id_t maintain_timer;
     int64_t maintain_interval_ms;
     GList *parked; /* rb_req_t* of long-polling Fetches, oldest first */
+    rb_txn_coord_t *txn; /* transaction coordinator (h-txn.c) */
+    rb_timer_id_t txn_timer;
     rb__respond_fn respond;
     rb__close_fn close_conn;
     void *io_ud;
@@ -142,6 +147,35 @@ void rb__handle_delete_records(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_describe_configs(rb_req_t *req, rill_rbuf_t *body); /* h-configs.c */
 void rb__handle_alter_configs(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_incremental_alter_configs(rb_req_t *req, rill_rbuf_t *body);
+
+void rb__handle_find_coordinator(rb_req_t *req, rill_rbuf_t *body); /* h-txn.c */
+void rb__handle_init_producer_id(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_add_partitions_to_txn(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_add_offsets_to_txn(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_end_txn(rb_req_t *req, rill_rbuf_t *body);
+
+/* ---- transactions and producer state (h-txn.c) ---------------------------------- */
+
+/* Opens the coordinator (<log.dirs>/__transaction_state); rb__txn_start then
+ * completes in-flight transactions (once the partitions are open) and starts
+ * its timer; rb__txn_close stops both. */
+int rb__txn_open(rb_server_t *server, char **errmsg);
+void rb__txn_start(rb_server_t *server);
+void rb__txn_close(rb_server_t *server);
+/* A partition's producer state: rebuilt from its log at open (files in dir,
+ * the log's directory), snapshotted at close, removed with the log. */
+int rb__txn_partition_open(rb_partition_t *part, const char *dir, char **errmsg);
+void rb__txn_partition_close(rb_partition_t *part);
+void rb__txn_partition_delete(rb_partition_t *part);
+void rb__txn_partition_maintain(rb_partition_t *part, int64_t now_ms);
+/* Produce: the idempotence/transaction check of one batch, error mapped to
+ * the Produce version; after a successful append call rb_pstate_appended. */
+int16_t rb__txn_produce_check(rb_partition_t *part, const uint8_t *batch, size_t len,
+                              int16_t version, rb_pstate_dup_t *dup);
+/* Fetch/ListOffsets: the last stable offset, and (out != NULL) the aborted
+ * transactions from `from` up to it, allocated in req's arena. */
+int64_t rb__txn_view(rb_req_t *req, const rb_partition_t *part, int64_t from,
+                     rb_fetch_resp_partition_data_t *out);
 
 /* The handler for an api key, or NULL (server.c). */
 rb__handler_fn rb__server_handler(int16_t api_key);

@@ -51,6 +51,11 @@ static const struct {
     {RB_API_KEY_CREATE_PARTITIONS, rb__handle_create_partitions},
     {RB_API_KEY_INCREMENTAL_ALTER_CONFIGS, rb__handle_incremental_alter_configs},
     {RB_API_KEY_DESCRIBE_CLUSTER, rb__handle_describe_cluster},
+    {RB_API_KEY_FIND_COORDINATOR, rb__handle_find_coordinator},
+    {RB_API_KEY_INIT_PRODUCER_ID, rb__handle_init_producer_id},
+    {RB_API_KEY_ADD_PARTITIONS_TO_TXN, rb__handle_add_partitions_to_txn},
+    {RB_API_KEY_ADD_OFFSETS_TO_TXN, rb__handle_add_offsets_to_txn},
+    {RB_API_KEY_END_TXN, rb__handle_end_txn},
 };
 
 rb__handler_fn rb__server_handler(int16_t api_key)
@@ -224,8 +229,10 @@ static void maintain(void *ud)
     g_hash_table_iter_init(&it, server->topics);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         rb_topic_t *topic = value;
-        for (int32_t i = 0; i < topic->npartitions; i++)
+        for (int32_t i = 0; i < topic->npartitions; i++) {
             deleted += rb_log_maintain(topic->partitions[i]->log, now);
+            rb__txn_partition_maintain(topic->partitions[i], now);
+        }
     }
     if (deleted > 0)
         RILL_LOG_INFO(COMPONENT, "housekeeping deleted %d segments", deleted);
@@ -261,10 +268,11 @@ rb_server_t *rb_server_new(rb_loop_t *loop, const rb_config_t *config, char **er
         rb_server_destroy(server);
         return NULL;
     }
-    if (rb__topics_load(server, errmsg) != 0) {
+    if (rb__topics_load(server, errmsg) != 0 || rb__txn_open(server, errmsg) != 0) {
         rb_server_destroy(server);
         return NULL;
     }
+    rb__txn_start(server);
     server->maintain_timer =
         rb_loop_add_timer(loop, server->maintain_interval_ms, maintain, server);
     RILL_LOG_INFO(COMPONENT, "server ready log_dir=%s topics=%u cluster_id=%s", server->log_dir,
@@ -291,6 +299,7 @@ void rb_server_destroy(rb_server_t *server)
     rb__fetch_drop_all(server);
     if (server->maintain_timer)
         rb_loop_cancel_timer(server->loop, server->maintain_timer);
+    rb__txn_close(server);
     rb__topics_close_all(server);
     g_hash_table_destroy(server->topics);
     g_free(server->log_dir);

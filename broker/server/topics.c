@@ -106,6 +106,7 @@ static int open_partitions(rb_server_t *server, rb_topic_t *topic, int32_t from,
         rb_log_t *log = rb_log_open(dir, &lc, errmsg);
         if (!log) {
             for (int32_t k = from; k < i; k++) {
+                rb__txn_partition_close(topic->partitions[k]);
                 rb_log_close(topic->partitions[k]->log);
                 g_free(topic->partitions[k]);
             }
@@ -115,6 +116,16 @@ static int open_partitions(rb_server_t *server, rb_topic_t *topic, int32_t from,
         part->topic = topic;
         part->index = i;
         part->log = log;
+        if (rb__txn_partition_open(part, dir, errmsg) != 0) {
+            rb_log_close(log);
+            g_free(part);
+            for (int32_t k = from; k < i; k++) {
+                rb__txn_partition_close(topic->partitions[k]);
+                rb_log_close(topic->partitions[k]->log);
+                g_free(topic->partitions[k]);
+            }
+            return -1;
+        }
         topic->partitions[i] = part;
     }
     topic->npartitions = to;
@@ -254,8 +265,10 @@ void rb__topic_delete(rb_server_t *server, rb_topic_t *topic)
 {
     g_hash_table_remove(server->topics, topic->name);
     rb__topics_save(server);
-    for (int32_t i = 0; i < topic->npartitions; i++)
+    for (int32_t i = 0; i < topic->npartitions; i++) {
+        rb__txn_partition_delete(topic->partitions[i]);
         rb_log_delete(topic->partitions[i]->log);
+    }
     RILL_LOG_INFO(COMPONENT, "deleted topic topic=%s", topic->name);
     topic_free(topic);
 }
@@ -278,8 +291,10 @@ void rb__topics_close_all(rb_server_t *server)
     g_hash_table_iter_init(&it, server->topics);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         rb_topic_t *topic = value;
-        for (int32_t i = 0; i < topic->npartitions; i++)
+        for (int32_t i = 0; i < topic->npartitions; i++) {
+            rb__txn_partition_close(topic->partitions[i]);
             rb_log_close(topic->partitions[i]->log);
+        }
         g_hash_table_iter_remove(&it);
         topic_free(topic);
     }
