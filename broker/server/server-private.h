@@ -153,6 +153,9 @@ void rb__handle_init_producer_id(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_add_partitions_to_txn(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_add_offsets_to_txn(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_end_txn(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_describe_producers(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_describe_transactions(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_list_transactions(rb_req_t *req, rill_rbuf_t *body);
 
 /* ---- transactions and producer state (h-txn.c) ---------------------------------- */
 
@@ -162,9 +165,10 @@ void rb__handle_end_txn(rb_req_t *req, rill_rbuf_t *body);
 int rb__txn_open(rb_server_t *server, char **errmsg);
 void rb__txn_start(rb_server_t *server);
 void rb__txn_close(rb_server_t *server);
-/* A partition's producer state: rebuilt from its log at open (files in dir,
- * the log's directory), snapshotted at close, removed with the log. */
-int rb__txn_partition_open(rb_partition_t *part, const char *dir, char **errmsg);
+/* A partition's producer state: rebuilt from its log at open (files in
+ * <log.dirs>/__producer_state/<topic>-<partition>/), snapshotted at close,
+ * removed with the log. */
+int rb__txn_partition_open(rb_server_t *server, rb_partition_t *part, char **errmsg);
 void rb__txn_partition_close(rb_partition_t *part);
 void rb__txn_partition_delete(rb_partition_t *part);
 void rb__txn_partition_maintain(rb_partition_t *part, int64_t now_ms);

@@ -116,7 +116,7 @@ static int open_partitions(rb_server_t *server, rb_topic_t *topic, int32_t from,
         part->topic = topic;
         part->index = i;
         part->log = log;
-        if (rb__txn_partition_open(part, dir, errmsg) != 0) {
+        if (rb__txn_partition_open(server, part, errmsg) != 0) {
             rb_log_close(log);
             g_free(part);
             for (int32_t k = from; k < i; k++) {

@@ -994,6 +994,7 @@ void rb_txn_list(const rb_txn_coord_t *coord, const rb_txn_state_t *states, size
         fill_info(txn, &info);
         g_array_append_val(out, info);
     }
-    qsort(out->data + start * sizeof(rb_txn_info_t), out->len - start, sizeof(rb_txn_info_t),
-          cmp_info_id);
+    if (out->len - start > 1)
+        qsort(out->data + start * sizeof(rb_txn_info_t), out->len - start, sizeof(rb_txn_info_t),
+              cmp_info_id);
 }

@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "broker/txn/marker.h"
 #include "broker/txn/txnfile.h"
 #include "common/buf.h"
@@ -478,6 +480,7 @@ void rb_pstate_delete(rb_pstate_t *ps)
         }
         g_autofree char *path = index_path(ps);
         unlink(path);
+        g_rmdir(ps->dir); /* only if empty: never someone else's files */
     }
     rb_pstate_free(ps);
 }

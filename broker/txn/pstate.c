@@ -389,8 +389,9 @@ void rb_pstate_producers(const rb_pstate_t *ps, GArray *out)
         };
         g_array_append_val(out, info);
     }
-    qsort(out->data + start * sizeof(rb_producer_info_t), out->len - start,
-          sizeof(rb_producer_info_t), cmp_info);
+    if (out->len - start > 1)
+        qsort(out->data + start * sizeof(rb_producer_info_t), out->len - start,
+              sizeof(rb_producer_info_t), cmp_info);
 }
 
 size_t rb_pstate_producer_count(const rb_pstate_t *ps)

@@ -108,7 +108,8 @@ rb_pstate_t *rb_pstate_new(const char *dir, const rb_pstate_config_t *config);
 /* Frees (closes the index file). Does not snapshot. NULL is a no-op. */
 void rb_pstate_free(rb_pstate_t *ps);
 
-/* Removes the files of this state (topic deletion), then frees it. */
+/* Removes the files of this state and its directory when that is then empty
+ * (topic deletion), then frees it. NULL is a no-op. */
 void rb_pstate_delete(rb_pstate_t *ps);
 
 /* Loads the newest usable snapshot at or below log_end and the aborted index,
