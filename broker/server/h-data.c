@@ -109,8 +109,8 @@ void rb__handle_produce(rb_req_t *req, rill_rbuf_t *body)
                                    : check_batch(&pd->records, v);
             rb_pstate_dup_t dup = {0};
             if (err == RB_ERR_NONE) /* idempotence and transactions (h-txn.c) */
-                err = rb__txn_produce_check(part, pd->records.ptr, (size_t)pd->records.len, v,
-                                            &dup);
+                err = rb__txn_produce_check(server, part, pd->records.ptr,
+                                            (size_t)pd->records.len, v, &dup);
             if (err == RB_ERR_NONE && dup.duplicate) {
                 /* a retry of an appended batch: its original offset, no append */
                 pr->base_offset = dup.base_offset;

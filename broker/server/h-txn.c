@@ -30,6 +30,7 @@
 
 #include <glib.h>
 
+#include "broker/log/batch.h"
 #include "broker/server/server-private.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -86,10 +87,16 @@ void rb__txn_partition_maintain(rb_partition_t *part, int64_t now_ms)
                       part->topic->name, part->index, errmsg);
 }
 
-int16_t rb__txn_produce_check(rb_partition_t *part, const uint8_t *batch, size_t len,
-                              int16_t version, rb_pstate_dup_t *dup)
+int16_t rb__txn_produce_check(rb_server_t *server, rb_partition_t *part, const uint8_t *batch,
+                              size_t len, int16_t version, rb_pstate_dup_t *dup)
 {
     rb_kerr_t err = rb_pstate_check(part->pstate, batch, len, RB_PSTATE_CLIENT, dup);
+    /* A transactional batch must belong to the producer's open transaction,
+     * at its current epoch, on a partition it added (KIP-890 verification). */
+    if (err == RB_ERR_NONE && !dup->duplicate && rb_batch_is_transactional(batch))
+        err = rb_txn_verify_produce(server->txn, rb_batch_producer_id(batch),
+                                    rb_batch_producer_epoch(batch), part->topic->name,
+                                    part->index);
     return rb_txn_error_for_version(RB_TXN_API_PRODUCE, version, err);
 }
 

@@ -174,8 +174,8 @@ void rb__txn_partition_delete(rb_partition_t *part);
 void rb__txn_partition_maintain(rb_partition_t *part, int64_t now_ms);
 /* Produce: the idempotence/transaction check of one batch, error mapped to
  * the Produce version; after a successful append call rb_pstate_appended. */
-int16_t rb__txn_produce_check(rb_partition_t *part, const uint8_t *batch, size_t len,
-                              int16_t version, rb_pstate_dup_t *dup);
+int16_t rb__txn_produce_check(rb_server_t *server, rb_partition_t *part, const uint8_t *batch,
+                              size_t len, int16_t version, rb_pstate_dup_t *dup);
 /* Fetch/ListOffsets: the last stable offset, and (out != NULL) the aborted
  * transactions from `from` up to it, allocated in req's arena. */
 int64_t rb__txn_view(rb_req_t *req, const rb_partition_t *part, int64_t from,

@@ -309,6 +309,14 @@ static void test_txn_server__abort_seen_by_read_committed_fetch(void **state)
     assert_int_equal(etr.error_code, RB_TXN_ERR_INVALID_PRODUCER_EPOCH);
     call(h, RB_API_KEY_END_TXN, 3, &et, &etr);
     assert_int_equal(etr.error_code, RB_TXN_ERR_PRODUCER_FENCED);
+    /* The fenced producer cannot write to a partition its successor has not
+     * touched yet either (KIP-890's check at the coordinator). */
+    assert_int_equal(produce(h, 1, pid, epoch, 0, 1, true, &base),
+                     RB_TXN_ERR_INVALID_PRODUCER_EPOCH);
+    /* Nor the new epoch to a partition it did not add. */
+    assert_int_equal(produce(h, 1, pid2, epoch2, 0, 1, true, &base),
+                     RB_TXN_ERR_INVALID_TXN_STATE);
+    assert_int_equal(rb_log_end_offset(rb__partition_find(h->server, rb_str_c("t"), 1)->log), 0);
 }
 
 static void test_txn_server__operator_views(void **state)
