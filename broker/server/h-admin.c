@@ -193,6 +193,8 @@ void rb__handle_delete_topics(rb_req_t *req, rill_rbuf_t *body)
         } else {
             out->name = rb_arena_str(&req->arena, topic->name, strlen(topic->name));
             out->topic_id = topic->id;
+            if (server->groups)
+                rb_group_topic_deleted(server->groups, topic->name);
             rb__topic_delete(server, topic);
         }
     }

@@ -25,6 +25,7 @@
 
 #include <glib.h>
 
+#include "broker/group/group.h"
 #include "broker/log/log.h"
 #include "broker/protocol/messages-gen.h"
 #include "broker/server/server.h"
@@ -73,6 +74,7 @@ struct rb_topic {
 
 typedef void (*rb__respond_fn)(void *ud, rb_slot_t *slot, rb_enc_t *enc);
 typedef void (*rb__close_fn)(void *ud, rb_conn_t *conn, const char *reason);
+typedef const char *(*rb__peer_fn)(void *ud, rb_conn_t *conn);
 
 typedef struct rb_req rb_req_t;
 
@@ -91,7 +93,9 @@ struct rb_server {
     GList *parked; /* rb_req_t* of long-polling Fetches, oldest first */
     rb__respond_fn respond;
     rb__close_fn close_conn;
+    rb__peer_fn peer;
     void *io_ud;
+    rb_group_coord_t *groups; /* NULL if it failed to start */
 };
 
 /* ---- requests ----------------------------------------------------------------- */
@@ -142,6 +146,16 @@ void rb__handle_delete_records(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_describe_configs(rb_req_t *req, rill_rbuf_t *body); /* h-configs.c */
 void rb__handle_alter_configs(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_incremental_alter_configs(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_find_coordinator(rb_req_t *req, rill_rbuf_t *body); /* h-group.c */
+void rb__handle_join_group(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_sync_group(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_heartbeat(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_leave_group(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_offset_commit(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_offset_fetch(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_describe_groups(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_list_groups(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_delete_groups(rb_req_t *req, rill_rbuf_t *body);
 
 /* The handler for an api key, or NULL (server.c). */
 rb__handler_fn rb__server_handler(int16_t api_key);
@@ -157,7 +171,8 @@ void rb__fetch_drop_all(rb_server_t *server);
 rb_topic_t *rb__topic_find(rb_server_t *server, rb_str_t name);
 rb_topic_t *rb__topic_find_id(rb_server_t *server, const rb_uuid_t *id);
 rb_partition_t *rb__partition_find(rb_server_t *server, rb_str_t topic, int32_t partition);
-/* Kafka's rule: 1-249 chars of [a-zA-Z0-9._-], not "." or "..". */
+/* Kafka's rule: 1-249 chars of [a-zA-Z0-9._-], not "." or ".."; and not the
+ * names of the coordinators' logs (__consumer_offsets, __transaction_state). */
 bool rb__topic_name_valid(rb_str_t name);
 /* Creates a topic (validated by the caller) with its logs, and persists the
  * registry. overrides: (transfer full) or NULL. Returns NULL and sets *errmsg. */
@@ -214,8 +229,13 @@ void rb__topic_log_config(const rb_server_t *server, GHashTable *overrides, rb_l
 /* Broker configs DescribeConfigs lists for the broker resource. */
 extern const char *const rb__broker_config_keys[];
 
-/* Test seam: replaces how responses leave and how connections close. */
+/* Test seam: replaces how responses leave, how connections close and how a
+ * connection's peer address is read. */
 void rb__server_set_io(rb_server_t *server, rb__respond_fn respond, rb__close_fn close_conn,
-                       void *ud);
+                       rb__peer_fn peer, void *ud);
+
+/* Consumer groups (h-group.c): start (after the topics) and stop the coordinator. */
+void rb__groups_start(rb_server_t *server);
+void rb__groups_stop(rb_server_t *server);
 
 #endif /* RB_SERVER_PRIVATE_H */

@@ -51,6 +51,16 @@ static const struct {
     {RB_API_KEY_CREATE_PARTITIONS, rb__handle_create_partitions},
     {RB_API_KEY_INCREMENTAL_ALTER_CONFIGS, rb__handle_incremental_alter_configs},
     {RB_API_KEY_DESCRIBE_CLUSTER, rb__handle_describe_cluster},
+    {RB_API_KEY_FIND_COORDINATOR, rb__handle_find_coordinator},
+    {RB_API_KEY_JOIN_GROUP, rb__handle_join_group},
+    {RB_API_KEY_SYNC_GROUP, rb__handle_sync_group},
+    {RB_API_KEY_HEARTBEAT, rb__handle_heartbeat},
+    {RB_API_KEY_LEAVE_GROUP, rb__handle_leave_group},
+    {RB_API_KEY_OFFSET_COMMIT, rb__handle_offset_commit},
+    {RB_API_KEY_OFFSET_FETCH, rb__handle_offset_fetch},
+    {RB_API_KEY_DESCRIBE_GROUPS, rb__handle_describe_groups},
+    {RB_API_KEY_LIST_GROUPS, rb__handle_list_groups},
+    {RB_API_KEY_DELETE_GROUPS, rb__handle_delete_groups},
 };
 
 rb__handler_fn rb__server_handler(int16_t api_key)
@@ -156,6 +166,12 @@ static void net_close(void *ud, rb_conn_t *conn, const char *reason)
     rb_conn_close(conn, reason);
 }
 
+static const char *net_peer(void *ud, rb_conn_t *conn)
+{
+    (void)ud;
+    return rb_conn_peer(conn);
+}
+
 /* ---- dispatch --------------------------------------------------------------------- */
 
 static void on_request(rb_conn_t *conn, rb_slot_t *slot, const uint8_t *frame, size_t len, void *ud)
@@ -251,6 +267,7 @@ rb_server_t *rb_server_new(rb_loop_t *loop, const rb_config_t *config, char **er
     server->callbacks = (rb_net_callbacks_t){on_request, on_close, server};
     server->respond = net_respond;
     server->close_conn = net_close;
+    server->peer = net_peer;
     server->maintain_interval_ms = rb_config_int(config, "log.retention.check.interval.ms");
     if (server->maintain_interval_ms <= 0)
         server->maintain_interval_ms = 300000;
@@ -265,6 +282,7 @@ rb_server_t *rb_server_new(rb_loop_t *loop, const rb_config_t *config, char **er
         rb_server_destroy(server);
         return NULL;
     }
+    rb__groups_start(server);
     server->maintain_timer =
         rb_loop_add_timer(loop, server->maintain_interval_ms, maintain, server);
     RILL_LOG_INFO(COMPONENT, "server ready log_dir=%s topics=%u cluster_id=%s", server->log_dir,
@@ -289,6 +307,7 @@ void rb_server_destroy(rb_server_t *server)
     if (!server)
         return;
     rb__fetch_drop_all(server);
+    rb__groups_stop(server);
     if (server->maintain_timer)
         rb_loop_cancel_timer(server->loop, server->maintain_timer);
     rb__topics_close_all(server);
@@ -301,9 +320,10 @@ void rb_server_destroy(rb_server_t *server)
 
 /* Test seam: replaces how responses leave and how connections close. */
 void rb__server_set_io(rb_server_t *server, rb__respond_fn respond, rb__close_fn close_conn,
-                       void *ud)
+                       rb__peer_fn peer, void *ud)
 {
     server->respond = respond;
     server->close_conn = close_conn;
+    server->peer = peer;
     server->io_ud = ud;
 }

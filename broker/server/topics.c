@@ -69,6 +69,9 @@ bool rb__topic_name_valid(rb_str_t name)
     if ((name.len == 1 && name.ptr[0] == '.') ||
         (name.len == 2 && name.ptr[0] == '.' && name.ptr[1] == '.'))
         return false;
+    /* the coordinators' own logs live under these names */
+    if (rb_str_eq(name, RB_GROUP_OFFSETS_TOPIC) || rb_str_eq(name, "__transaction_state"))
+        return false;
     for (int32_t i = 0; i < name.len; i++) {
         char c = name.ptr[i];
         if (!g_ascii_isalnum(c) && c != '.' && c != '_' && c != '-')

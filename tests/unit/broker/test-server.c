@@ -75,13 +75,20 @@ static void capture_close(void *ud, rb_conn_t *conn, const char *reason)
     h->closes++;
 }
 
+static const char *fake_peer(void *ud, rb_conn_t *conn)
+{
+    (void)ud;
+    (void)conn;
+    return "127.0.0.1:40000";
+}
+
 static void start_server(harness_t *h)
 {
     g_autofree char *errmsg = NULL;
     h->server = rb_server_new(h->loop, h->config, &errmsg);
     if (!h->server)
         fail_msg("rb_server_new: %s", errmsg);
-    rb__server_set_io(h->server, capture_respond, capture_close, h);
+    rb__server_set_io(h->server, capture_respond, capture_close, fake_peer, h);
     rb_server_set_advertised(h->server, "127.0.0.1", 19092);
 }
 
@@ -326,7 +333,7 @@ static void test_server__api_versions_ranges_and_header_v0(void **state)
             apiv = k->min_version == 0 && k->max_version == 3;
     }
     assert_true(produce && fetch && meta && apiv);
-    assert_int_equal(resp.api_keys_count, 13);
+    assert_int_equal(resp.api_keys_count, 23);
 
     /* kafka-python's v0 probe */
     slot = send_req(h, RB_API_KEY_API_VERSIONS, 0, &req);
@@ -945,12 +952,16 @@ static void test_server__garbage_requests_are_answered_or_closed(void **state)
                 closed_before = h->closes;
                 const rb_net_callbacks_t *cb = rb_server_callbacks(h->server);
                 cb->on_request((rb_conn_t *)&h->conn_token, (rb_slot_t *)slot, frame, len, cb->ud);
-                if (!slot->answered) { /* a parked Fetch: end it */
+                if (!slot->answered) /* a parked Fetch: the connection closes */
                     cb->on_close((rb_conn_t *)&h->conn_token, cb->ud);
+                if (!slot->answered) { /* a JoinGroup waiting for its rebalance */
+                    rb_server_destroy(h->server);
+                    start_server(h);
                 }
                 assert_true(slot->answered);
                 assert_true(slot->has_response || h->closes > closed_before ||
-                            api->key == RB_API_KEY_PRODUCE || api->key == RB_API_KEY_FETCH);
+                            api->key == RB_API_KEY_PRODUCE || api->key == RB_API_KEY_FETCH ||
+                            api->key == RB_API_KEY_JOIN_GROUP || api->key == RB_API_KEY_SYNC_GROUP);
                 answered += slot->has_response;
             }
         }
@@ -997,6 +1008,240 @@ static void test_server__fetch_max_bytes_over_partitions(void **state)
     assert_int_equal(resp.responses[0].partitions[1].records.len, (int32_t)b->len);
 }
 
+/* ---- consumer groups ------------------------------------------------------------------ */
+
+typedef struct waiter {
+    harness_t *h;
+    captured_t *slot;
+    int64_t deadline;
+} waiter_t;
+
+static void wait_tick(void *ud)
+{
+    waiter_t *w = ud;
+    if (w->slot->answered || rb_loop_now_ms(w->h->loop) >= w->deadline)
+        rb_loop_stop(w->h->loop);
+    else
+        rb_loop_add_timer(w->h->loop, 5, wait_tick, w);
+}
+
+/* Runs the loop until slot is answered (bounded: 5 s). */
+static void wait_answer(harness_t *h, captured_t *slot)
+{
+    if (slot->answered)
+        return;
+    waiter_t w = {h, slot, rb_loop_now_ms(h->loop) + 5000};
+    rb_loop_add_timer(h->loop, 5, wait_tick, &w);
+    rb_loop_run(h->loop);
+    assert_true(slot->answered);
+}
+
+static void test_server__consumer_group_round(void **state)
+{
+    harness_t *h = *state;
+    rb_server_destroy(h->server);
+    set_config(h, "group.initial.rebalance.delay.ms", "0");
+    start_server(h);
+    create_topic(h, "gt", 2);
+
+    rb_find_coordinator_req_t fc;
+    rb_find_coordinator_req_init(&fc);
+    fc.key = rb_str_c("g1");
+    captured_t *slot = send_req(h, RB_API_KEY_FIND_COORDINATOR, 2, &fc);
+    rb_find_coordinator_resp_t fcr;
+    decode_resp(h, slot, RB_API_KEY_FIND_COORDINATOR, 2, &fcr);
+    assert_int_equal(fcr.error_code, 0);
+    assert_int_equal(fcr.port, 19092);
+
+    /* JoinGroup v5: the first join gets MEMBER_ID_REQUIRED and an id */
+    rb_join_group_req_t jr;
+    rb_join_group_req_init(&jr);
+    rb_join_group_req_join_group_request_protocol_t proto = {rb_str_c("range"),
+                                                             {(const uint8_t *)"meta", 4}};
+    jr.group_id = rb_str_c("g1");
+    jr.session_timeout_ms = 10000;
+    jr.rebalance_timeout_ms = 10000;
+    jr.member_id = rb_str_c("");
+    jr.group_instance_id = RB_STR_NULL;
+    jr.protocol_type = rb_str_c("consumer");
+    jr.protocols = &proto;
+    jr.protocols_count = 1;
+    slot = send_req(h, RB_API_KEY_JOIN_GROUP, 5, &jr);
+    wait_answer(h, slot);
+    rb_join_group_resp_t jresp;
+    decode_resp(h, slot, RB_API_KEY_JOIN_GROUP, 5, &jresp);
+    assert_int_equal(jresp.error_code, 79);
+    assert_true(jresp.member_id.len > 0);
+    jr.member_id = jresp.member_id;
+    slot = send_req(h, RB_API_KEY_JOIN_GROUP, 5, &jr);
+    wait_answer(h, slot);
+    decode_resp(h, slot, RB_API_KEY_JOIN_GROUP, 5, &jresp);
+    assert_int_equal(jresp.error_code, 0);
+    assert_true(rb_str_eq(jresp.protocol_name, "range"));
+    assert_int_equal(jresp.members_count, 1); /* the leader sees every member */
+    assert_memory_equal(jresp.members[0].metadata.ptr, "meta", 4);
+    int32_t generation = jresp.generation_id;
+
+    rb_sync_group_req_t sr;
+    rb_sync_group_req_init(&sr);
+    rb_sync_group_req_sync_group_request_assignment_t as = {jr.member_id,
+                                                            {(const uint8_t *)"assign", 6}};
+    sr.group_id = rb_str_c("g1");
+    sr.generation_id = generation;
+    sr.member_id = jr.member_id;
+    sr.group_instance_id = RB_STR_NULL;
+    sr.assignments = &as;
+    sr.assignments_count = 1;
+    slot = send_req(h, RB_API_KEY_SYNC_GROUP, 3, &sr);
+    wait_answer(h, slot);
+    rb_sync_group_resp_t sresp;
+    decode_resp(h, slot, RB_API_KEY_SYNC_GROUP, 3, &sresp);
+    assert_int_equal(sresp.error_code, 0);
+    assert_int_equal(sresp.assignment.len, 6);
+
+    rb_heartbeat_req_t hb;
+    rb_heartbeat_req_init(&hb);
+    hb.group_id = rb_str_c("g1");
+    hb.generation_id = generation;
+    hb.member_id = jr.member_id;
+    hb.group_instance_id = RB_STR_NULL;
+    slot = send_req(h, RB_API_KEY_HEARTBEAT, 3, &hb);
+    rb_heartbeat_resp_t hresp;
+    decode_resp(h, slot, RB_API_KEY_HEARTBEAT, 3, &hresp);
+    assert_int_equal(hresp.error_code, 0);
+
+    /* commit and fetch offsets; an unknown partition is refused */
+    rb_offset_commit_req_t oc;
+    rb_offset_commit_req_init(&oc);
+    rb_offset_commit_req_offset_commit_request_topic_t ot = {0};
+    rb_offset_commit_req_offset_commit_request_partition_t op[2];
+    for (int i = 0; i < 2; i++) {
+        rb_proto_init(&rb_offset_commit_req_offset_commit_request_partition_desc, &op[i]);
+        op[i].partition_index = i == 0 ? 1 : 9;
+        op[i].committed_offset = 42;
+        op[i].committed_metadata = rb_str_c("m");
+    }
+    ot.name = rb_str_c("gt");
+    ot.partitions = op;
+    ot.partitions_count = 2;
+    oc.group_id = rb_str_c("g1");
+    oc.generation_id_or_member_epoch = generation;
+    oc.member_id = jr.member_id;
+    oc.group_instance_id = RB_STR_NULL;
+    oc.topics = &ot;
+    oc.topics_count = 1;
+    slot = send_req(h, RB_API_KEY_OFFSET_COMMIT, 7, &oc);
+    rb_offset_commit_resp_t ocr;
+    decode_resp(h, slot, RB_API_KEY_OFFSET_COMMIT, 7, &ocr);
+    assert_int_equal(ocr.topics[0].partitions[0].error_code, 0);
+    assert_int_equal(ocr.topics[0].partitions[1].error_code, RB_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+
+    rb_offset_fetch_req_t of;
+    rb_offset_fetch_req_init(&of);
+    rb_offset_fetch_req_offset_fetch_request_topic_t oft = {0};
+    int32_t parts[2] = {0, 1};
+    oft.name = rb_str_c("gt");
+    oft.partition_indexes = parts;
+    oft.partition_indexes_count = 2;
+    of.group_id = rb_str_c("g1");
+    of.topics = &oft;
+    of.topics_count = 1;
+    for (int16_t v = 1; v <= 7; v += 6) { /* librdkafka's range: classic and flexible */
+        slot = send_req(h, RB_API_KEY_OFFSET_FETCH, v, &of);
+        rb_offset_fetch_resp_t ofr;
+        decode_resp(h, slot, RB_API_KEY_OFFSET_FETCH, v, &ofr);
+        assert_int_equal(ofr.topics[0].partitions[0].committed_offset, -1);
+        assert_int_equal(ofr.topics[0].partitions[1].committed_offset, 42);
+        assert_true(rb_str_eq(ofr.topics[0].partitions[1].metadata, "m"));
+    }
+    of.topics_count = -1; /* all committed partitions */
+    slot = send_req(h, RB_API_KEY_OFFSET_FETCH, 7, &of);
+    rb_offset_fetch_resp_t ofr;
+    decode_resp(h, slot, RB_API_KEY_OFFSET_FETCH, 7, &ofr);
+    assert_int_equal(ofr.topics_count, 1);
+    assert_int_equal(ofr.topics[0].partitions_count, 1);
+    assert_int_equal(ofr.topics[0].partitions[0].partition_index, 1);
+
+    rb_describe_groups_req_t dg;
+    rb_describe_groups_req_init(&dg);
+    rb_str_t gid = rb_str_c("g1");
+    dg.groups = &gid;
+    dg.groups_count = 1;
+    slot = send_req(h, RB_API_KEY_DESCRIBE_GROUPS, 4, &dg);
+    rb_describe_groups_resp_t dgr;
+    decode_resp(h, slot, RB_API_KEY_DESCRIBE_GROUPS, 4, &dgr);
+    assert_true(rb_str_eq(dgr.groups[0].group_state, "Stable"));
+    assert_int_equal(dgr.groups[0].members_count, 1);
+    assert_true(rb_str_eq(dgr.groups[0].members[0].client_host, "/127.0.0.1"));
+    assert_true(rb_str_eq(dgr.groups[0].members[0].client_id, "test-client"));
+
+    rb_list_groups_req_t lg;
+    rb_list_groups_req_init(&lg);
+    slot = send_req(h, RB_API_KEY_LIST_GROUPS, 3, &lg);
+    rb_list_groups_resp_t lgr;
+    decode_resp(h, slot, RB_API_KEY_LIST_GROUPS, 3, &lgr);
+    assert_int_equal(lgr.groups_count, 1);
+    assert_true(rb_str_eq(lgr.groups[0].protocol_type, "consumer"));
+
+    /* a non-empty group cannot be deleted; after LeaveGroup it can */
+    rb_delete_groups_req_t del;
+    rb_delete_groups_req_init(&del);
+    del.groups_names = &gid;
+    del.groups_names_count = 1;
+    slot = send_req(h, RB_API_KEY_DELETE_GROUPS, 1, &del);
+    rb_delete_groups_resp_t delr;
+    decode_resp(h, slot, RB_API_KEY_DELETE_GROUPS, 1, &delr);
+    assert_int_equal(delr.results[0].error_code, 68);
+    rb_leave_group_req_t lv;
+    rb_leave_group_req_init(&lv);
+    lv.group_id = rb_str_c("g1");
+    lv.member_id = jr.member_id;
+    slot = send_req(h, RB_API_KEY_LEAVE_GROUP, 1, &lv);
+    rb_leave_group_resp_t lvr;
+    decode_resp(h, slot, RB_API_KEY_LEAVE_GROUP, 1, &lvr);
+    assert_int_equal(lvr.error_code, 0);
+    slot = send_req(h, RB_API_KEY_DELETE_GROUPS, 1, &del);
+    decode_resp(h, slot, RB_API_KEY_DELETE_GROUPS, 1, &delr);
+    assert_int_equal(delr.results[0].error_code, 0);
+}
+
+/* Committed offsets survive a restart (the offsets log is replayed). */
+static void test_server__committed_offsets_survive_restart(void **state)
+{
+    harness_t *h = *state;
+    create_topic(h, "rt", 1);
+    rb_offset_commit_req_t oc;
+    rb_offset_commit_req_init(&oc);
+    rb_offset_commit_req_offset_commit_request_topic_t ot = {0};
+    rb_offset_commit_req_offset_commit_request_partition_t op;
+    rb_proto_init(&rb_offset_commit_req_offset_commit_request_partition_desc, &op);
+    op.committed_offset = 7;
+    ot.name = rb_str_c("rt");
+    ot.partitions = &op;
+    ot.partitions_count = 1;
+    oc.group_id = rb_str_c("simple");
+    oc.generation_id_or_member_epoch = -1;
+    oc.member_id = rb_str_c("");
+    oc.topics = &ot;
+    oc.topics_count = 1;
+    captured_t *slot = send_req(h, RB_API_KEY_OFFSET_COMMIT, 2, &oc);
+    rb_offset_commit_resp_t ocr;
+    decode_resp(h, slot, RB_API_KEY_OFFSET_COMMIT, 2, &ocr);
+    assert_int_equal(ocr.topics[0].partitions[0].error_code, 0);
+    rb_server_destroy(h->server);
+    start_server(h);
+    rb_offset_fetch_req_t of;
+    rb_offset_fetch_req_init(&of);
+    of.group_id = rb_str_c("simple");
+    of.topics_count = -1;
+    slot = send_req(h, RB_API_KEY_OFFSET_FETCH, 3, &of);
+    rb_offset_fetch_resp_t ofr;
+    decode_resp(h, slot, RB_API_KEY_OFFSET_FETCH, 3, &ofr);
+    assert_int_equal(ofr.error_code, 0);
+    assert_int_equal(ofr.topics_count, 1);
+    assert_int_equal(ofr.topics[0].partitions[0].committed_offset, 7);
+}
+
 static void test_server__describe_cluster(void **state)
 {
     harness_t *h = *state;
@@ -1034,6 +1279,8 @@ int main(void)
         T(test_server__housekeeping_applies_retention),
         T(test_server__garbage_requests_are_answered_or_closed),
         T(test_server__fetch_max_bytes_over_partitions),
+        T(test_server__consumer_group_round),
+        T(test_server__committed_offsets_survive_restart),
         T(test_server__describe_cluster),
 #undef T
     };
