@@ -122,8 +122,10 @@ void rb__handle_find_coordinator(rb_req_t *req, rill_rbuf_t *body)
         if (r.key_type == 0)
             err = server->groups ? rb_group_find_coordinator(server->groups, rb__cstr(req, key))
                                  : ERR_COORDINATOR_NOT_AVAILABLE;
+        else if (r.key_type == 1)
+            err = server->txn ? 0 : ERR_COORDINATOR_NOT_AVAILABLE;
         else
-            err = ERR_COORDINATOR_NOT_AVAILABLE; /* transactions: not served yet */
+            err = RB_ERR_INVALID_REQUEST;
         rb_find_coordinator_resp_coordinator_t *c = &resp.coordinators[i];
         c->key = key;
         c->error_code = err;

@@ -28,6 +28,8 @@
 #include "broker/group/group.h"
 #include "broker/log/log.h"
 #include "broker/protocol/messages-gen.h"
+#include "broker/txn/coordinator.h"
+#include "broker/txn/pstate.h"
 #include "broker/server/server.h"
 
 /* Kafka error codes the handlers answer. */
@@ -60,6 +62,7 @@ typedef struct rb_partition {
     rb_topic_t *topic;
     int32_t index;
     rb_log_t *log;
+    rb_pstate_t *pstate; /* producer state: idempotence, transactions, LSO */
 } rb_partition_t;
 
 struct rb_topic {
@@ -96,6 +99,8 @@ struct rb_server {
     rb__peer_fn peer;
     void *io_ud;
     rb_group_coord_t *groups; /* NULL if it failed to start */
+    rb_txn_coord_t *txn;      /* NULL if it failed to start */
+    rb_timer_id_t txn_timer;
 };
 
 /* ---- requests ----------------------------------------------------------------- */
@@ -156,6 +161,11 @@ void rb__handle_offset_fetch(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_describe_groups(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_list_groups(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_delete_groups(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_init_producer_id(rb_req_t *req, rill_rbuf_t *body); /* h-txn.c */
+void rb__handle_add_partitions_to_txn(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_add_offsets_to_txn(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_end_txn(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_txn_offset_commit(rb_req_t *req, rill_rbuf_t *body);
 
 /* The handler for an api key, or NULL (server.c). */
 rb__handler_fn rb__server_handler(int16_t api_key);
@@ -237,5 +247,15 @@ void rb__server_set_io(rb_server_t *server, rb__respond_fn respond, rb__close_fn
 /* Consumer groups (h-group.c): start (after the topics) and stop the coordinator. */
 void rb__groups_start(rb_server_t *server);
 void rb__groups_stop(rb_server_t *server);
+/* Transactions (h-txn.c): start (after the groups; recovers what was in
+ * flight) and stop the transaction coordinator. */
+void rb__txn_start(rb_server_t *server);
+void rb__txn_stop(rb_server_t *server);
+
+/* Appends one batch to partition through its producer state (h-data.c):
+ * check (dedupe, sequence, epoch), append, record. For a duplicate, *info
+ * gets the original offsets and nothing is written. Returns a Kafka error. */
+rb_kerr_t rb__partition_append(rb_server_t *server, rb_partition_t *part, uint8_t *batch,
+                               size_t len, rb_pstate_origin_t origin, rb_append_info_t *info);
 
 #endif /* RB_SERVER_PRIVATE_H */

@@ -61,6 +61,11 @@ static const struct {
     {RB_API_KEY_DESCRIBE_GROUPS, rb__handle_describe_groups},
     {RB_API_KEY_LIST_GROUPS, rb__handle_list_groups},
     {RB_API_KEY_DELETE_GROUPS, rb__handle_delete_groups},
+    {RB_API_KEY_INIT_PRODUCER_ID, rb__handle_init_producer_id},
+    {RB_API_KEY_ADD_PARTITIONS_TO_TXN, rb__handle_add_partitions_to_txn},
+    {RB_API_KEY_ADD_OFFSETS_TO_TXN, rb__handle_add_offsets_to_txn},
+    {RB_API_KEY_END_TXN, rb__handle_end_txn},
+    {RB_API_KEY_TXN_OFFSET_COMMIT, rb__handle_txn_offset_commit},
 };
 
 rb__handler_fn rb__server_handler(int16_t api_key)
@@ -240,8 +245,18 @@ static void maintain(void *ud)
     g_hash_table_iter_init(&it, server->topics);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         rb_topic_t *topic = value;
-        for (int32_t i = 0; i < topic->npartitions; i++)
-            deleted += rb_log_maintain(topic->partitions[i]->log, now);
+        for (int32_t i = 0; i < topic->npartitions; i++) {
+            rb_partition_t *part = topic->partitions[i];
+            deleted += rb_log_maintain(part->log, now);
+            rb_pstate_truncate_head(part->pstate, rb_log_start_offset(part->log));
+            rb_pstate_expire(part->pstate, now);
+            int64_t end = rb_log_end_offset(part->log);
+            g_autofree char *errmsg = NULL;
+            if (end > rb_pstate_last_snapshot_offset(part->pstate) &&
+                !rb_pstate_snapshot(part->pstate, end, &errmsg))
+                RILL_LOG_WARN(COMPONENT, "producer state snapshot failed topic=%s partition=%d: %s",
+                              topic->name, i, errmsg);
+        }
     }
     if (deleted > 0)
         RILL_LOG_INFO(COMPONENT, "housekeeping deleted %d segments", deleted);
@@ -283,6 +298,7 @@ rb_server_t *rb_server_new(rb_loop_t *loop, const rb_config_t *config, char **er
         return NULL;
     }
     rb__groups_start(server);
+    rb__txn_start(server);
     server->maintain_timer =
         rb_loop_add_timer(loop, server->maintain_interval_ms, maintain, server);
     RILL_LOG_INFO(COMPONENT, "server ready log_dir=%s topics=%u cluster_id=%s", server->log_dir,
@@ -307,6 +323,7 @@ void rb_server_destroy(rb_server_t *server)
     if (!server)
         return;
     rb__fetch_drop_all(server);
+    rb__txn_stop(server);
     rb__groups_stop(server);
     if (server->maintain_timer)
         rb_loop_cancel_timer(server->loop, server->maintain_timer);
