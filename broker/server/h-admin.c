@@ -193,6 +193,8 @@ void rb__handle_delete_topics(rb_req_t *req, rill_rbuf_t *body)
         } else {
             out->name = rb_arena_str(&req->arena, topic->name, strlen(topic->name));
             out->topic_id = topic->id;
+            if (server->groups)
+                rb_group_topic_deleted(server->groups, topic->name);
             rb__topic_delete(server, topic);
         }
     }
@@ -286,6 +288,7 @@ void rb__handle_delete_records(rb_req_t *req, rill_rbuf_t *body)
                 pr->error_code = RB_ERR_NONE; /* nothing to delete */
             } else {
                 pr->error_code = rb_log_delete_records(part->log, offset);
+                rb_pstate_truncate_head(part->pstate, rb_log_start_offset(part->log));
             }
             pr->low_watermark = rb_log_start_offset(part->log);
         }

@@ -1,190 +1,100 @@
-/* h-txn.c: the transaction side of the server: the handlers of
- * FindCoordinator, InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn and
- * EndTxn, the producer state of each partition (opened, maintained, closed
- * with its log), and the hooks through which broker/txn's coordinator writes
- * its markers.
+/* h-txn.c: the idempotent and transactional producer APIs, as adapters
+ * between the wire structs and broker/txn/'s coordinator (coordinator.h):
+ * InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn and
+ * TxnOffsetCommit (whose offsets broker/group/ keeps pending until the
+ * transaction ends), and the operator views DescribeProducers,
+ * DescribeTransactions and ListTransactions.
  *
- * Design: broker/txn/ holds every rule (sequence checks, the transaction
- * state machine, LSO, aborted index); this file only decodes requests, maps
- * errors to the request's version (rb_txn_error_for_version) and connects
- * the coordinator to the partition logs. A marker goes through exactly the
- * produce path of a client batch -- rb_pstate_check, rb_log_append,
- * rb_pstate_appended -- and then wakes parked Fetches, since it can move the
- * last stable offset. On a single node every coordinator is node 0, so
- * FindCoordinator answers this broker for groups and transactions alike.
- *
- * Files: the coordinator in <log.dirs>/__transaction_state/ (transaction.log,
- * producer_id.block); a partition's producer state (<offset>.snapshot,
- * aborted.txnindex) in <log.dirs>/__producer_state/<topic>-<partition>/ --
- * beside the log's directory rather than in it, which holds only the log's
- * own files -- removed when the topic is.
- *
- * Handlers here: FindCoordinator (groups and transactions alike),
- * InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn,
- * DescribeProducers, DescribeTransactions, ListTransactions. TxnOffsetCommit
- * belongs with the group coordinator: it calls rb_txn_verify_offset_commit()
- * first, and the coordinator's end_group_txn hook then completes the offsets. */
+ * The coordinator's files live in <log.dirs>/__rill_txn/. Its two hooks are
+ * served here: write_marker appends a COMMIT/ABORT control batch through the
+ * same path as a Produce (producer state check, log append, state update,
+ * long-polling Fetches woken), end_group_txn forwards to the group
+ * coordinator. rb_txn_tick (timeouts, marker retries, expiry) runs on a loop
+ * timer set from rb_txn_next_deadline, at least once a second. Errors pass
+ * through rb_txn_error_for_version() so that old request versions get
+ * INVALID_PRODUCER_EPOCH where newer ones get PRODUCER_FENCED. */
 #include "config.h"
 
 #include <string.h>
 
 #include <glib.h>
 
-#include "broker/log/batch.h"
 #include "broker/server/server-private.h"
 #include "common/clock.h"
 #include "common/log.h"
 
-#define COMPONENT "broker.txn"
-#define TXN_DIR "__transaction_state"
-#define PSTATE_DIR "__producer_state"
-#define TXN_TICK_MS 1000
-/* OPERATION_NOT_ATTEMPTED: the other partitions of an AddPartitionsToTxn
- * that named an unknown one */
-#define RB_ERR_OPERATION_NOT_ATTEMPTED 55
+#define COMPONENT "broker.server"
+#define ERR_COORDINATOR_NOT_AVAILABLE 15
+#define ERR_OPERATION_NOT_ATTEMPTED 55
 
-/* ---- partitions ---------------------------------------------------------------- */
+/* ---- hooks and lifetime ------------------------------------------------------- */
 
-int rb__txn_partition_open(rb_server_t *server, rb_partition_t *part, char **errmsg)
-{
-    g_autofree char *name = g_strdup_printf("%s-%d", part->topic->name, part->index);
-    g_autofree char *dir = g_build_filename(server->log_dir, PSTATE_DIR, name, NULL);
-    part->pstate = rb_pstate_new(dir, NULL);
-    if (!rb_pstate_rebuild(part->pstate, part->log, errmsg)) {
-        rb_pstate_free(part->pstate);
-        part->pstate = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-void rb__txn_partition_close(rb_partition_t *part)
-{
-    if (!part->pstate)
-        return;
-    g_autofree char *errmsg = NULL;
-    if (!rb_pstate_snapshot(part->pstate, rb_log_end_offset(part->log), &errmsg))
-        RILL_LOG_WARN(COMPONENT, "producer state snapshot failed at close topic=%s partition=%d: %s",
-                      part->topic->name, part->index, errmsg);
-    rb_pstate_free(part->pstate);
-    part->pstate = NULL;
-}
-
-void rb__txn_partition_delete(rb_partition_t *part)
-{
-    rb_pstate_delete(part->pstate);
-    part->pstate = NULL;
-}
-
-void rb__txn_partition_maintain(rb_partition_t *part, int64_t now_ms)
-{
-    if (!part->pstate)
-        return;
-    rb_pstate_truncate_head(part->pstate, rb_log_start_offset(part->log));
-    g_autofree char *errmsg = NULL;
-    if (!rb_pstate_maintain(part->pstate, rb_log_end_offset(part->log), now_ms, &errmsg))
-        RILL_LOG_WARN(COMPONENT, "producer state snapshot failed topic=%s partition=%d: %s",
-                      part->topic->name, part->index, errmsg);
-}
-
-int16_t rb__txn_produce_check(rb_server_t *server, rb_partition_t *part, const uint8_t *batch,
-                              size_t len, int16_t version, rb_pstate_dup_t *dup)
-{
-    rb_kerr_t err = rb_pstate_check(part->pstate, batch, len, RB_PSTATE_CLIENT, dup);
-    /* A transactional batch must belong to the producer's open transaction,
-     * at its current epoch, on a partition it added (KIP-890 verification). */
-    if (err == RB_ERR_NONE && !dup->duplicate && rb_batch_is_transactional(batch))
-        err = rb_txn_verify_produce(server->txn, rb_batch_producer_id(batch),
-                                    rb_batch_producer_epoch(batch), part->topic->name,
-                                    part->index);
-    return rb_txn_error_for_version(RB_TXN_API_PRODUCE, version, err);
-}
-
-int64_t rb__txn_view(rb_req_t *req, const rb_partition_t *part, int64_t from,
-                     rb_fetch_resp_partition_data_t *out)
-{
-    int64_t hw = rb_log_end_offset(part->log);
-    int64_t lso = part->pstate ? rb_pstate_lso(part->pstate, hw) : hw;
-    if (!out)
-        return lso;
-    out->aborted_transactions = NULL;
-    out->aborted_transactions_count = 0;
-    if (!part->pstate || from >= lso)
-        return lso;
-    GArray *aborted = g_array_new(FALSE, FALSE, sizeof(rb_aborted_txn_t));
-    rb_pstate_aborted_txns(part->pstate, from, lso, aborted);
-    if (aborted->len > 0) {
-        out->aborted_transactions =
-            rb__items(req, &rb_fetch_resp_aborted_transaction_desc, (int32_t)aborted->len);
-        out->aborted_transactions_count = (int32_t)aborted->len;
-        for (guint i = 0; i < aborted->len; i++) {
-            const rb_aborted_txn_t *a = &g_array_index(aborted, rb_aborted_txn_t, i);
-            out->aborted_transactions[i].producer_id = a->producer_id;
-            out->aborted_transactions[i].first_offset = a->first_offset;
-        }
-    }
-    g_array_free(aborted, TRUE);
-    return lso;
-}
-
-/* ---- the coordinator's hooks ------------------------------------------------------ */
-
-static rb_kerr_t write_marker(void *ctx, const char *topic, int32_t partition, uint8_t *batch,
-                             size_t len)
+static rb_kerr_t hook_write_marker(void *ctx, const char *topic, int32_t partition, uint8_t *batch,
+                                   size_t len)
 {
     rb_server_t *server = ctx;
-    rb_str_t name = {topic, (int32_t)strlen(topic)};
-    rb_partition_t *part = rb__partition_find(server, name, partition);
+    rb_partition_t *part = rb__partition_find(server, rb_str_c(topic), partition);
     if (!part)
-        return RB_ERR_NONE; /* deleted since: nothing left to mark */
-    rb_kerr_t err = rb_pstate_check(part->pstate, batch, len, RB_PSTATE_COORDINATOR, NULL);
-    if (err != RB_ERR_NONE) {
-        /* A newer epoch already wrote here: this marker is obsolete, and
-         * retrying it would never succeed. */
-        RILL_LOG_WARN(COMPONENT, "marker refused topic=%s partition=%d error=%d (skipped)", topic,
-                      partition, err);
-        return RB_ERR_NONE;
-    }
+        return RB_ERR_NONE; /* deleted meanwhile: nothing left to mark */
     rb_append_info_t info;
-    err = rb_log_append(part->log, batch, len, rill__clock_wall_ms(), &info);
-    if (err != RB_ERR_NONE)
-        return err;
-    rb_pstate_appended(part->pstate, batch, len);
-    rb__fetch_wake(server, part);
-    return RB_ERR_NONE;
+    rb_kerr_t err = rb__partition_append(server, part, batch, len, RB_PSTATE_COORDINATOR, &info);
+    if (err == RB_ERR_NONE)
+        rb__fetch_wake(server, part); /* the LSO may have moved */
+    return err;
+}
+
+static rb_kerr_t hook_end_group_txn(void *ctx, const char *group_id, int64_t producer_id,
+                                    int16_t producer_epoch, bool commit)
+{
+    rb_server_t *server = ctx;
+    if (!server->groups)
+        return ERR_COORDINATOR_NOT_AVAILABLE;
+    return rb_group_txn_end(server->groups, group_id, producer_id, producer_epoch, commit);
+}
+
+static void txn_tick(void *ud);
+
+static void txn_schedule(rb_server_t *server)
+{
+    int64_t delay = 1000;
+    int64_t deadline = rb_txn_next_deadline(server->txn);
+    if (deadline != INT64_MAX) {
+        int64_t until = deadline - rill__clock_wall_ms();
+        if (until < delay)
+            delay = until < 10 ? 10 : until;
+    }
+    server->txn_timer = rb_loop_add_timer(server->loop, delay, txn_tick, server);
 }
 
 static void txn_tick(void *ud)
 {
     rb_server_t *server = ud;
+    server->txn_timer = 0;
     rb_txn_tick(server->txn);
-    server->txn_timer = rb_loop_add_timer(server->loop, TXN_TICK_MS, txn_tick, server);
-}
-
-int rb__txn_open(rb_server_t *server, char **errmsg)
-{
-    rb_txn_config_t config;
-    rb_txn_config_defaults(&config);
-    config.max_timeout_ms = (int32_t)rb_config_int(server->config, "transaction.max.timeout.ms");
-    config.id_expiration_ms = rb_config_int(server->config, "transactional.id.expiration.ms");
-    rb_txn_hooks_t hooks = {.ctx = server, .write_marker = write_marker};
-    g_autofree char *dir = g_build_filename(server->log_dir, TXN_DIR, NULL);
-    server->txn = rb_txn_open(dir, &config, &hooks, errmsg);
-    if (!server->txn)
-        return -1;
-    return 0;
+    txn_schedule(server);
 }
 
 void rb__txn_start(rb_server_t *server)
 {
+    rb_txn_config_t tc;
+    rb_txn_config_defaults(&tc);
+    tc.max_timeout_ms = (int32_t)rb_config_int(server->config, "transaction.max.timeout.ms");
+    tc.id_expiration_ms = rb_config_int(server->config, "transactional.id.expiration.ms");
+    rb_txn_hooks_t hooks = {server, NULL, hook_write_marker, hook_end_group_txn};
+    g_autofree char *dir = g_build_filename(server->log_dir, "__rill_txn", NULL);
+    g_autofree char *errmsg = NULL;
+    server->txn = rb_txn_open(dir, &tc, &hooks, &errmsg);
+    if (!server->txn) {
+        RILL_LOG_ERROR(COMPONENT, "transactions unavailable: %s", errmsg);
+        return;
+    }
     int n = rb_txn_recover(server->txn);
     if (n > 0)
-        RILL_LOG_INFO(COMPONENT, "recovered in-flight transactions count=%d", n);
-    if (server->loop)
-        server->txn_timer = rb_loop_add_timer(server->loop, TXN_TICK_MS, txn_tick, server);
+        RILL_LOG_INFO(COMPONENT, "completed transactions left in flight count=%d", n);
+    txn_schedule(server);
 }
 
-void rb__txn_close(rb_server_t *server)
+void rb__txn_stop(rb_server_t *server)
 {
     if (server->txn_timer)
         rb_loop_cancel_timer(server->loop, server->txn_timer);
@@ -193,44 +103,11 @@ void rb__txn_close(rb_server_t *server)
     server->txn = NULL;
 }
 
-/* ---- handlers ------------------------------------------------------------------------ */
+/* ---- handlers ------------------------------------------------------------------- */
 
-static rb_str_t cstr(const char *s)
+static rb_kerr_t for_version(rb_req_t *req, rb_kerr_t err)
 {
-    return (rb_str_t){s, (int32_t)strlen(s)};
-}
-
-void rb__handle_find_coordinator(rb_req_t *req, rill_rbuf_t *body)
-{
-    rb_server_t *server = req->server;
-    int16_t v = req->hdr.api_version;
-    rb_find_coordinator_req_t r;
-    if (rb_find_coordinator_req_decode(body, v, &req->arena, &r) != 0) {
-        rb__req_fail(req, "malformed FindCoordinator request");
-        return;
-    }
-    rb_find_coordinator_resp_t resp;
-    rb_find_coordinator_resp_init(&resp);
-    bool bad_type = r.key_type != 0 && r.key_type != 1;
-    if (v < 4) {
-        resp.error_code = bad_type ? RB_ERR_INVALID_REQUEST : RB_ERR_NONE;
-        resp.node_id = bad_type ? -1 : server->node_id;
-        resp.host = cstr(bad_type ? "" : server->adv_host);
-        resp.port = bad_type ? -1 : server->adv_port;
-    } else {
-        resp.coordinators =
-            rb__items(req, &rb_find_coordinator_resp_coordinator_desc, r.coordinator_keys_count);
-        resp.coordinators_count = r.coordinator_keys_count;
-        for (int32_t i = 0; i < r.coordinator_keys_count; i++) {
-            rb_find_coordinator_resp_coordinator_t *c = &resp.coordinators[i];
-            c->key = r.coordinator_keys[i];
-            c->error_code = bad_type ? RB_ERR_INVALID_REQUEST : RB_ERR_NONE;
-            c->node_id = bad_type ? -1 : server->node_id;
-            c->host = cstr(bad_type ? "" : server->adv_host);
-            c->port = bad_type ? -1 : server->adv_port;
-        }
-    }
-    rb__req_respond(req, &rb_find_coordinator_resp_msg, &resp);
+    return rb_txn_error_for_version(req->hdr.api_key, req->hdr.api_version, err);
 }
 
 void rb__handle_init_producer_id(rb_req_t *req, rill_rbuf_t *body)
@@ -241,96 +118,87 @@ void rb__handle_init_producer_id(rb_req_t *req, rill_rbuf_t *body)
         rb__req_fail(req, "malformed InitProducerId request");
         return;
     }
-    const char *txn_id = r.transactional_id.len < 0 ? NULL : rb__cstr(req, r.transactional_id);
-    int64_t pid = v >= 3 ? r.producer_id : -1;
-    int16_t epoch = v >= 3 ? r.producer_epoch : -1;
     rb_init_producer_id_resp_t resp;
     rb_init_producer_id_resp_init(&resp);
-    rb_kerr_t err = rb_txn_init_producer_id(req->server->txn, txn_id, r.transaction_timeout_ms,
-                                            pid, epoch, &resp.producer_id, &resp.producer_epoch);
-    resp.error_code = rb_txn_error_for_version(RB_TXN_API_INIT_PRODUCER_ID, v, err);
+    resp.producer_id = -1;
+    resp.producer_epoch = -1;
+    if (!req->server->txn) {
+        resp.error_code = ERR_COORDINATOR_NOT_AVAILABLE;
+    } else {
+        const char *tid =
+            rb_str_is_null(r.transactional_id) ? NULL : rb__cstr(req, r.transactional_id);
+        int64_t pid = -1;
+        int16_t epoch = -1;
+        rb_kerr_t err = rb_txn_init_producer_id(req->server->txn, tid, r.transaction_timeout_ms,
+                                                v >= 3 ? r.producer_id : -1,
+                                                v >= 3 ? r.producer_epoch : -1, &pid, &epoch);
+        resp.error_code = for_version(req, err);
+        if (err == RB_ERR_NONE) {
+            resp.producer_id = pid;
+            resp.producer_epoch = epoch;
+        }
+    }
     rb__req_respond(req, &rb_init_producer_id_resp_msg, &resp);
-}
-
-/* One transaction's AddPartitionsToTxn: results per topic in out. */
-static void add_partitions(rb_req_t *req, rb_str_t txn_id, int64_t pid, int16_t epoch,
-                           const rb_add_partitions_to_txn_req_add_partitions_to_txn_topic_t *topics,
-                           int32_t ntopics,
-                           rb_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_t *out)
-{
-    rb_server_t *server = req->server;
-    GArray *tps = g_array_new(FALSE, FALSE, sizeof(rb_txn_partition_t));
-    bool unknown = false;
-    for (int32_t t = 0; t < ntopics; t++) {
-        const char *topic = rb__cstr(req, topics[t].name);
-        for (int32_t p = 0; p < topics[t].partitions_count; p++) {
-            int32_t index = topics[t].partitions[p];
-            if (!rb__partition_find(server, topics[t].name, index))
-                unknown = true;
-            rb_txn_partition_t tp = {topic, index};
-            g_array_append_val(tps, tp);
-        }
-    }
-    rb_kerr_t err = RB_ERR_NONE;
-    if (!unknown)
-        err = rb_txn_add_partitions(server->txn, rb__cstr(req, txn_id), pid, epoch,
-                                    (const rb_txn_partition_t *)(void *)tps->data, tps->len);
-    err = rb_txn_error_for_version(RB_TXN_API_ADD_PARTITIONS_TO_TXN, req->hdr.api_version, err);
-    for (int32_t t = 0; t < ntopics; t++) {
-        out[t].name = topics[t].name;
-        out[t].results_by_partition = rb__items(
-            req, &rb_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_desc,
-            topics[t].partitions_count);
-        out[t].results_by_partition_count = topics[t].partitions_count;
-        for (int32_t p = 0; p < topics[t].partitions_count; p++) {
-            int32_t index = topics[t].partitions[p];
-            out[t].results_by_partition[p].partition_index = index;
-            out[t].results_by_partition[p].partition_error_code =
-                !unknown ? err
-                : rb__partition_find(server, topics[t].name, index)
-                    ? RB_ERR_OPERATION_NOT_ATTEMPTED
-                    : RB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
-        }
-    }
-    g_array_free(tps, TRUE);
 }
 
 void rb__handle_add_partitions_to_txn(rb_req_t *req, rill_rbuf_t *body)
 {
-    int16_t v = req->hdr.api_version;
+    rb_server_t *server = req->server;
     rb_add_partitions_to_txn_req_t r;
-    if (rb_add_partitions_to_txn_req_decode(body, v, &req->arena, &r) != 0) {
+    if (rb_add_partitions_to_txn_req_decode(body, req->hdr.api_version, &req->arena, &r) != 0) {
         rb__req_fail(req, "malformed AddPartitionsToTxn request");
         return;
     }
+    /* unknown partitions fail the request: they get UNKNOWN_TOPIC_OR_PARTITION,
+     * the others OPERATION_NOT_ATTEMPTED, and the coordinator is not called */
+    size_t n = 0;
+    bool unknown = false;
+    for (int32_t t = 0; t < r.v3_and_below_topics_count; t++) {
+        const rb_add_partitions_to_txn_req_add_partitions_to_txn_topic_t *tt =
+            &r.v3_and_below_topics[t];
+        for (int32_t p = 0; p < tt->partitions_count; p++, n++)
+            unknown |= !rb__partition_find(server, tt->name, tt->partitions[p]);
+    }
+    rb_kerr_t err = ERR_COORDINATOR_NOT_AVAILABLE;
+    if (server->txn && !unknown) {
+        rb_txn_partition_t *parts = rb_arena_alloc(&req->arena, sizeof(*parts) * (n + 1));
+        size_t k = 0;
+        for (int32_t t = 0; t < r.v3_and_below_topics_count; t++) {
+            const rb_add_partitions_to_txn_req_add_partitions_to_txn_topic_t *tt =
+                &r.v3_and_below_topics[t];
+            for (int32_t p = 0; p < tt->partitions_count; p++, k++)
+                parts[k] = (rb_txn_partition_t){rb__cstr(req, tt->name), tt->partitions[p]};
+        }
+        err = for_version(req, rb_txn_add_partitions(server->txn,
+                                                     rb__cstr(req, r.v3_and_below_transactional_id),
+                                                     r.v3_and_below_producer_id,
+                                                     r.v3_and_below_producer_epoch, parts, n));
+    }
     rb_add_partitions_to_txn_resp_t resp;
     rb_add_partitions_to_txn_resp_init(&resp);
-    if (v < 4) {
-        resp.results_by_topic_v3_and_below =
-            rb__items(req, &rb_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_desc,
-                      r.v3_and_below_topics_count);
-        resp.results_by_topic_v3_and_below_count = r.v3_and_below_topics_count;
-        add_partitions(req, r.v3_and_below_transactional_id, r.v3_and_below_producer_id,
-                       r.v3_and_below_producer_epoch, r.v3_and_below_topics,
-                       r.v3_and_below_topics_count, resp.results_by_topic_v3_and_below);
-    } else {
-        /* v4 is the broker-to-broker batch of KIP-890: each transaction in turn. */
-        resp.results_by_transaction =
-            rb__items(req, &rb_add_partitions_to_txn_resp_add_partitions_to_txn_result_desc,
-                      r.transactions_count);
-        resp.results_by_transaction_count = r.transactions_count;
-        for (int32_t i = 0; i < r.transactions_count; i++) {
-            const rb_add_partitions_to_txn_req_add_partitions_to_txn_transaction_t *tx =
-                &r.transactions[i];
-            rb_add_partitions_to_txn_resp_add_partitions_to_txn_result_t *res =
-                &resp.results_by_transaction[i];
-            res->transactional_id = tx->transactional_id;
-            res->topic_results = rb__items(
-                req, &rb_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_desc,
-                tx->topics_count);
-            res->topic_results_count = tx->topics_count;
-            add_partitions(req, tx->transactional_id, tx->producer_id, tx->producer_epoch,
-                           tx->topics, tx->topics_count, res->topic_results);
+    resp.results_by_topic_v3_and_below =
+        rb__items(req, &rb_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_desc,
+                  r.v3_and_below_topics_count);
+    resp.results_by_topic_v3_and_below_count = r.v3_and_below_topics_count;
+    for (int32_t t = 0; t < r.v3_and_below_topics_count; t++) {
+        const rb_add_partitions_to_txn_req_add_partitions_to_txn_topic_t *tt =
+            &r.v3_and_below_topics[t];
+        rb_add_partitions_to_txn_resp_add_partitions_to_txn_topic_result_t *out =
+            &resp.results_by_topic_v3_and_below[t];
+        out->name = tt->name;
+        out->results_by_partition = rb__items(
+            req, &rb_add_partitions_to_txn_resp_add_partitions_to_txn_partition_result_desc,
+            tt->partitions_count);
+        out->results_by_partition_count = tt->partitions_count;
+        for (int32_t p = 0; p < tt->partitions_count; p++) {
+            out->results_by_partition[p].partition_index = tt->partitions[p];
+            if (unknown)
+                out->results_by_partition[p].partition_error_code =
+                    rb__partition_find(server, tt->name, tt->partitions[p])
+                        ? ERR_OPERATION_NOT_ATTEMPTED
+                        : RB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            else
+                out->results_by_partition[p].partition_error_code = err;
         }
     }
     rb__req_respond(req, &rb_add_partitions_to_txn_resp_msg, &resp);
@@ -338,34 +206,113 @@ void rb__handle_add_partitions_to_txn(rb_req_t *req, rill_rbuf_t *body)
 
 void rb__handle_add_offsets_to_txn(rb_req_t *req, rill_rbuf_t *body)
 {
-    int16_t v = req->hdr.api_version;
     rb_add_offsets_to_txn_req_t r;
-    if (rb_add_offsets_to_txn_req_decode(body, v, &req->arena, &r) != 0) {
+    if (rb_add_offsets_to_txn_req_decode(body, req->hdr.api_version, &req->arena, &r) != 0) {
         rb__req_fail(req, "malformed AddOffsetsToTxn request");
         return;
     }
     rb_add_offsets_to_txn_resp_t resp;
     rb_add_offsets_to_txn_resp_init(&resp);
-    rb_kerr_t err = rb_txn_add_offsets(req->server->txn, rb__cstr(req, r.transactional_id),
-                                       r.producer_id, r.producer_epoch, rb__cstr(req, r.group_id));
-    resp.error_code = rb_txn_error_for_version(RB_TXN_API_ADD_OFFSETS_TO_TXN, v, err);
+    resp.error_code =
+        req->server->txn
+            ? for_version(req, rb_txn_add_offsets(req->server->txn,
+                                                  rb__cstr(req, r.transactional_id), r.producer_id,
+                                                  r.producer_epoch, rb__cstr(req, r.group_id)))
+            : ERR_COORDINATOR_NOT_AVAILABLE;
     rb__req_respond(req, &rb_add_offsets_to_txn_resp_msg, &resp);
 }
 
 void rb__handle_end_txn(rb_req_t *req, rill_rbuf_t *body)
 {
-    int16_t v = req->hdr.api_version;
     rb_end_txn_req_t r;
-    if (rb_end_txn_req_decode(body, v, &req->arena, &r) != 0) {
+    if (rb_end_txn_req_decode(body, req->hdr.api_version, &req->arena, &r) != 0) {
         rb__req_fail(req, "malformed EndTxn request");
         return;
     }
     rb_end_txn_resp_t resp;
     rb_end_txn_resp_init(&resp);
-    rb_kerr_t err = rb_txn_end(req->server->txn, rb__cstr(req, r.transactional_id), r.producer_id,
-                               r.producer_epoch, r.committed);
-    resp.error_code = rb_txn_error_for_version(RB_TXN_API_END_TXN, v, err);
+    resp.error_code =
+        req->server->txn
+            ? for_version(req, rb_txn_end(req->server->txn, rb__cstr(req, r.transactional_id),
+                                          r.producer_id, r.producer_epoch, r.committed))
+            : ERR_COORDINATOR_NOT_AVAILABLE;
     rb__req_respond(req, &rb_end_txn_resp_msg, &resp);
+}
+
+void rb__handle_txn_offset_commit(rb_req_t *req, rill_rbuf_t *body)
+{
+    rb_server_t *server = req->server;
+    int16_t v = req->hdr.api_version;
+    rb_txn_offset_commit_req_t r;
+    if (rb_txn_offset_commit_req_decode(body, v, &req->arena, &r) != 0) {
+        rb__req_fail(req, "malformed TxnOffsetCommit request");
+        return;
+    }
+    size_t n = 0;
+    for (int32_t t = 0; t < r.topics_count; t++)
+        n += (size_t)r.topics[t].partitions_count;
+    rb_offset_commit_part_t *parts = rb_arena_alloc(&req->arena, sizeof(*parts) * (n + 1));
+    size_t k = 0;
+    for (int32_t t = 0; t < r.topics_count; t++) {
+        const rb_txn_offset_commit_req_txn_offset_commit_request_topic_t *tt = &r.topics[t];
+        for (int32_t p = 0; p < tt->partitions_count; p++, k++) {
+            const rb_txn_offset_commit_req_txn_offset_commit_request_partition_t *tp =
+                &tt->partitions[p];
+            parts[k].topic = rb__cstr(req, tt->name);
+            parts[k].partition = tp->partition_index;
+            parts[k].offset = tp->committed_offset;
+            parts[k].leader_epoch = v >= 2 ? tp->committed_leader_epoch : -1;
+            parts[k].metadata = rb_str_is_null(tp->committed_metadata)
+                                    ? NULL
+                                    : rb__cstr(req, tp->committed_metadata);
+            parts[k].error_code = rb__partition_find(server, tt->name, tp->partition_index)
+                                      ? RB_ERR_NONE
+                                      : RB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+        }
+    }
+    const char *group = rb__cstr(req, r.group_id);
+    rb_kerr_t all = ERR_COORDINATOR_NOT_AVAILABLE;
+    if (server->txn && server->groups) {
+        all = rb_txn_verify_offset_commit(server->txn, rb__cstr(req, r.transactional_id),
+                                          r.producer_id, r.producer_epoch, group);
+        if (all == RB_ERR_NONE) {
+            bool member = v >= 3;
+            int16_t common = rb_group_txn_offset_commit(
+                server->groups, group, r.producer_id, r.producer_epoch,
+                member ? r.generation_id : -1, member ? rb__cstr(req, r.member_id) : "",
+                member && !rb_str_is_null(r.group_instance_id) ? rb__cstr(req, r.group_instance_id)
+                                                               : NULL,
+                parts, n);
+            for (size_t i = 0; i < n; i++)
+                if (common != RB_ERR_NONE && parts[i].error_code == RB_ERR_NONE)
+                    parts[i].error_code = common;
+        }
+    }
+    rb_txn_offset_commit_resp_t resp;
+    rb_txn_offset_commit_resp_init(&resp);
+    resp.topics = rb__items(req, &rb_txn_offset_commit_resp_txn_offset_commit_response_topic_desc,
+                            r.topics_count);
+    resp.topics_count = r.topics_count;
+    k = 0;
+    for (int32_t t = 0; t < r.topics_count; t++) {
+        rb_txn_offset_commit_resp_txn_offset_commit_response_topic_t *out = &resp.topics[t];
+        out->name = r.topics[t].name;
+        out->partitions =
+            rb__items(req, &rb_txn_offset_commit_resp_txn_offset_commit_response_partition_desc,
+                      r.topics[t].partitions_count);
+        out->partitions_count = r.topics[t].partitions_count;
+        for (int32_t p = 0; p < out->partitions_count; p++, k++) {
+            out->partitions[p].partition_index = parts[k].partition;
+            out->partitions[p].error_code =
+                for_version(req, all != RB_ERR_NONE ? all : parts[k].error_code);
+        }
+    }
+    rb__req_respond(req, &rb_txn_offset_commit_resp_msg, &resp);
+}
+
+static rb_str_t cstr(const char *s)
+{
+    return (rb_str_t){s, (int32_t)strlen(s)};
 }
 
 /* ---- operator views -------------------------------------------------------------- */
@@ -479,7 +426,8 @@ void rb__handle_describe_transactions(rb_req_t *req, rill_rbuf_t *body)
         st->transactional_id = r.transactional_ids[i];
         g_array_set_size(parts, 0);
         rb_txn_info_t info;
-        if (!rb_txn_describe(req->server->txn, rb__cstr(req, r.transactional_ids[i]), &info,
+        if (!req->server->txn ||
+            !rb_txn_describe(req->server->txn, rb__cstr(req, r.transactional_ids[i]), &info,
                              parts, NULL)) {
             st->error_code = RB_ERR_TRANSACTIONAL_ID_NOT_FOUND;
             st->transaction_state = cstr("");
@@ -522,7 +470,9 @@ void rb__handle_list_transactions(rb_req_t *req, rill_rbuf_t *body)
     }
     GArray *list = g_array_new(FALSE, FALSE, sizeof(rb_txn_info_t));
     /* Only unknown states asked for: nothing can match (an empty filter would match all). */
-    if (nfilters == 0 || nstates > 0)
+    if (!req->server->txn)
+        resp.error_code = ERR_COORDINATOR_NOT_AVAILABLE;
+    else if (nfilters == 0 || nstates > 0)
         rb_txn_list(req->server->txn, states, nstates, r.producer_id_filters,
                     r.producer_id_filters_count > 0 ? (size_t)r.producer_id_filters_count : 0,
                     list);

@@ -69,6 +69,9 @@ bool rb__topic_name_valid(rb_str_t name)
     if ((name.len == 1 && name.ptr[0] == '.') ||
         (name.len == 2 && name.ptr[0] == '.' && name.ptr[1] == '.'))
         return false;
+    /* the coordinators' own logs live under these names */
+    if (rb_str_eq(name, RB_GROUP_OFFSETS_TOPIC) || rb_str_eq(name, "__transaction_state"))
+        return false;
     for (int32_t i = 0; i < name.len; i++) {
         char c = name.ptr[i];
         if (!g_ascii_isalnum(c) && c != '.' && c != '_' && c != '-')
@@ -104,9 +107,15 @@ static int open_partitions(rb_server_t *server, rb_topic_t *topic, int32_t from,
     for (int32_t i = from; i < to; i++) {
         g_autofree char *dir = partition_dir(server, topic->name, i);
         rb_log_t *log = rb_log_open(dir, &lc, errmsg);
-        if (!log) {
+        rb_pstate_t *ps = log ? rb_pstate_new(dir, NULL) : NULL;
+        if (ps && !rb_pstate_rebuild(ps, log, errmsg)) {
+            rb_pstate_free(ps);
+            ps = NULL;
+        }
+        if (!ps) {
+            rb_log_close(log);
             for (int32_t k = from; k < i; k++) {
-                rb__txn_partition_close(topic->partitions[k]);
+                rb_pstate_free(topic->partitions[k]->pstate);
                 rb_log_close(topic->partitions[k]->log);
                 g_free(topic->partitions[k]);
             }
@@ -116,16 +125,7 @@ static int open_partitions(rb_server_t *server, rb_topic_t *topic, int32_t from,
         part->topic = topic;
         part->index = i;
         part->log = log;
-        if (rb__txn_partition_open(server, part, errmsg) != 0) {
-            rb_log_close(log);
-            g_free(part);
-            for (int32_t k = from; k < i; k++) {
-                rb__txn_partition_close(topic->partitions[k]);
-                rb_log_close(topic->partitions[k]->log);
-                g_free(topic->partitions[k]);
-            }
-            return -1;
-        }
+        part->pstate = ps;
         topic->partitions[i] = part;
     }
     topic->npartitions = to;
@@ -266,7 +266,7 @@ void rb__topic_delete(rb_server_t *server, rb_topic_t *topic)
     g_hash_table_remove(server->topics, topic->name);
     rb__topics_save(server);
     for (int32_t i = 0; i < topic->npartitions; i++) {
-        rb__txn_partition_delete(topic->partitions[i]);
+        rb_pstate_delete(topic->partitions[i]->pstate);
         rb_log_delete(topic->partitions[i]->log);
     }
     RILL_LOG_INFO(COMPONENT, "deleted topic topic=%s", topic->name);
@@ -292,8 +292,13 @@ void rb__topics_close_all(rb_server_t *server)
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         rb_topic_t *topic = value;
         for (int32_t i = 0; i < topic->npartitions; i++) {
-            rb__txn_partition_close(topic->partitions[i]);
-            rb_log_close(topic->partitions[i]->log);
+            rb_partition_t *part = topic->partitions[i];
+            g_autofree char *errmsg = NULL;
+            if (!rb_pstate_snapshot(part->pstate, rb_log_end_offset(part->log), &errmsg))
+                RILL_LOG_WARN(COMPONENT, "producer state snapshot failed topic=%s partition=%d: %s",
+                              topic->name, i, errmsg);
+            rb_pstate_free(part->pstate);
+            rb_log_close(part->log);
         }
         g_hash_table_iter_remove(&it);
         topic_free(topic);

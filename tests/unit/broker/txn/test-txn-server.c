@@ -66,13 +66,20 @@ static void capture_close(void *ud, rb_conn_t *conn, const char *reason)
     fail_msg("connection closed: %s", reason);
 }
 
+static const char *fake_peer(void *ud, rb_conn_t *conn)
+{
+    (void)ud;
+    (void)conn;
+    return "127.0.0.1:40000";
+}
+
 static void start_server(harness_t *h)
 {
     g_autofree char *errmsg = NULL;
     h->server = rb_server_new(h->loop, h->config, &errmsg);
     if (!h->server)
         fail_msg("rb_server_new: %s", errmsg);
-    rb__server_set_io(h->server, capture_respond, capture_close, h);
+    rb__server_set_io(h->server, capture_respond, capture_close, fake_peer, h);
     rb_server_set_advertised(h->server, "127.0.0.1", 19092);
 }
 
