@@ -29,8 +29,9 @@ broker_itests_sh = \
 	tests/integration/0004-kafka-python.sh \
 	tests/integration/0005-kafkajs.sh \
 	tests/integration/0007-torn-tail.sh \
-	tests/integration/0009-malformed-input.sh
-EXTRA_DIST += $(broker_itests_sh) tests/integration/malformed.py tests/js/package.json \
+	tests/integration/0009-malformed-input.sh \
+	tests/integration/0101-kafka-python-group.sh
+EXTRA_DIST += $(broker_itests_sh) tests/integration/malformed.py tests/integration/group.py tests/js/package.json \
 	tests/js/package-lock.json tests/js/roundtrip.js tests/integration/roundtrip.py
 
 # The broker's integration tests need the program: build it before they run.
