@@ -14,3 +14,9 @@ bench_broker_bench_SOURCES = bench/broker-bench.c \
 bench_broker_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
 bench_broker_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)
 bench: rill-broker$(EXEEXT)
+
+# group-bench: the group coordinator in process on the real offsets log (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/group-bench
+bench_targets += bench/group-bench$(EXEEXT)
+bench_group_bench_SOURCES = bench/group-bench.c
+bench_group_bench_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
