@@ -193,8 +193,6 @@ void rb__handle_delete_topics(rb_req_t *req, rill_rbuf_t *body)
             out->name = rb_arena_str(&req->arena, topic->name, strlen(topic->name));
             out->topic_id = topic->id;
             rb__topic_delete(server, topic);
-            if (server->groups) /* committed offsets of a deleted topic go too */
-                rb_group_topic_deleted(server->groups, rb__cstr(req, out->name));
         }
     }
     rb__req_respond(req, &rb_delete_topics_resp_msg, &resp);

@@ -25,7 +25,6 @@
 
 #include <glib.h>
 
-#include "broker/group/group.h"
 #include "broker/log/log.h"
 #include "broker/protocol/messages-gen.h"
 #include "broker/server/server.h"
@@ -90,7 +89,6 @@ struct rb_server {
     rb_timer_id_t maintain_timer;
     int64_t maintain_interval_ms;
     GList *parked; /* rb_req_t* of long-polling Fetches, oldest first */
-    rb_group_coord_t *groups; /* the consumer-group coordinator (h-group.c) */
     rb__respond_fn respond;
     rb__close_fn close_conn;
     void *io_ud;
@@ -129,28 +127,11 @@ void rb__req_free(rb_req_t *req);
 void *rb__items(rb_req_t *req, const rb_struct_desc_t *desc, int32_t n);
 /* A NUL-terminated copy of s in the request's arena ("" for null). */
 const char *rb__cstr(rb_req_t *req, rb_str_t s);
-/* The client's address as Kafka shows it ("/127.0.0.1"), "" without a real
- * connection (unit tests); in the request's arena. */
-const char *rb__req_peer_host(rb_req_t *req);
 
 /* Handlers, by file. */
 void rb__handle_api_versions(rb_req_t *req, rill_rbuf_t *body); /* h-meta.c */
 void rb__handle_metadata(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_describe_cluster(rb_req_t *req, rill_rbuf_t *body);
-void rb__handle_find_coordinator(rb_req_t *req, rill_rbuf_t *body); /* h-group.c */
-void rb__handle_join_group(rb_req_t *req, rill_rbuf_t *body);
-void rb__handle_sync_group(rb_req_t *req, rill_rbuf_t *body);
-void rb__handle_heartbeat(rb_req_t *req, rill_rbuf_t *body);
-void rb__handle_leave_group(rb_req_t *req, rill_rbuf_t *body);
-void rb__handle_offset_commit(rb_req_t *req, rill_rbuf_t *body);
-void rb__handle_offset_fetch(rb_req_t *req, rill_rbuf_t *body);
-void rb__handle_describe_groups(rb_req_t *req, rill_rbuf_t *body);
-void rb__handle_list_groups(rb_req_t *req, rill_rbuf_t *body);
-void rb__handle_delete_groups(rb_req_t *req, rill_rbuf_t *body);
-/* Opens __consumer_offsets-0 in log.dirs and loads the group coordinator
- * (server->groups); closes it, answering pending joins/syncs (h-group.c). */
-int rb__groups_open(rb_server_t *server, char **errmsg);
-void rb__groups_close(rb_server_t *server);
 void rb__handle_produce(rb_req_t *req, rill_rbuf_t *body); /* h-data.c */
 void rb__handle_fetch(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_list_offsets(rb_req_t *req, rill_rbuf_t *body);

@@ -51,16 +51,6 @@ static const struct {
     {RB_API_KEY_CREATE_PARTITIONS, rb__handle_create_partitions},
     {RB_API_KEY_INCREMENTAL_ALTER_CONFIGS, rb__handle_incremental_alter_configs},
     {RB_API_KEY_DESCRIBE_CLUSTER, rb__handle_describe_cluster},
-    {RB_API_KEY_FIND_COORDINATOR, rb__handle_find_coordinator},
-    {RB_API_KEY_JOIN_GROUP, rb__handle_join_group},
-    {RB_API_KEY_SYNC_GROUP, rb__handle_sync_group},
-    {RB_API_KEY_HEARTBEAT, rb__handle_heartbeat},
-    {RB_API_KEY_LEAVE_GROUP, rb__handle_leave_group},
-    {RB_API_KEY_OFFSET_COMMIT, rb__handle_offset_commit},
-    {RB_API_KEY_OFFSET_FETCH, rb__handle_offset_fetch},
-    {RB_API_KEY_DESCRIBE_GROUPS, rb__handle_describe_groups},
-    {RB_API_KEY_LIST_GROUPS, rb__handle_list_groups},
-    {RB_API_KEY_DELETE_GROUPS, rb__handle_delete_groups},
 };
 
 rb__handler_fn rb__server_handler(int16_t api_key)
@@ -158,16 +148,6 @@ static void net_respond(void *ud, rb_slot_t *slot, rb_enc_t *enc)
         rb_resp_append_copy(resp, enc->w.data + at, enc->w.len - at);
     }
     rb_conn_respond(slot, resp);
-}
-
-const char *rb__req_peer_host(rb_req_t *req)
-{
-    if (req->server->respond != net_respond || !req->conn)
-        return "";
-    const char *peer = rb_conn_peer(req->conn);
-    const char *colon = strrchr(peer, ':');
-    size_t len = colon ? (size_t)(colon - peer) : strlen(peer);
-    return rb_arena_printf(&req->arena, "/%.*s", (int)len, peer).ptr;
 }
 
 static void net_close(void *ud, rb_conn_t *conn, const char *reason)
@@ -282,7 +262,7 @@ rb_server_t *rb_server_new(rb_loop_t *loop, const rb_config_t *config, char **er
         rb_server_destroy(server);
         return NULL;
     }
-    if (rb__topics_load(server, errmsg) != 0 || rb__groups_open(server, errmsg) != 0) {
+    if (rb__topics_load(server, errmsg) != 0) {
         rb_server_destroy(server);
         return NULL;
     }
@@ -311,7 +291,6 @@ void rb_server_destroy(rb_server_t *server)
     if (!server)
         return;
     rb__fetch_drop_all(server);
-    rb__groups_close(server);
     if (server->maintain_timer)
         rb_loop_cancel_timer(server->loop, server->maintain_timer);
     rb__topics_close_all(server);
