@@ -57,10 +57,18 @@ rb_kerr_t rb_batch_check(const uint8_t *p, size_t len, size_t *size)
     return RB_LOG_ERR_NONE;
 }
 
+/* A zigzag varint, with the one-byte case (most lengths and deltas) inline. */
+static inline int64_t get_varint(rill_rbuf_t *rd)
+{
+    if (!rd->err && rd->pos < rd->len && rd->data[rd->pos] < 0x80)
+        return rill__zigzag_decode(rd->data[rd->pos++]);
+    return rill__rbuf_get_varint(rd);
+}
+
 /* Reads a zigzag varint that must fit an int32. */
 static int32_t get_varint32(rill_rbuf_t *rd)
 {
-    int64_t v = rill__rbuf_get_varint(rd);
+    int64_t v = get_varint(rd);
     if (v < INT32_MIN || v > INT32_MAX) {
         rd->err = true;
         return 0;
@@ -87,7 +95,7 @@ static bool parse_record(rill_rbuf_t *rd, int64_t base_offset, int64_t base_ts,
                          rb_record_t *rec)
 {
     rec->attributes = (int8_t)rill__rbuf_get_u8(rd);
-    int64_t ts_delta = rill__rbuf_get_varint(rd);
+    int64_t ts_delta = get_varint(rd);
     int32_t offset_delta = get_varint32(rd);
     rec->key = get_bytes(rd, &rec->key_len);
     rec->value = get_bytes(rd, &rec->value_len);

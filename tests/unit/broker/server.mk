@@ -4,3 +4,4 @@ TESTS += tests/unit/broker/test-server
 tests_unit_broker_test_server_SOURCES = tests/unit/broker/test-server.c
 tests_unit_broker_test_server_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_broker_test_server_LDADD = libbroker.la libcommon.la $(UNIT_LIBS)
+$(tests_unit_broker_test_server_OBJECTS): broker/protocol/messages-gen.h
