@@ -261,6 +261,24 @@ static void test_server__produce_errors(void **state)
     assert_int_equal(h->closes, 1);
 }
 
+/* log.flush.on.ack: an acks=all produce is answered after its fsync, so the
+ * log's recovery point (what is known to be on disk) covers it. */
+static void test_server__flush_on_ack_fsyncs_before_answering(void **state)
+{
+    harness_t *h = *state;
+    rb_server_destroy(h->server);
+    set_config(h, "log.flush.on.ack", "true");
+    start_server(h);
+    create_topic(h, "dur", 1);
+    g_autoptr(GByteArray) b = make_batch("k", "v", 1000, 0);
+    assert_int_equal(produce(h, 7, -1, "dur", 0, b, NULL), 0);
+    rb_partition_t *part = rb__partition_find(h->server, rb_str_c("dur"), 0);
+    assert_int_equal(rb_log_recovery_point(part->log), 1);
+    g_autoptr(GByteArray) b2 = make_batch("k", "v", 1000, 0);
+    assert_int_equal(produce(h, 7, -1, "dur", 0, b2, NULL), 0);
+    assert_int_equal(rb_log_recovery_point(part->log), 2);
+}
+
 static void test_server__fetch_long_poll_wakes_on_append(void **state)
 {
     harness_t *h = *state;
@@ -721,6 +739,7 @@ int main(void)
         T(test_server__metadata_auto_create),
         T(test_server__produce_then_fetch_byte_for_byte),
         T(test_server__produce_errors),
+        T(test_server__flush_on_ack_fsyncs_before_answering),
         T(test_server__fetch_long_poll_wakes_on_append),
         T(test_server__fetch_long_poll_times_out),
         T(test_server__list_offsets),
