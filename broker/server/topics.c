@@ -69,6 +69,9 @@ bool rb__topic_name_valid(rb_str_t name)
     if ((name.len == 1 && name.ptr[0] == '.') ||
         (name.len == 2 && name.ptr[0] == '.' && name.ptr[1] == '.'))
         return false;
+    /* the coordinators' own logs live under these names */
+    if (rb_str_eq(name, RB_GROUP_OFFSETS_TOPIC) || rb_str_eq(name, "__transaction_state"))
+        return false;
     for (int32_t i = 0; i < name.len; i++) {
         char c = name.ptr[i];
         if (!g_ascii_isalnum(c) && c != '.' && c != '_' && c != '-')
@@ -104,8 +107,15 @@ static int open_partitions(rb_server_t *server, rb_topic_t *topic, int32_t from,
     for (int32_t i = from; i < to; i++) {
         g_autofree char *dir = partition_dir(server, topic->name, i);
         rb_log_t *log = rb_log_open(dir, &lc, errmsg);
-        if (!log) {
+        rb_pstate_t *ps = log ? rb_pstate_new(dir, NULL) : NULL;
+        if (ps && !rb_pstate_rebuild(ps, log, errmsg)) {
+            rb_pstate_free(ps);
+            ps = NULL;
+        }
+        if (!ps) {
+            rb_log_close(log);
             for (int32_t k = from; k < i; k++) {
+                rb_pstate_free(topic->partitions[k]->pstate);
                 rb_log_close(topic->partitions[k]->log);
                 g_free(topic->partitions[k]);
             }
@@ -115,6 +125,7 @@ static int open_partitions(rb_server_t *server, rb_topic_t *topic, int32_t from,
         part->topic = topic;
         part->index = i;
         part->log = log;
+        part->pstate = ps;
         topic->partitions[i] = part;
     }
     topic->npartitions = to;
@@ -254,8 +265,10 @@ void rb__topic_delete(rb_server_t *server, rb_topic_t *topic)
 {
     g_hash_table_remove(server->topics, topic->name);
     rb__topics_save(server);
-    for (int32_t i = 0; i < topic->npartitions; i++)
+    for (int32_t i = 0; i < topic->npartitions; i++) {
+        rb_pstate_delete(topic->partitions[i]->pstate);
         rb_log_delete(topic->partitions[i]->log);
+    }
     RILL_LOG_INFO(COMPONENT, "deleted topic topic=%s", topic->name);
     topic_free(topic);
 }
@@ -278,8 +291,15 @@ void rb__topics_close_all(rb_server_t *server)
     g_hash_table_iter_init(&it, server->topics);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         rb_topic_t *topic = value;
-        for (int32_t i = 0; i < topic->npartitions; i++)
-            rb_log_close(topic->partitions[i]->log);
+        for (int32_t i = 0; i < topic->npartitions; i++) {
+            rb_partition_t *part = topic->partitions[i];
+            g_autofree char *errmsg = NULL;
+            if (!rb_pstate_snapshot(part->pstate, rb_log_end_offset(part->log), &errmsg))
+                RILL_LOG_WARN(COMPONENT, "producer state snapshot failed topic=%s partition=%d: %s",
+                              topic->name, i, errmsg);
+            rb_pstate_free(part->pstate);
+            rb_log_close(part->log);
+        }
         g_hash_table_iter_remove(&it);
         topic_free(topic);
     }
