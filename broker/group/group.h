@@ -103,6 +103,11 @@ typedef struct rb_group_store {
  * Returns 0, or -1 and sets *errmsg (g_free it). */
 int rb_group_store_open_log(const char *log_dir, rb_group_store_t *store, char **errmsg);
 
+/* The settings of the offsets log (compacted, no time retention, tombstones
+ * kept: see store-log.c), for a caller that opens the log itself. */
+struct rb_log_config;
+void rb_group_store_log_config(struct rb_log_config *config);
+
 /* A store on a log the caller owns (e.g. the server's topic registry opened
  * __consumer_offsets-0 itself): the log must outlive the coordinator, and
  * maintain is left to the caller. log is an rb_log_t (broker/log/log.h). */

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "broker/log/log.h"
 #include "common/log.h"
 #include "group-harness.h"
 
@@ -584,6 +585,75 @@ static void test_group_offsets__on_the_partition_log(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Replay after the log's compaction (broker/log's cleaner): only the latest
+ * value per key is left in the sealed segments, tombstones included, and the
+ * reload still gives every group's latest offsets. */
+static void test_group_offsets__reload_after_compaction(void **state)
+{
+    harness_t *h = *state;
+    g_autofree char *log_dir = g_build_filename(h->dir, "compacted", NULL);
+    rb_log_config_t lc;
+    rb_group_store_log_config(&lc);
+    lc.segment_bytes = 4096; /* many sealed segments to compact */
+    char *err = NULL;
+    rb_log_t *log = rb_log_open(log_dir, &lc, &err);
+    if (!log)
+        fail_msg("open: %s", err);
+    rb_group_store_t store;
+    rb_group_store_borrow_log(log, &store);
+    h_close(h);
+    h_open_with_store(h, &store);
+    for (int round = 0; round < 50; round++)
+        for (int p = 0; p < 8; p++)
+            assert_int_equal(commit1(h, G, -1, "", "t", p, round * 100 + p, "m"), 0);
+    assert_int_equal(simple_commit(h, "gone", "t", 0, 1), 0);
+    assert_int_equal(rb_group_delete(h->coord, "gone"), 0);
+    /* an offset committed by a transaction, then deleted with its topic */
+    rb_offset_commit_part_t tx = {.topic = "t", .partition = 0, .offset = 424242,
+                                  .leader_epoch = -1};
+    assert_int_equal(rb_group_txn_offset_commit(h->coord, G, 77, 0, -1, "", NULL, &tx, 1), 0);
+    assert_int_equal(rb_group_txn_end(h->coord, G, 77, 0, true), 0);
+    assert_int_equal(fetch1(h, G, "t", 0, NULL, 0), 424242);
+    assert_int_equal(rb_group_topic_deleted(h->coord, "t"), 8);
+    for (int p = 0; p < 8; p++)
+        assert_int_equal(commit1(h, G, -1, "", "u", p, 7000 + p, "last"), 0);
+    for (int p = 0; p < 4; p++) /* more rounds, so that the segments above are sealed */
+        for (int round = 0; round < 20; round++)
+            assert_int_equal(commit1(h, "filler", -1, "", "f", p, round, ""), 0);
+    int64_t before = rb_log_size_bytes(log);
+    int64_t removed = rb_log_compact(log, H_WALL_BASE + h->now);
+    assert_true(removed > 0);
+    assert_true(rb_log_size_bytes(log) < before);
+    h_close(h);
+    rb_group_store_borrow_log(log, &store);
+    h_open_with_store(h, &store);
+    for (int p = 0; p < 8; p++) {
+        char md[8];
+        assert_int_equal(fetch1(h, G, "u", p, md, sizeof(md)), 7000 + p);
+        assert_string_equal(md, "last");
+        assert_int_equal(fetch1(h, G, "t", p, NULL, 0), -1);
+    }
+    assert_int_equal(fetch1(h, "gone", "t", 0, NULL, 0), -1);
+    assert_int_equal(fetch1(h, "filler", "f", 3, NULL, 0), 19);
+    g_autofree char *listed = list_groups(h, NULL, 0);
+    assert_string_equal(listed, "app(,Empty);filler(,Empty);");
+    /* two days later (past Kafka's delete.retention.ms): nothing comes back,
+     * not even the transaction's offset, whose batch the cleaner keeps */
+    assert_true(rb_log_compact(log, H_WALL_BASE + h->now + 2 * 86400000LL) >= 0);
+    h_close(h);
+    rb_group_store_borrow_log(log, &store);
+    h_open_with_store(h, &store);
+    for (int p = 0; p < 8; p++) {
+        assert_int_equal(fetch1(h, G, "u", p, NULL, 0), 7000 + p);
+        assert_int_equal(fetch1(h, G, "t", p, NULL, 0), -1);
+    }
+    assert_int_equal(fetch1(h, "gone", "t", 0, NULL, 0), -1);
+    h_close(h);
+    rb_log_close(log);
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", log_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     rill__log_init();
@@ -608,6 +678,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_group_offsets__describe_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_offsets__on_the_partition_log, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_group_offsets__reload_after_compaction, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
