@@ -390,8 +390,7 @@ size_t rb_group_topic_deleted(rb_group_coord_t *coord, const char *topic)
         }
     }
     if (removed)
-        RILL_LOG_INFO(LOG_COMP, "topic %s deleted: %zu committed offsets removed", topic,
-                      removed);
+        RILL_LOG_INFO(LOG_COMP, "topic %s deleted: %zu committed offsets removed", topic, removed);
     return removed;
 }
 
@@ -453,9 +452,8 @@ void rb__offsets_start_expiry(rb_group_coord_t *coord)
 {
     if (coord->expiry_timer)
         return;
-    coord->expiry_timer =
-        coord->env.add_timer(coord->env.ud, coord->config.offsets_retention_check_interval_ms,
-                             on_expiry_timer, coord);
+    coord->expiry_timer = coord->env.add_timer(
+        coord->env.ud, coord->config.offsets_retention_check_interval_ms, on_expiry_timer, coord);
 }
 
 /* ---- transactional offsets ------------------------------------------------------------ */
@@ -575,8 +573,9 @@ int16_t rb_group_txn_complete(rb_group_coord_t *coord, int64_t producer_id, int1
     rill__wbuf_free(&val);
     int16_t err = rb__batch_finish_append(coord, &batch, producer_id, producer_epoch, true, true);
     if (err) {
-        RILL_LOG_WARN(LOG_COMP, "transaction marker for producer %" G_GINT64_FORMAT
-                      " not stored: error %d", producer_id, err);
+        RILL_LOG_WARN(LOG_COMP,
+                      "transaction marker for producer %" G_GINT64_FORMAT " not stored: error %d",
+                      producer_id, err);
         return RB_GROUP_ERR_COORDINATOR_NOT_AVAILABLE;
     }
     apply_txn_end(coord, producer_id, commit);

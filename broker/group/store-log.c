@@ -4,9 +4,9 @@
  *
  * The log is compacted (cleanup.policy=compact): the cleaner keeps the latest
  * record per key, which is exactly what replay needs (the latest value per key
- * wins, a tombstone deletes). Tombstones are kept (see rb_group_store_log_config). Replay reads whole batches: rb_log_read returns
- * at least one whole batch (KIP-74), and a batch cut at the end of a read is
- * read again at the next offset, with a larger buffer if it did not fit.
+ * wins, a tombstone deletes). Tombstones are kept (see rb_group_store_log_config). Replay reads
+ * whole batches: rb_log_read returns at least one whole batch (KIP-74), and a batch cut at the end
+ * of a read is read again at the next offset, with a larger buffer if it did not fit.
  */
 #include "config.h"
 
@@ -62,8 +62,7 @@ static int log_store_replay(void *ud, void (*fn)(void *arg, const uint8_t *batch
         rb_log_slice_t slice;
         rb_kerr_t err = rb_log_read(store->log, offset, end, max, &slice);
         if (err) {
-            *errmsg = g_strdup_printf("reading offset %" G_GINT64_FORMAT ": error %d", offset,
-                                      err);
+            *errmsg = g_strdup_printf("reading offset %" G_GINT64_FORMAT ": error %d", offset, err);
             return -1;
         }
         if (slice.len == 0)
@@ -124,7 +123,7 @@ void rb_group_store_log_config(struct rb_log_config *config)
     config->segment_bytes = 100 << 20;    /* offsets.topic.segment.bytes */
     config->max_message_bytes = 16 << 20; /* one commit of many partitions is one batch */
     config->retention_ms = -1;
-    config->compact = true;               /* offsets.topic: cleanup.policy=compact */
+    config->compact = true; /* offsets.topic: cleanup.policy=compact */
     config->delete_ = false;
     /* Tombstones stay: the cleaner keeps transactional batches as they are, so
      * a committed TxnOffsetCommit record outlives any later plain record of

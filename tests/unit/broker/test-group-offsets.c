@@ -37,14 +37,17 @@ static int teardown(void **state)
 static int16_t commit1(harness_t *h, const char *group, int32_t generation, const char *member_id,
                        const char *topic, int32_t partition, int64_t offset, const char *metadata)
 {
-    rb_offset_commit_part_t part = {.topic = topic, .partition = partition, .offset = offset,
-                                    .leader_epoch = 3, .metadata = metadata};
+    rb_offset_commit_part_t part = {.topic = topic,
+                                    .partition = partition,
+                                    .offset = offset,
+                                    .leader_epoch = 3,
+                                    .metadata = metadata};
     rb_group_offset_commit(h->coord, group, generation, member_id, NULL, &part, 1);
     return part.error_code;
 }
 
-static int16_t simple_commit(harness_t *h, const char *group, const char *topic,
-                             int32_t partition, int64_t offset)
+static int16_t simple_commit(harness_t *h, const char *group, const char *topic, int32_t partition,
+                             int64_t offset)
 {
     return commit1(h, group, -1, "", topic, partition, offset, "");
 }
@@ -100,8 +103,8 @@ static void test_group_offsets__commit_and_fetch(void **state)
         {.topic = "gone", .partition = 0, .offset = 1, .leader_epoch = -1, .error_code = 3},
         {.topic = "v", .partition = 1, .offset = 2, .leader_epoch = -1},
     };
-    assert_int_equal(
-        rb_group_offset_commit(h->coord, G, a.generation, a.member_id, NULL, parts, 3), 0);
+    assert_int_equal(rb_group_offset_commit(h->coord, G, a.generation, a.member_id, NULL, parts, 3),
+                     0);
     assert_int_equal(parts[0].error_code, 0);
     assert_int_equal(parts[1].error_code, 3);
     assert_int_equal(parts[2].error_code, 0);
@@ -365,8 +368,7 @@ static void test_group_offsets__transactional_offsets(void **state)
         {.topic = "t", .partition = 0, .offset = 10, .leader_epoch = -1, .metadata = "tx"},
         {.topic = "t", .partition = 1, .offset = 20, .leader_epoch = -1},
     };
-    assert_int_equal(
-        rb_group_txn_offset_commit(h->coord, G, 1000, 0, -1, "", NULL, parts, 2), 0);
+    assert_int_equal(rb_group_txn_offset_commit(h->coord, G, 1000, 0, -1, "", NULL, parts, 2), 0);
     assert_true(rb_group_has_pending_txn_offsets(h->coord, G));
     /* invisible until the transaction commits; unstable under RequireStable */
     assert_int_equal(fetch1(h, G, "t", 0, NULL, 0), 5);
@@ -414,12 +416,12 @@ static void test_group_offsets__transactional_offsets(void **state)
                                                 a.member_id, NULL, &p3, 1),
                      RB_GROUP_ERR_ILLEGAL_GENERATION);
     p3.error_code = 0;
-    assert_int_equal(rb_group_txn_offset_commit(h->coord, "g2", 4000, 0, a.generation, "nope",
-                                                NULL, &p3, 1),
-                     RB_GROUP_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(
+        rb_group_txn_offset_commit(h->coord, "g2", 4000, 0, a.generation, "nope", NULL, &p3, 1),
+        RB_GROUP_ERR_UNKNOWN_MEMBER_ID);
     p3.error_code = 0;
-    assert_int_equal(rb_group_txn_offset_commit(h->coord, "g2", 4000, 0, a.generation,
-                                                a.member_id, NULL, &p3, 1),
+    assert_int_equal(rb_group_txn_offset_commit(h->coord, "g2", 4000, 0, a.generation, a.member_id,
+                                                NULL, &p3, 1),
                      0);
     assert_int_equal(rb_group_txn_complete(h->coord, 4000, 0, true), 0);
     assert_int_equal(fetch1(h, "g2", "t", 0, NULL, 0), 1);
@@ -429,8 +431,7 @@ static void test_group_offsets__transactional_offsets(void **state)
     rb_offset_commit_part_t q1 = {.topic = "t", .partition = 5, .offset = 55, .leader_epoch = -1};
     rb_offset_commit_part_t q2 = {.topic = "t", .partition = 6, .offset = 66, .leader_epoch = -1};
     assert_int_equal(rb_group_txn_offset_commit(h->coord, G, 5000, 2, -1, "", NULL, &q1, 1), 0);
-    assert_int_equal(rb_group_txn_offset_commit(h->coord, "g3", 5000, 2, -1, "", NULL, &q2, 1),
-                     0);
+    assert_int_equal(rb_group_txn_offset_commit(h->coord, "g3", 5000, 2, -1, "", NULL, &q2, 1), 0);
     assert_int_equal(rb_group_txn_end(h->coord, "nobody", 5000, 2, true), 0);
     assert_true(rb_group_has_pending_txn_offsets(h->coord, "g3"));
     appends = h->appends;
@@ -558,8 +559,8 @@ static void test_group_offsets__on_the_partition_log(void **state)
     assert_int_equal(rb_group_txn_offset_commit(h->coord, G, 42, 0, -1, "", NULL, &p, 1), 0);
     assert_int_equal(rb_group_delete(h->coord, "other"), 0);
     h_close(h);
-    g_autofree char *seg = g_build_filename(log_dir, "__consumer_offsets-0",
-                                            "00000000000000000000.log", NULL);
+    g_autofree char *seg =
+        g_build_filename(log_dir, "__consumer_offsets-0", "00000000000000000000.log", NULL);
     assert_true(g_file_test(seg, G_FILE_TEST_EXISTS));
 
     open_on_log(h, log_dir);
@@ -609,8 +610,8 @@ static void test_group_offsets__reload_after_compaction(void **state)
     assert_int_equal(simple_commit(h, "gone", "t", 0, 1), 0);
     assert_int_equal(rb_group_delete(h->coord, "gone"), 0);
     /* an offset committed by a transaction, then deleted with its topic */
-    rb_offset_commit_part_t tx = {.topic = "t", .partition = 0, .offset = 424242,
-                                  .leader_epoch = -1};
+    rb_offset_commit_part_t tx = {
+        .topic = "t", .partition = 0, .offset = 424242, .leader_epoch = -1};
     assert_int_equal(rb_group_txn_offset_commit(h->coord, G, 77, 0, -1, "", NULL, &tx, 1), 0);
     assert_int_equal(rb_group_txn_end(h->coord, G, 77, 0, true), 0);
     assert_int_equal(fetch1(h, G, "t", 0, NULL, 0), 424242);
@@ -674,11 +675,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_offsets__delete_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_offsets__expired_offsets_cleanup, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_group_offsets__transactional_offsets, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_group_offsets__transactional_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_offsets__describe_and_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_group_offsets__on_the_partition_log, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_group_offsets__on_the_partition_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_offsets__reload_after_compaction, setup,
                                         teardown),
     };
