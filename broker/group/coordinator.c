@@ -1146,6 +1146,48 @@ int16_t rb_group_leave(rb_group_coord_t *coord, const char *group_id, rb_leave_m
     return RB_GROUP_ERR_NONE;
 }
 
+/* ---- subscriptions (for offset expiry) ----------------------------------------- */
+
+/* Adds the topics of one ConsumerProtocolSubscription (any version: int16
+ * version, then []string topics) to topics. Returns false if it does not parse. */
+static bool parse_subscription(GBytes *metadata, GHashTable *topics)
+{
+    size_t len;
+    const uint8_t *data = g_bytes_get_data(metadata, &len);
+    rill_rbuf_t r;
+    rill__rbuf_init(&r, data, len);
+    int16_t version = rill__rbuf_get_i16(&r);
+    int32_t count = rill__rbuf_get_i32(&r);
+    if (r.err || version < 0 || count < 0 || (size_t)count > rill__rbuf_remaining(&r) / 2)
+        return false;
+    for (int32_t i = 0; i < count; i++) {
+        int16_t n = rill__rbuf_get_i16(&r);
+        const uint8_t *name = n >= 0 ? rill__rbuf_get(&r, (size_t)n) : NULL;
+        if (r.err || !name)
+            return false;
+        char *topic = g_strndup((const char *)name, (size_t)n);
+        g_hash_table_replace(topics, topic, topic);
+    }
+    return true;
+}
+
+GHashTable *rb__group_subscribed_topics(rb_group_t *group)
+{
+    if (group->state != RB_GROUP_STABLE || !group->protocol_type ||
+        strcmp(group->protocol_type, "consumer") != 0)
+        return NULL;
+    GHashTable *topics = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < group->members->len; i++) {
+        const rb_member_t *member = g_ptr_array_index(group->members, i);
+        const rb_member_protocol_t *proto = member_protocol(member, group->protocol_name);
+        if (!proto || !parse_subscription(proto->metadata, topics)) {
+            g_hash_table_unref(topics);
+            return NULL;
+        }
+    }
+    return topics;
+}
+
 /* ---- DescribeGroups, ListGroups ------------------------------------------------ */
 
 void rb_group_describe(rb_group_coord_t *coord, const char *group_id,

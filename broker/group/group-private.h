@@ -115,6 +115,11 @@ int16_t rb__group_validate_member(rb_group_t *group, const char *member_id,
 void rb__group_member_touch(rb_member_t *member);
 const char *rb__group_state_name(rb_group_state_t state);
 int64_t rb__group_wall(rb_group_coord_t *coord);
+/* The topics the members of a Stable "consumer" group subscribe to (topic ->
+ * itself, from each member's ConsumerProtocolSubscription for the selected
+ * protocol), or NULL when that cannot be told (another protocol type, a
+ * subscription that does not parse). (transfer full) */
+GHashTable *rb__group_subscribed_topics(rb_group_t *group);
 /* Writes the group's metadata record (or its tombstone when deleted). */
 int16_t rb__group_store_metadata(rb_group_t *group, bool tombstone);
 

@@ -16,11 +16,13 @@
  * it. When a transaction commits, its offsets replace whatever was committed
  * for those partitions meanwhile.
  *
- * Expiry (Kafka's KIP-211): only Empty groups lose offsets. For a group that
- * had members, an offset expires offsets.retention.ms after the group became
- * Empty; for a group that only ever saw commits from outside group management
- * (no protocol type), offsets.retention.ms after its commit. An Empty group
- * left with no offsets is deleted (Empty -> Dead).
+ * Expiry (Kafka's KIP-211 and KIP-496): for a group that had members, an
+ * offset expires offsets.retention.ms after the group became Empty; for a
+ * group that only ever saw commits from outside group management (no
+ * protocol type), offsets.retention.ms after its commit; in a Stable
+ * "consumer" group, an offset of a topic that no member subscribes to any
+ * more, offsets.retention.ms after its commit. An Empty group left with no
+ * offsets is deleted (Empty -> Dead).
  */
 #include "config.h"
 
@@ -407,19 +409,30 @@ size_t rb_group_expire_offsets(rb_group_coord_t *coord)
     g_autoptr(GPtrArray) groups = rb__table_values(coord->groups);
     for (guint g = 0; g < groups->len; g++) {
         rb_group_t *group = g_ptr_array_index(groups, g);
-        if (group->state != RB_GROUP_EMPTY)
-            continue;
+        bool empty = group->state == RB_GROUP_EMPTY;
+        /* A Stable consumer group: offsets of topics no member subscribes to
+         * any more expire from their commit (KIP-496's rule in Kafka). */
+        g_autoptr(GHashTable) subscribed = NULL;
+        if (!empty) {
+            if (group->state != RB_GROUP_STABLE)
+                continue;
+            subscribed = rb__group_subscribed_topics(group);
+            if (!subscribed)
+                continue;
+        }
         g_autoptr(GPtrArray) expired = g_ptr_array_new();
         GHashTableIter it;
         gpointer key;
         g_hash_table_iter_init(&it, group->offsets);
         while (g_hash_table_iter_next(&it, &key, NULL)) {
             const rb_offset_t *off = key;
-            int64_t base = group->protocol_type ? group->state_since : off->commit_ts;
+            if (subscribed && g_hash_table_contains(subscribed, off->topic))
+                continue;
+            int64_t base = empty && group->protocol_type ? group->state_since : off->commit_ts;
             if (now - base >= retention && !has_pending_txn_for(group, off->topic, off->partition))
                 g_ptr_array_add(expired, key);
         }
-        bool delete_group = g_hash_table_size(group->offsets) == expired->len &&
+        bool delete_group = empty && g_hash_table_size(group->offsets) == expired->len &&
                             g_hash_table_size(group->pending_txn) == 0 &&
                             g_hash_table_size(group->pending) == 0;
         size_t n = expired->len;

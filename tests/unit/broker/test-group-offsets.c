@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "broker/log/log.h"
+#include "common/buf.h"
 #include "common/log.h"
 #include "group-harness.h"
 
@@ -655,6 +656,70 @@ static void test_group_offsets__reload_after_compaction(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+typedef struct joined {
+    int16_t err;
+    int32_t generation;
+    char member_id[160];
+} joined_t;
+
+static void on_joined(const rb_join_result_t *r, void *ud)
+{
+    joined_t *j = ud;
+    j->err = r->error_code;
+    j->generation = r->generation_id;
+    g_strlcpy(j->member_id, r->member_id, sizeof(j->member_id));
+}
+
+static void on_synced(const rb_sync_result_t *r, void *ud)
+{
+    *(int16_t *)ud = r->error_code;
+}
+
+/* In a Stable consumer group, offsets of topics no member subscribes to any
+ * more expire from their commit; subscribed ones do not. */
+static void test_group_offsets__unsubscribed_topics_expire(void **state)
+{
+    harness_t *h = *state;
+    h_close(h);
+    h->config.offsets_retention_ms = 100000;
+    h->config.offsets_retention_check_interval_ms = 10000;
+    h_open(h);
+    /* ConsumerProtocolSubscription v0: topics ["sub"], no user data */
+    rill_wbuf_t md;
+    rill__wbuf_init(&md, 32);
+    rill__wbuf_put_i16(&md, 0);
+    rill__wbuf_put_i32(&md, 1);
+    rill__wbuf_put_i16(&md, 3);
+    rill__wbuf_put(&md, "sub", 3);
+    rill__wbuf_put_i32(&md, -1);
+    rb_group_protocol_t proto = {"range", md.data, md.len};
+    rb_join_request_t req = {.group_id = G,
+                             .member_id = "",
+                             .protocol_type = "consumer",
+                             .protocols = &proto,
+                             .protocol_count = 1,
+                             .session_timeout_ms = 30000,
+                             .rebalance_timeout_ms = 30000,
+                             .client_id = "c"};
+    joined_t j = {0};
+    rb_group_join(h->coord, &req, on_joined, &j);
+    assert_int_equal(j.err, 0);
+    int16_t sync_err = -2;
+    rb_sync_request_t sreq = {
+        .group_id = G, .generation_id = j.generation, .member_id = j.member_id};
+    rb_group_sync(h->coord, &sreq, on_synced, &sync_err);
+    assert_int_equal(sync_err, 0);
+    assert_int_equal(commit1(h, G, j.generation, j.member_id, "sub", 0, 1, ""), 0);
+    assert_int_equal(commit1(h, G, j.generation, j.member_id, "old", 0, 2, ""), 0);
+    for (int i = 0; i < 25; i++) { /* 125 s, heartbeating */
+        h_advance(h, 5000);
+        assert_int_equal(rb_group_heartbeat(h->coord, G, j.generation, j.member_id, NULL), 0);
+    }
+    assert_int_equal(fetch1(h, G, "sub", 0, NULL, 0), 1);
+    assert_int_equal(fetch1(h, G, "old", 0, NULL, 0), -1);
+    rill__wbuf_free(&md);
+}
+
 int main(void)
 {
     rill__log_init();
@@ -679,6 +744,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_offsets__describe_and_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_offsets__on_the_partition_log, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_offsets__reload_after_compaction, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_group_offsets__unsubscribed_topics_expire, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
