@@ -307,8 +307,9 @@ size_t rb_group_topic_deleted(rb_group_coord_t *coord, const char *topic);
 /* Runs the expiry now (it also runs every offsets.retention.check.interval.ms):
  * offsets of Empty groups older than offsets.retention.ms (counted from the
  * time the group became Empty, or from the commit for groups that never had
- * members) are removed, and Empty groups left with no offsets are deleted.
- * Returns the number of offsets removed. */
+ * members), and offsets of topics no member of a Stable "consumer" group
+ * subscribes to any more (counted from the commit), are removed; Empty groups
+ * left with no offsets are deleted. Returns the number of offsets removed. */
 size_t rb_group_expire_offsets(rb_group_coord_t *coord);
 
 /* ---- transactional offsets (TxnOffsetCommit) ----------------------------- */
