@@ -380,9 +380,8 @@ void rb_pstate_producers(const rb_pstate_t *ps, GArray *out)
         rb_producer_info_t info = {
             .producer_id = producer->producer_id,
             .producer_epoch = producer->epoch,
-            .last_sequence = producer->nbatches > 0
-                                 ? producer->batches[producer->nbatches - 1].last_seq
-                                 : -1,
+            .last_sequence =
+                producer->nbatches > 0 ? producer->batches[producer->nbatches - 1].last_seq : -1,
             .last_timestamp = producer->last_timestamp,
             .coordinator_epoch = producer->coordinator_epoch,
             .current_txn_start_offset = producer->txn_first_offset,

@@ -95,7 +95,7 @@ typedef struct rb_aborted_txn {
 typedef struct rb_producer_info {
     int64_t producer_id;
     int16_t producer_epoch;
-    int32_t last_sequence;            /* -1 if no batch known */
+    int32_t last_sequence; /* -1 if no batch known */
     int64_t last_timestamp;
     int32_t coordinator_epoch;        /* -1 if no marker seen */
     int64_t current_txn_start_offset; /* -1 if no open transaction */
