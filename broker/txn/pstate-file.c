@@ -248,6 +248,7 @@ bool rb_pstate_load(rb_pstate_t *ps, int64_t log_start, int64_t log_end, int64_t
 {
     rb__pstate_clear(ps);
     ps->last_snapshot = -1;
+    ps->log_start = log_start;
     *replay_from = log_start;
     if (ps->dir == NULL) {
         ps->applied_end = log_start;

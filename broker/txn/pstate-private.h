@@ -32,6 +32,7 @@ struct rb_pstate {
     GTree *ongoing;           /* rb__producer_t* ordered by txn_first_offset -> same */
     GArray *aborted;          /* rb_aborted_txn_t, sorted by last_offset */
     int64_t aborted_max_span; /* max of last_offset - first_offset over aborted */
+    int64_t log_start;        /* from rb_pstate_load / rb_pstate_truncate_head */
     int64_t applied_end;      /* every batch below this offset has been applied */
     int64_t last_snapshot;    /* offset of the newest snapshot, -1 if none */
     int64_t last_snapshot_ms; /* when rb_pstate_maintain last wrote one */

@@ -161,8 +161,9 @@ rb_kerr_t rb_pstate_check(const rb_pstate_t *ps, const uint8_t *batch, size_t le
  * aborted-index entry). Batches without a producer id are ignored. */
 void rb_pstate_appended(rb_pstate_t *ps, const uint8_t *batch, size_t len);
 
-/* The last stable offset: the first offset of the oldest open transaction,
- * or high_watermark when none is open (or it is below that offset). */
+/* The last stable offset: the first offset of the oldest open transaction
+ * (but not below the log start offset known from rb_pstate_load or
+ * rb_pstate_truncate_head), or high_watermark when none is open. */
 int64_t rb_pstate_lso(const rb_pstate_t *ps, int64_t high_watermark);
 
 /* First offset of the oldest open transaction, -1 if none. */

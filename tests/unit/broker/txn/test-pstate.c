@@ -235,6 +235,15 @@ static void test_pstate__lso_with_interleaved_transactions(void **state)
     assert_int_equal(entry->last_offset, 8);
     assert_int_equal(entry->last_stable_offset, 7);
     g_array_free(aborted, TRUE);
+
+    /* An open transaction whose start was deleted (retention): the LSO does
+     * not go below the log start. */
+    assert_int_equal(test_produce(part, 300, 0, 0, 1, true, &base), 0); /* at 10 */
+    assert_int_equal(rb_pstate_lso(part->ps, part->end_offset), 10);
+    assert_int_equal(test_produce(part, -1, -1, -1, 3, false, &base), 0); /* 11-13 */
+    rb_pstate_truncate_head(part->ps, 12);
+    assert_int_equal(rb_pstate_lso(part->ps, part->end_offset), 12);
+    assert_int_equal(rb_pstate_first_unstable_offset(part->ps), 10);
 }
 
 /* Aborted transactions: P1 [0..3], P2 [2..6], P3 [10..12] (first..marker). */
