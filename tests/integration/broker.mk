@@ -12,7 +12,8 @@ broker_itests_c = \
 	tests/integration/0002-librdkafka-roundtrip \
 	tests/integration/0006-restart-durability \
 	tests/integration/0008-retention-delete-records \
-	tests/integration/0150-idempotence-transactions
+	tests/integration/0150-idempotence-transactions \
+	tests/integration/0151-txn-kill9-atomicity
 check_PROGRAMS += $(broker_itests_c)
 tests_integration_0002_librdkafka_roundtrip_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0002_librdkafka_roundtrip_LDADD = $(ITEST_LIBS)
@@ -22,6 +23,8 @@ tests_integration_0008_retention_delete_records_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0008_retention_delete_records_LDADD = $(ITEST_LIBS)
 tests_integration_0150_idempotence_transactions_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0150_idempotence_transactions_LDADD = $(ITEST_LIBS)
+tests_integration_0151_txn_kill9_atomicity_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0151_txn_kill9_atomicity_LDADD = $(ITEST_LIBS)
 
 broker_itests_sh = \
 	tests/integration/0001-broker-cli.sh \
