@@ -26,3 +26,9 @@ EXTRA_PROGRAMS += bench/bench-txn
 bench_targets += bench/bench-txn
 bench_bench_txn_SOURCES = bench/bench-txn.c
 bench_bench_txn_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+
+# group-bench: the group coordinator in process on the real offsets log (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/group-bench
+bench_targets += bench/group-bench$(EXEEXT)
+bench_group_bench_SOURCES = bench/group-bench.c
+bench_group_bench_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)

@@ -44,9 +44,9 @@
  * (KIP-134). Dynamic members joining with JoinGroup v4+ and no member id get
  * MEMBER_ID_REQUIRED and an id, kept as a "pending member" for a session
  * timeout (KIP-394). Static members (group.instance.id, KIP-345) that rejoin
- * with an empty member id replace their old member id; in a Stable group with
- * unchanged protocols this happens without a rebalance, and the old member id
- * is then fenced (FENCED_INSTANCE_ID).
+ * with an empty member id replace their old member id; in a Stable group whose
+ * selected protocol stays the same this happens without a rebalance, and the
+ * old member id is then fenced (FENCED_INSTANCE_ID).
  *
  * Invariants:
  *   - A member has at most one pending join and one pending sync callback;
@@ -828,18 +828,20 @@ static void update_member_and_rebalance(rb_group_t *group, rb_member_t *member,
 }
 
 /* A static member rejoined with an empty member id: it takes a new member id and
- * its old one is fenced. In a Stable group with the same protocols there is no
- * rebalance: the member gets the current generation and, by SyncGroup, its
- * assignment. A former leader is then told the old leader id, so that a client
- * before JoinGroup v9 (KIP-814) acts as a follower instead of re-assigning with
- * no member list. */
+ * its old one is fenced. In a Stable group whose selected protocol stays the
+ * same with the member's new protocols (Kafka's rule: metadata such as owned
+ * partitions may differ) there is no rebalance: the member gets the current
+ * generation and, by SyncGroup, its assignment. A former leader is then told
+ * the old leader id, so that a client before JoinGroup v9 (KIP-814) acts as a
+ * follower instead of re-assigning with no member list. In any other state the
+ * group rebalances (in CompletingRebalance the leader may be assigning to the
+ * old member id). */
 static void replace_static_member(rb_group_t *group, rb_member_t *member, const char *new_id,
                                   const rb_join_request_t *req, rb_join_cb cb, void *ud)
 {
     member_fail_pending(group, member, RB_GROUP_ERR_FENCED_INSTANCE_ID);
     g_autofree char *old_id = member->member_id;
     bool was_leader = is_leader(group, member);
-    bool unchanged = member_protocols_match(member, req);
     member->member_id = g_strdup(new_id);
     if (was_leader) {
         g_free(group->leader_id);
@@ -848,11 +850,14 @@ static void replace_static_member(rb_group_t *group, rb_member_t *member, const 
     RILL_LOG_INFO(LOG_COMP, "group %s: static member %s replaced %s with %s", group->group_id,
                   member->instance_id, old_id, new_id);
     rb__group_member_touch(member);
-    if (group->state == RB_GROUP_STABLE && unchanged) {
-        member_set_protocols(member, req); /* same protocols; timeouts and client may change */
-        member->synced = false;
-        answer_join(group, cb, ud, member, was_leader ? old_id : group->leader_id);
-        return;
+    if (group->state == RB_GROUP_STABLE) {
+        member_set_protocols(member, req);
+        g_autofree char *selected = select_protocol(group);
+        if (strcmp(selected, group->protocol_name) == 0) {
+            member->synced = false;
+            answer_join(group, cb, ud, member, was_leader ? old_id : group->leader_id);
+            return;
+        }
     }
     update_member_and_rebalance(group, member, req, cb, ud);
 }

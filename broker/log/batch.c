@@ -142,6 +142,7 @@ rb_kerr_t rb_batch_validate(const uint8_t *p, size_t len, rb_batch_info_t *info)
     info->record_count = count;
     info->max_timestamp = rb_batch_max_timestamp(p);
     info->compressed = (attributes & RB_BATCH_ATTR_COMPRESSION_MASK) != 0;
+    info->null_key = false;
     if (info->compressed)
         return RB_LOG_ERR_NONE;
 
@@ -157,6 +158,8 @@ rb_kerr_t rb_batch_validate(const uint8_t *p, size_t len, rb_batch_info_t *info)
         expect++;
         if (rec.timestamp > max_ts)
             max_ts = rec.timestamp;
+        if (rec.key == NULL)
+            info->null_key = true;
     }
     if (rc < 0 || rill__rbuf_remaining(&it.rd) != 0)
         return RB_LOG_ERR_INVALID_RECORD;
@@ -244,6 +247,7 @@ void rb_batch_builder_init(rb_batch_builder_t *b, int64_t base_offset)
     b->base_sequence = -1;
     b->base_timestamp = -1;
     b->max_timestamp = -1;
+    b->last_offset_delta = -1;
     rill__wbuf_init(&b->buf, 256);
     uint8_t *hdr = rill__wbuf_reserve(&b->buf, RB_BATCH_HEADER_SIZE);
     memset(hdr, 0, RB_BATCH_HEADER_SIZE);
@@ -267,9 +271,12 @@ static void put_bytes(rill_wbuf_t *w, const void *p, int32_t len)
         rill__wbuf_put(w, p, (size_t)len);
 }
 
-void rb_batch_builder_add(rb_batch_builder_t *b, int64_t timestamp, const void *key,
-                          int32_t key_len, const void *value, int32_t value_len,
-                          const rb_record_header_t *headers, size_t header_count)
+/* Appends one record with the given offset delta; headers come either as
+ * an array or as raw bytes already in the wire format (n of them). */
+static void add_record(rb_batch_builder_t *b, int32_t offset_delta, int64_t timestamp,
+                       const void *key, int32_t key_len, const void *value, int32_t value_len,
+                       const rb_record_header_t *headers, const uint8_t *raw_headers,
+                       size_t raw_len, size_t header_count)
 {
     if (key == NULL)
         key_len = -1;
@@ -280,13 +287,15 @@ void rb_batch_builder_add(rb_batch_builder_t *b, int64_t timestamp, const void *
     if (timestamp > b->max_timestamp)
         b->max_timestamp = timestamp;
     int64_t ts_delta = (int64_t)((uint64_t)timestamp - (uint64_t)b->base_timestamp);
-    int32_t offset_delta = b->count;
 
     size_t body = 1 + varint_size(ts_delta) + varint_size(offset_delta) + bytes_size(key_len) +
                   bytes_size(value_len) + varint_size((int64_t)header_count);
-    for (size_t i = 0; i < header_count; i++)
-        body += bytes_size(headers[i].key_len < 0 ? 0 : headers[i].key_len) +
-                bytes_size(headers[i].value == NULL ? -1 : headers[i].value_len);
+    if (raw_headers != NULL)
+        body += raw_len;
+    else
+        for (size_t i = 0; i < header_count; i++)
+            body += bytes_size(headers[i].key_len < 0 ? 0 : headers[i].key_len) +
+                    bytes_size(headers[i].value == NULL ? -1 : headers[i].value_len);
 
     rill_wbuf_t *w = &b->buf;
     rill__wbuf_put_varint(w, (int64_t)body);
@@ -296,11 +305,33 @@ void rb_batch_builder_add(rb_batch_builder_t *b, int64_t timestamp, const void *
     put_bytes(w, key, key_len);
     put_bytes(w, value, value_len);
     rill__wbuf_put_varint(w, (int64_t)header_count);
-    for (size_t i = 0; i < header_count; i++) {
-        put_bytes(w, headers[i].key, headers[i].key_len < 0 ? 0 : headers[i].key_len);
-        put_bytes(w, headers[i].value, headers[i].value == NULL ? -1 : headers[i].value_len);
+    if (raw_headers != NULL) {
+        rill__wbuf_put(w, raw_headers, raw_len);
+    } else {
+        for (size_t i = 0; i < header_count; i++) {
+            put_bytes(w, headers[i].key, headers[i].key_len < 0 ? 0 : headers[i].key_len);
+            put_bytes(w, headers[i].value, headers[i].value == NULL ? -1 : headers[i].value_len);
+        }
     }
+    if (offset_delta > b->last_offset_delta)
+        b->last_offset_delta = offset_delta;
     b->count++;
+}
+
+void rb_batch_builder_add(rb_batch_builder_t *b, int64_t timestamp, const void *key,
+                          int32_t key_len, const void *value, int32_t value_len,
+                          const rb_record_header_t *headers, size_t header_count)
+{
+    int32_t offset_delta = b->last_offset_delta + 1;
+    add_record(b, offset_delta, timestamp, key, key_len, value, value_len, headers, NULL, 0,
+               header_count);
+}
+
+void rb_batch_builder_add_record(rb_batch_builder_t *b, const rb_record_t *rec)
+{
+    add_record(b, (int32_t)(rec->offset - b->base_offset), rec->timestamp, rec->key, rec->key_len,
+               rec->value, rec->value_len, NULL, rec->headers, rec->headers_len,
+               (size_t)rec->header_count);
 }
 
 uint8_t *rb_batch_builder_finish(rb_batch_builder_t *b, size_t *len)
@@ -313,7 +344,8 @@ uint8_t *rb_batch_builder_finish(rb_batch_builder_t *b, size_t *len)
     p[RB_BATCH_OFF_MAGIC] = RB_BATCH_MAGIC;
     rill__be16_put(p + RB_BATCH_OFF_ATTRIBUTES,
                    (uint16_t)(b->attributes & ~RB_BATCH_ATTR_COMPRESSION_MASK));
-    rill__be32_put(p + RB_BATCH_OFF_LAST_OFFSET_DELTA, (uint32_t)(b->count > 0 ? b->count - 1 : 0));
+    rill__be32_put(p + RB_BATCH_OFF_LAST_OFFSET_DELTA,
+                   (uint32_t)(b->last_offset_delta > 0 ? b->last_offset_delta : 0));
     rill__be64_put(p + RB_BATCH_OFF_BASE_TIMESTAMP, (uint64_t)b->base_timestamp);
     rill__be64_put(p + RB_BATCH_OFF_MAX_TIMESTAMP, (uint64_t)b->max_timestamp);
     rill__be64_put(p + RB_BATCH_OFF_PRODUCER_ID, (uint64_t)b->producer_id);

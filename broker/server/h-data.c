@@ -447,6 +447,8 @@ void rb__handle_list_offsets(rb_req_t *req, rill_rbuf_t *body)
                 pr->offset = r.isolation_level == 1 ? lso : rb_log_end_offset(part->log);
             } else if (lp->timestamp == -2) { /* earliest */
                 pr->offset = rb_log_start_offset(part->log);
+            } else if (lp->timestamp == -3 && v >= 7) { /* max timestamp (KIP-734) */
+                pr->offset = rb_log_max_timestamp(part->log, &pr->timestamp);
             } else if (lp->timestamp < 0) {
                 pr->error_code = RB_ERR_INVALID_REQUEST;
             } else {

@@ -9,3 +9,9 @@ tests_unit_broker_test_group_offsets_SOURCES = tests/unit/broker/test-group-offs
 	tests/unit/broker/group-harness.c tests/unit/broker/group-harness.h
 tests_unit_broker_test_group_offsets_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_broker_test_group_offsets_LDADD = libbroker.la libcommon.la $(UNIT_LIBS)
+# the group APIs on the wire (broker/server/h-group.c), without sockets
+check_PROGRAMS += tests/unit/broker/test-server-group
+TESTS += tests/unit/broker/test-server-group
+tests_unit_broker_test_server_group_SOURCES = tests/unit/broker/test-server-group.c
+tests_unit_broker_test_server_group_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_broker_test_server_group_LDADD = libbroker.la libcommon.la $(UNIT_LIBS)

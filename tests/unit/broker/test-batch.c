@@ -375,6 +375,42 @@ static void test_batch__many_records_round_trip(void **state)
     assert_int_equal(n, 1000);
 }
 
+static void test_batch__add_record_copies_with_offsets(void **state)
+{
+    size_t len;
+    g_autofree uint8_t *p = build_two(&len);
+    rb_batch_set_base_offset(p, 100);
+    rb_record_iter_t it;
+    rb_record_t rec;
+    rb_record_iter_init(&it, p, len);
+    rb_record_t first, second;
+    assert_int_equal(rb_record_iter_next(&it, &first), 1);
+    assert_int_equal(rb_record_iter_next(&it, &second), 1);
+
+    /* keep only the second record, at its own offset, and the batch's range */
+    rb_batch_builder_t b;
+    rb_batch_builder_init(&b, 100);
+    rb_batch_builder_add_record(&b, &second);
+    size_t clen;
+    g_autofree uint8_t *c = rb_batch_builder_finish(&b, &clen);
+    assert_int_equal(rb_batch_check(c, clen, NULL), 0);
+    assert_int_equal(rb_batch_records_count(c), 1);
+    assert_int_equal(rb_batch_last_offset_delta(c), 1);
+    rb_record_iter_init(&it, c, clen);
+    assert_int_equal(rb_record_iter_next(&it, &rec), 1);
+    assert_int_equal(rec.offset, 101);
+    assert_true(rec.timestamp == 1700000000005);
+    assert_memory_equal(rec.value, "world", 5);
+
+    /* a copy of both is the original, byte for byte (headers too) */
+    rb_batch_builder_init(&b, 100);
+    rb_batch_builder_add_record(&b, &first);
+    rb_batch_builder_add_record(&b, &second);
+    g_autofree uint8_t *d = rb_batch_builder_finish(&b, &clen);
+    assert_int_equal(clen, len);
+    assert_memory_equal(d, p, len);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_batch__compressed_batch_is_opaque),
         cmocka_unit_test(test_batch__iterator_stops_at_malformed_record),
         cmocka_unit_test(test_batch__many_records_round_trip),
+        cmocka_unit_test(test_batch__add_record_copies_with_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

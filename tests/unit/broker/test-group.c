@@ -469,20 +469,48 @@ static void test_group__static_member_rejoins_without_rebalance(void **state)
     client_sync(h, G, &a2);
     assert_string_equal(a2.assignment, "A(range:a)");
 
-    /* a static rejoin with different protocols rebalances */
+    /* new metadata that keeps the selected protocol: still no rebalance */
     client_t b3;
-    client_init(&b3, "b", "inst-b", "range,roundrobin");
+    client_init(&b3, "b3", "inst-b", "range");
     client_join(h, G, &b3, true);
-    assert_false(b3.joined);
-    assert_string_equal(describe(h, G).state, "PreparingRebalance");
-    client_join(h, G, &a2, true);
-    assert_true(a2.joined && b3.joined);
-    assert_int_equal(a2.generation, generation + 1);
+    assert_true(b3.joined);
+    assert_int_equal(b3.join_err, 0);
+    assert_string_equal(describe(h, G).state, "Stable");
+    client_sync(h, G, &b3);
+    assert_string_equal(b3.assignment, "A(range:b)"); /* the assignment it had */
+    /* metadata that keeps the selected protocol (roundrobin is not shared) */
+    client_t b4;
+    client_init(&b4, "b", "inst-b", "roundrobin,range");
+    client_join(h, G, &b4, true);
+    assert_true(b4.joined);
+    assert_string_equal(describe(h, G).state, "Stable");
+
+    /* protocols that change the group's selection rebalance */
+    client_t x, y, y2;
+    client_init(&x, "x", "inst-x", "range,roundrobin");
+    client_init(&y, "y", "inst-y", "range,roundrobin");
+    client_join(h, "g2", &x, true);
+    client_join(h, "g2", &y, true);
+    client_join(h, "g2", &x, true);
+    client_sync(h, "g2", &y);
+    client_sync(h, "g2", &x);
+    assert_string_equal(x.protocol, "range");
+    int32_t g2_generation = x.generation;
+    client_init(&y2, "y", "inst-y", "roundrobin");
+    client_join(h, "g2", &y2, true);
+    assert_false(y2.joined);
+    assert_string_equal(describe(h, "g2").state, "PreparingRebalance");
+    client_join(h, "g2", &x, true);
+    assert_true(x.joined && y2.joined);
+    assert_string_equal(x.protocol, "roundrobin");
+    assert_int_equal(x.generation, g2_generation + 1);
+
     /* leaving by instance id alone (LeaveGroup v3+) */
     rb_leave_member_t leave = {.member_id = "", .group_instance_id = "inst-b"};
     assert_int_equal(rb_group_leave(h->coord, G, &leave, 1), 0);
     assert_int_equal(leave.error_code, 0);
     assert_int_equal(describe(h, G).members, 1);
+    assert_string_equal(describe(h, G).state, "PreparingRebalance");
 }
 
 static void test_group__protocol_selection(void **state)

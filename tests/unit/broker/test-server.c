@@ -315,6 +315,10 @@ static void test_server__list_offsets(void **state)
     assert_int_equal(p->offset, 1);
     assert_int_equal(p->timestamp, 2000);
     assert_int_equal(list_offset(h, 1, "lo", 99999)->offset, -1);
+    p = list_offset(h, 7, "lo", -3); /* the record with the largest timestamp */
+    assert_int_equal(p->offset, 2);
+    assert_int_equal(p->timestamp, 3000);
+    assert_int_equal(list_offset(h, 6, "lo", -1)->offset, 3); /* flexible */
     p = list_offset(h, 0, "lo", -1);
     assert_int_equal(p->old_style_offsets_count, 1);
     assert_int_equal(p->old_style_offsets[0], 3);
