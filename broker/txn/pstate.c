@@ -271,7 +271,11 @@ int64_t rb_pstate_first_unstable_offset(const rb_pstate_t *ps)
 int64_t rb_pstate_lso(const rb_pstate_t *ps, int64_t high_watermark)
 {
     int64_t first = rb_pstate_first_unstable_offset(ps);
-    return first >= 0 && first < high_watermark ? first : high_watermark;
+    if (first < 0 || first >= high_watermark)
+        return high_watermark;
+    /* An open transaction whose first batches retention or DeleteRecords
+     * removed: nothing below the log start can be read anyway (as Kafka). */
+    return first > ps->log_start ? first : ps->log_start;
 }
 
 size_t rb_pstate_aborted_txns(const rb_pstate_t *ps, int64_t fetch_offset, int64_t upper_offset,
@@ -338,6 +342,8 @@ bool rb_pstate_maintain(rb_pstate_t *ps, int64_t log_end, int64_t now_ms, char *
 
 void rb_pstate_truncate_head(rb_pstate_t *ps, int64_t log_start)
 {
+    if (log_start > ps->log_start)
+        ps->log_start = log_start;
     guint dropped = 0;
     /* Not a prefix in general (first offsets are not sorted), but an entry
      * whose marker is below the start describes only deleted data. */
@@ -380,9 +386,8 @@ void rb_pstate_producers(const rb_pstate_t *ps, GArray *out)
         rb_producer_info_t info = {
             .producer_id = producer->producer_id,
             .producer_epoch = producer->epoch,
-            .last_sequence = producer->nbatches > 0
-                                 ? producer->batches[producer->nbatches - 1].last_seq
-                                 : -1,
+            .last_sequence =
+                producer->nbatches > 0 ? producer->batches[producer->nbatches - 1].last_seq : -1,
             .last_timestamp = producer->last_timestamp,
             .coordinator_epoch = producer->coordinator_epoch,
             .current_txn_start_offset = producer->txn_first_offset,
