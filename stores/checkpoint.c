@@ -238,10 +238,10 @@ static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
 static rill_err_t parse(const char *path, char *data, size_t len, rill__checkpoint_t *cp,
                         rill_error_t **error)
 {
-    if (memchr(data, '\0', len))
-        return corrupt(error, path, "contains a NUL byte", 0);
     if (len == 0 || data[len - 1] != '\n')
         return corrupt(error, path, "truncated (no final newline)", 0);
+    if (memchr(data, '\0', len))
+        return corrupt(error, path, "contains a NUL byte", 0);
     /* the crc line is the last line */
     data[len - 1] = '\0';
     char *last = strrchr(data, '\n');
