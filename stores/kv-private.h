@@ -30,6 +30,9 @@ typedef struct rill__kv_store_ops {
                               const void *to, size_t to_len, rill_error_t **error);
     uint64_t (*approximate_count)(rill__kv_store_t *store);
     rill_err_t (*flush)(rill__kv_store_t *store, rill_error_t **error);
+    /* optional: switch to and from a write-only mode tuned for bulk restores */
+    rill_err_t (*restore_begin)(rill__kv_store_t *store, rill_error_t **error);
+    rill_err_t (*restore_end)(rill__kv_store_t *store, rill_error_t **error);
     /* flush is called by kv.c before close; close frees store (and inner) */
     rill_err_t (*close)(rill__kv_store_t *store, rill_error_t **error);
 } rill__kv_store_ops_t;

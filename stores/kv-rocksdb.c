@@ -7,6 +7,22 @@
  * rill__kv_flush flushes memtables and waits, so that a checkpoint written
  * after it names only data that is on disk.
  *
+ * Batches are written sorted by key (a stable sort, so that two writes of one
+ * key keep their order and the last still wins): inserting neighbours one
+ * after the other into the memtable's skiplist walks nodes that are already
+ * in the CPU cache, which costs less CPU than random order.
+ *
+ * Restore mode (rill__kv_restore_begin/_end): the DB is closed and reopened
+ * with a vector memtable, which appends writes and sorts them once, in the
+ * flush thread, instead of searching a skiplist for each; reads are slow in
+ * that mode, and a restore does none. At the end the memtable is flushed and
+ * the DB reopened with the normal options.
+ *
+ *     open ──► NORMAL ──restore_begin: flush, close, reopen──► RESTORING
+ *                ▲                                                │
+ *                └────────── restore_end: flush, close, reopen ◄──┘
+ *     A failed reopen leaves the store DEAD (db NULL): every op then fails.
+ *
  * Iterators own their read options, because RocksDB keeps a pointer to the
  * upper-bound slice (and to its bytes) for the iterator's whole life. */
 #include "config.h"
@@ -35,13 +51,16 @@ typedef struct rdbstore {
     rocksdb_readoptions_t *ro;
     rocksdb_flushoptions_t *fo;
     rocksdb_writebatch_t *batch; /* reused by put_batch */
+    const rill__kv_entry_t **order; /* reused by put_batch: entries sorted by key */
+    size_t order_cap;
+    bool restoring;
 } rdbstore_t;
 
 void rill__rocksdb_config_default(rill__rocksdb_config_t *config)
 {
     memset(config, 0, sizeof *config);
     config->block_cache_bytes = 64u << 20;
-    config->write_buffer_bytes = 32u << 20;
+    config->write_buffer_bytes = 16u << 20;
     config->max_write_buffers = 3;
     config->block_size = 16u << 10;
     config->background_threads = 2;
@@ -107,10 +126,22 @@ static rill_err_t rdb_fail(rill_error_t **error, char *errmsg, const char *what,
     return err;
 }
 
+static rill_err_t dead(const rdbstore_t *rs, rill_error_t **error)
+{
+    return rill_error_set(error, RILL_ERR_STORE,
+                          "rocksdb store %s: unusable after a failed reopen of %s",
+                          rs->base.name, rs->path);
+}
+
 /* rill's tuning: see docs/stores.md for why each option. */
 static rocksdb_options_t *tuned_options(const rill__rocksdb_shared_t *shared,
                                         rocksdb_block_based_table_options_t *table)
 {
+    /* levels 0 and 1 are rewritten soon by compaction: not worth compressing */
+    static const int compression[7] = {rocksdb_no_compression, rocksdb_no_compression,
+                                       rocksdb_lz4_compression, rocksdb_lz4_compression,
+                                       rocksdb_lz4_compression, rocksdb_lz4_compression,
+                                       rocksdb_lz4_compression};
     const rill__rocksdb_config_t *c = &shared->config;
     rocksdb_options_t *opts = rocksdb_options_create();
     rocksdb_options_set_create_if_missing(opts, 1);
@@ -122,21 +153,19 @@ static rocksdb_options_t *tuned_options(const rill__rocksdb_shared_t *shared,
     rocksdb_options_set_max_write_buffer_number(opts, c->max_write_buffers);
     rocksdb_options_set_min_write_buffer_number_to_merge(opts, 1);
     rocksdb_options_set_max_background_jobs(opts, c->background_threads + 1);
+    /* an L0->L1 compaction (the big one after flushes) may use every thread */
+    rocksdb_options_set_max_subcompactions(opts, (uint32_t)c->background_threads);
     rocksdb_options_set_level_compaction_dynamic_level_bytes(opts, 1);
     rocksdb_options_set_target_file_size_base(opts, 64u << 20);
     rocksdb_options_set_max_bytes_for_level_base(opts, 256u << 20);
-    rocksdb_options_set_compression(opts, rocksdb_lz4_compression);
+    rocksdb_options_set_num_levels(opts, 7);
+    rocksdb_options_set_compression_per_level(opts, compression, 7);
     rocksdb_options_set_bytes_per_sync(opts, 1u << 20);
     rocksdb_options_set_info_log_level(opts, 2 /* WARN */);
     rocksdb_options_set_keep_log_file_num(opts, 2);
     rocksdb_options_set_max_log_file_size(opts, 1u << 20);
     rocksdb_options_set_max_manifest_file_size(opts, 16u << 20);
-    rocksdb_options_set_skip_stats_update_on_db_open(opts, 1);
     rocksdb_options_set_avoid_unnecessary_blocking_io(opts, 1);
-    /* a small bloom filter on the memtable makes gets of absent keys (every
-     * first update of an aggregate) skip the memtable search */
-    rocksdb_options_set_memtable_prefix_bloom_size_ratio(opts, 0.02);
-    rocksdb_options_set_memtable_whole_key_filtering(opts, 1);
 
     rocksdb_block_based_options_set_block_cache(table, shared->cache);
     rocksdb_block_based_options_set_block_size(table, c->block_size);
@@ -156,6 +185,8 @@ static rill_err_t rdb_get(rill__kv_store_t *store, const void *key, size_t key_l
                           GBytes **value, rill_error_t **error)
 {
     rdbstore_t *rs = (rdbstore_t *)store;
+    if (rs->db == NULL)
+        return dead(rs, error);
     char *errmsg = NULL;
     rocksdb_pinnableslice_t *slice = rocksdb_get_pinned(rs->db, rs->ro, key, key_len, &errmsg);
     if (errmsg)
@@ -174,6 +205,8 @@ static rill_err_t rdb_put(rill__kv_store_t *store, const void *key, size_t key_l
                           rill_error_t **error)
 {
     rdbstore_t *rs = (rdbstore_t *)store;
+    if (rs->db == NULL)
+        return dead(rs, error);
     char *errmsg = NULL;
     rocksdb_put(rs->db, rs->wo, key, key_len, value, value_len, &errmsg);
     return errmsg ? rdb_fail(error, errmsg, "put", store) : RILL_OK;
@@ -183,6 +216,8 @@ static rill_err_t rdb_del(rill__kv_store_t *store, const void *key, size_t key_l
                           int64_t timestamp, GBytes **old, rill_error_t **error)
 {
     rdbstore_t *rs = (rdbstore_t *)store;
+    if (rs->db == NULL)
+        return dead(rs, error);
     if (old) {
         rill_err_t err = rdb_get(store, key, key_len, old, error);
         if (err)
@@ -198,13 +233,30 @@ static rill_err_t rdb_del(rill__kv_store_t *store, const void *key, size_t key_l
     return RILL_OK;
 }
 
+static int entry_ptr_cmp(gconstpointer a, gconstpointer b, gpointer ud)
+{
+    const rill__kv_entry_t *x = *(const rill__kv_entry_t *const *)a;
+    const rill__kv_entry_t *y = *(const rill__kv_entry_t *const *)b;
+    return rill__kv_key_compare(x->key, x->key_len, y->key, y->key_len);
+}
+
 static rill_err_t rdb_put_batch(rill__kv_store_t *store, const rill__kv_entry_t *entries, size_t n,
                                 rill_error_t **error)
 {
     rdbstore_t *rs = (rdbstore_t *)store;
+    if (rs->db == NULL)
+        return dead(rs, error);
     rocksdb_writebatch_clear(rs->batch);
+    if (n > rs->order_cap) {
+        rs->order_cap = n;
+        rs->order = g_renew(const rill__kv_entry_t *, rs->order, n);
+    }
+    for (size_t i = 0; i < n; i++)
+        rs->order[i] = &entries[i];
+    if (!rs->restoring) /* the vector memtable sorts at flush anyway */
+        g_qsort_with_data(rs->order, (gint)n, sizeof *rs->order, entry_ptr_cmp, NULL);
     for (size_t i = 0; i < n; i++) {
-        const rill__kv_entry_t *e = &entries[i];
+        const rill__kv_entry_t *e = rs->order[i];
         const char *key = e->key ? e->key : "";
         if (e->value)
             rocksdb_writebatch_put(rs->batch, key, e->key_len, e->value, e->value_len);
@@ -285,6 +337,10 @@ static rill__kv_iter_t *rdb_range(rill__kv_store_t *store, const void *from, siz
                                   const void *to, size_t to_len, rill_error_t **error)
 {
     rdbstore_t *rs = (rdbstore_t *)store;
+    if (rs->db == NULL) {
+        dead(rs, error);
+        return NULL;
+    }
     rdbiter_t *ri = g_new0(rdbiter_t, 1);
     ri->base.ops = &rdbiter_ops;
     ri->rs = rs;
@@ -308,7 +364,7 @@ static uint64_t rdb_count(rill__kv_store_t *store)
 {
     rdbstore_t *rs = (rdbstore_t *)store;
     uint64_t n = 0;
-    if (rocksdb_property_int(rs->db, "rocksdb.estimate-num-keys", &n) != 0)
+    if (rs->db == NULL || rocksdb_property_int(rs->db, "rocksdb.estimate-num-keys", &n) != 0)
         return 0;
     return n;
 }
@@ -316,6 +372,8 @@ static uint64_t rdb_count(rill__kv_store_t *store)
 static rill_err_t rdb_flush(rill__kv_store_t *store, rill_error_t **error)
 {
     rdbstore_t *rs = (rdbstore_t *)store;
+    if (rs->db == NULL)
+        return dead(rs, error);
     char *errmsg = NULL;
     rocksdb_flush(rs->db, rs->fo, &errmsg);
     return errmsg ? rdb_fail(error, errmsg, "flush", store) : RILL_OK;
@@ -333,6 +391,7 @@ static void rdb_free(rdbstore_t *rs)
         rocksdb_flushoptions_destroy(rs->fo);
     if (rs->batch)
         rocksdb_writebatch_destroy(rs->batch);
+    g_free(rs->order);
     g_free(rs->path);
     rill__kv_store_fini(&rs->base);
     g_free(rs);
@@ -347,6 +406,8 @@ static rill_err_t rdb_close(rill__kv_store_t *store, rill_error_t **error)
 rill_err_t rill__kv_rocksdb_compact(rill__kv_store_t *store, rill_error_t **error)
 {
     rdbstore_t *rs = (rdbstore_t *)rill__kv_store_innermost(store);
+    if (rs->db == NULL)
+        return dead(rs, error);
     rocksdb_compact_range(rs->db, NULL, 0, NULL, 0);
     return RILL_OK;
 }
@@ -354,6 +415,80 @@ rill_err_t rill__kv_rocksdb_compact(rill__kv_store_t *store, rill_error_t **erro
 const char *rill__kv_rocksdb_path(const rill__kv_store_t *store)
 {
     return ((const rdbstore_t *)store)->path;
+}
+
+
+/* Opens rs->db with the normal or the restore options. */
+static rill_err_t open_db(rdbstore_t *rs, bool restore_mode, rill_error_t **error)
+{
+    rill__rocksdb_shared_t *shared = rs->shared;
+    const char *name = rs->base.name;
+    rocksdb_block_based_table_options_t *table = rocksdb_block_based_options_create();
+    rocksdb_options_t *opts = tuned_options(shared, table);
+    rill_err_t err = RILL_OK;
+    if (shared->config.config_setter) {
+        err = shared->config.config_setter(shared->config.config_setter_ud, name, opts, table,
+                                           error);
+        if (err)
+            rill_error_prefix(error, "rocksdb store %s: config setter: ", name);
+    }
+    if (err == RILL_OK && !shared->config.use_rocksdb_defaults)
+        rocksdb_options_set_block_based_table_factory(opts, table);
+    if (restore_mode) {
+        /* appends now, one sort per memtable at flush; bigger L0 limits so
+         * that compaction lagging behind a restore slows it down later */
+        rocksdb_options_set_memtable_vector_rep(opts);
+        rocksdb_options_set_allow_concurrent_memtable_write(opts, 0);
+        rocksdb_options_set_level0_slowdown_writes_trigger(opts, 40);
+        rocksdb_options_set_level0_stop_writes_trigger(opts, 60);
+        /* appends cost nothing more in a bigger vector, and fewer L0 files
+         * mean less compaction behind the restore */
+        size_t wb = shared->config.write_buffer_bytes;
+        if (!shared->config.use_rocksdb_defaults && wb < (32u << 20))
+            rocksdb_options_set_write_buffer_size(opts, 32u << 20);
+    }
+    char *errmsg = NULL;
+    if (err == RILL_OK)
+        rs->db = rocksdb_open(opts, rs->path, &errmsg);
+    rocksdb_options_destroy(opts);
+    rocksdb_block_based_options_destroy(table);
+    if (err == RILL_OK && errmsg) {
+        err = rill_error_set(error, RILL_ERR_STORE, "rocksdb store %s: open %s: %s", name,
+                             rs->path, errmsg);
+        rocksdb_free(errmsg);
+    }
+    if (err == RILL_OK)
+        rs->restoring = restore_mode;
+    return err;
+}
+
+/* Flushes, closes and reopens the DB in the other mode. */
+static rill_err_t reopen(rdbstore_t *rs, bool restore_mode, rill_error_t **error)
+{
+    if (rs->db == NULL)
+        return dead(rs, error);
+    if (rs->restoring == restore_mode)
+        return RILL_OK;
+    rill_err_t err = rdb_flush(&rs->base, error);
+    if (err)
+        return err;
+    rocksdb_close(rs->db);
+    rs->db = NULL;
+    err = open_db(rs, restore_mode, error);
+    if (err && open_db(rs, !restore_mode, NULL) == RILL_OK)
+        RILL_LOG_WARN("stores.rocksdb", "store=%s stays in %s mode after a failed reopen",
+                      rs->base.name, restore_mode ? "normal" : "restore");
+    return err;
+}
+
+static rill_err_t rdb_restore_begin(rill__kv_store_t *store, rill_error_t **error)
+{
+    return reopen((rdbstore_t *)store, true, error);
+}
+
+static rill_err_t rdb_restore_end(rill__kv_store_t *store, rill_error_t **error)
+{
+    return reopen((rdbstore_t *)store, false, error);
 }
 
 static const rill__kv_store_ops_t rdb_ops = {
@@ -365,6 +500,8 @@ static const rill__kv_store_ops_t rdb_ops = {
     .range = rdb_range,
     .approximate_count = rdb_count,
     .flush = rdb_flush,
+    .restore_begin = rdb_restore_begin,
+    .restore_end = rdb_restore_end,
     .close = rdb_close,
 };
 
@@ -385,29 +522,7 @@ rill__kv_store_t *rill__kv_rocksdb_open(rill__rocksdb_shared_t *shared, const ch
     rill__kv_store_init(&rs->base, &rdb_ops, name, NULL);
     rs->shared = shared;
     rs->path = g_strdup(path);
-
-    rocksdb_block_based_table_options_t *table = rocksdb_block_based_options_create();
-    rocksdb_options_t *opts = tuned_options(shared, table);
-    rill_err_t err = RILL_OK;
-    if (shared->config.config_setter) {
-        err = shared->config.config_setter(shared->config.config_setter_ud, name, opts, table,
-                                           error);
-        if (err)
-            rill_error_prefix(error, "rocksdb store %s: config setter: ", name);
-    }
-    if (err == RILL_OK && !shared->config.use_rocksdb_defaults)
-        rocksdb_options_set_block_based_table_factory(opts, table);
-    char *errmsg = NULL;
-    if (err == RILL_OK)
-        rs->db = rocksdb_open(opts, path, &errmsg);
-    rocksdb_options_destroy(opts);
-    rocksdb_block_based_options_destroy(table);
-    if (err == RILL_OK && errmsg) {
-        rill_error_set(error, RILL_ERR_STORE, "rocksdb store %s: open %s: %s", name, path, errmsg);
-        rocksdb_free(errmsg);
-        err = RILL_ERR_STORE;
-    }
-    if (err) {
+    if (open_db(rs, false, error) != RILL_OK) {
         rdb_free(rs);
         return NULL;
     }

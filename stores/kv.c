@@ -218,6 +218,22 @@ rill_err_t rill__kv_flush(rill__kv_store_t *store, rill_error_t **error)
     return store->ops->flush(store, error);
 }
 
+rill_err_t rill__kv_restore_begin(rill__kv_store_t *store, rill_error_t **error)
+{
+    if (store == NULL)
+        return rill_error_set(error, RILL_ERR_INVALID_ARG, "restore begin: store is NULL");
+    store = rill__kv_store_innermost(store);
+    return store->ops->restore_begin ? store->ops->restore_begin(store, error) : RILL_OK;
+}
+
+rill_err_t rill__kv_restore_end(rill__kv_store_t *store, rill_error_t **error)
+{
+    if (store == NULL)
+        return rill_error_set(error, RILL_ERR_INVALID_ARG, "restore end: store is NULL");
+    store = rill__kv_store_innermost(store);
+    return store->ops->restore_end ? store->ops->restore_end(store, error) : RILL_OK;
+}
+
 rill_err_t rill__kv_close(rill__kv_store_t *store, rill_error_t **error)
 {
     if (store == NULL)

@@ -110,6 +110,14 @@ uint64_t rill__kv_approximate_count(rill__kv_store_t *store);
  * its memtables, since rill writes no WAL). Call before writing checkpoints. */
 rill_err_t rill__kv_flush(rill__kv_store_t *store, rill_error_t **error);
 
+/* Puts the innermost store of store into restore mode: a write-only mode
+ * tuned for large batches (RocksDB: a vector memtable, sorted only when it is
+ * flushed). Reads and iterators are allowed but slow until
+ * rill__kv_restore_end, which flushes and goes back to the normal mode. The
+ * restorer (restore.h) calls both; stores without such a mode do nothing. */
+rill_err_t rill__kv_restore_begin(rill__kv_store_t *store, rill_error_t **error);
+rill_err_t rill__kv_restore_end(rill__kv_store_t *store, rill_error_t **error);
+
 /* Flushes (as rill__kv_flush), then closes and frees the whole stack of
  * layers. Returns the first error met; the store is freed either way.
  * NULL is a no-op. */

@@ -42,9 +42,19 @@ struct rill__restorer {
 
 rill__restorer_t *rill__restorer_new(rill__kv_store_t *store, const char *topic,
                                      int32_t partition, int64_t start_offset, int64_t end_offset,
-                                     size_t batch_records, const rill__restore_listener_t *listener)
+                                     size_t batch_records, const rill__restore_listener_t *listener,
+                                     rill_error_t **error)
 {
-    g_return_val_if_fail(store != NULL && topic != NULL && start_offset >= 0, NULL);
+    if (store == NULL || topic == NULL || start_offset < 0) {
+        rill_error_set(error, RILL_ERR_INVALID_ARG,
+                       "restore: store and topic are required, start offset must be >= 0");
+        return NULL;
+    }
+    if (rill__kv_restore_begin(store, error) != RILL_OK) {
+        rill_error_prefix(error, "restore of store %s from %s-%d: ", rill__kv_store_name(store),
+                          topic, partition);
+        return NULL;
+    }
     rill__restorer_t *r = g_new0(rill__restorer_t, 1);
     r->store = rill__kv_store_innermost(store);
     r->topic = g_strdup(topic);
@@ -150,6 +160,8 @@ rill_err_t rill__restorer_finish(rill__restorer_t *r, rill_error_t **error)
     if (err)
         return err;
     err = rill__kv_flush(r->store, error);
+    if (err == RILL_OK)
+        err = rill__kv_restore_end(r->store, error);
     if (err) {
         r->state = FAILED;
         return err;
@@ -181,6 +193,14 @@ void rill__restorer_destroy(rill__restorer_t *r)
 {
     if (r == NULL)
         return;
+    if (r->state != DONE) {
+        rill_error_t *err = NULL;
+        if (rill__kv_restore_end(r->store, &err) != RILL_OK) {
+            RILL_LOG_WARN("stores.restore", "store=%s: ending restore mode: %s",
+                          rill__kv_store_name(r->store), rill_error_message(err));
+            rill_error_destroy(err);
+        }
+    }
     g_byte_array_unref(r->arena);
     g_free(r->pending);
     g_free(r->entries);

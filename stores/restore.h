@@ -41,11 +41,14 @@ typedef struct rill__restorer rill__restorer_t;
  * outlive the restorer) from changelog topic/partition, records
  * [start_offset, end_offset) as the consumer sees them (end_offset -1 if
  * unknown, only reported). batch_records 0 = RILL__RESTORE_BATCH_DEFAULT.
- * listener is copied and may be NULL. Calls on_start.
+ * listener is copied and may be NULL. Puts the store in restore mode
+ * (rill__kv_restore_begin: no reads until the restore ends), then calls
+ * on_start. Returns NULL with *error set if the store cannot switch modes.
  * (transfer full: rill__restorer_destroy) */
 rill__restorer_t *rill__restorer_new(rill__kv_store_t *store, const char *topic,
                                      int32_t partition, int64_t start_offset, int64_t end_offset,
-                                     size_t batch_records, const rill__restore_listener_t *listener);
+                                     size_t batch_records, const rill__restore_listener_t *listener,
+                                     rill_error_t **error);
 
 /* Adds one changelog record (value NULL = tombstone; all borrowed for the
  * call). Offsets must increase (gaps are fine: compaction and transaction
@@ -58,7 +61,7 @@ rill_err_t rill__restorer_add(rill__restorer_t *restorer, const void *key, size_
  * the end of each poll); reports it as a batch. */
 rill_err_t rill__restorer_write(rill__restorer_t *restorer, rill_error_t **error);
 
-/* Writes the last batch, flushes the store and calls on_end. */
+/* Writes the last batch, flushes the store, ends its restore mode and calls on_end. */
 rill_err_t rill__restorer_finish(rill__restorer_t *restorer, rill_error_t **error);
 
 /* The offset from which restoring would resume: 1 + the offset of the last
@@ -69,6 +72,8 @@ int64_t rill__restorer_next_offset(const rill__restorer_t *restorer);
 /* Records written to the store so far. */
 uint64_t rill__restorer_records(const rill__restorer_t *restorer);
 
+/* Frees restorer; if it did not finish, ends the store's restore mode first
+ * (what was written stays written). NULL is a no-op. */
 void rill__restorer_destroy(rill__restorer_t *restorer);
 
 #endif

@@ -117,7 +117,7 @@ static void test_restore__batches_with_progress(void **state)
     rill__restore_listener_t listener = {on_start, on_batch, on_end, &p};
     const int n = 25000;
     rill__restorer_t *r = rill__restorer_new(store, "app-counts-changelog", 2, 100,
-                                             100 + 2 * n, 10000, &listener);
+                                             100 + 2 * n, 10000, &listener, NULL);
     assert_int_equal(p.starts, 1);
     assert_int_equal(p.start_offset, 100);
     assert_int_equal(p.end_offset, 100 + 2 * n);
@@ -185,7 +185,7 @@ static void test_restore__bad_offsets_fail_the_restore(void **state)
     progress_init(&p);
     rill__restore_listener_t listener = {on_start, on_batch, on_end, &p};
     rill__restorer_t *r =
-        rill__restorer_new(store, "app-counts-changelog", 2, 10, -1, 0, &listener);
+        rill__restorer_new(store, "app-counts-changelog", 2, 10, -1, 0, &listener, NULL);
     assert_int_equal(rill__restorer_add(r, "a", 1, "1", 1, 10, 0, NULL), RILL_OK);
     assert_int_equal(rill__restorer_add(r, "b", 1, "1", 1, 12, 0, NULL), RILL_OK);
     rill_error_t *err = NULL;
@@ -199,7 +199,7 @@ static void test_restore__bad_offsets_fail_the_restore(void **state)
     assert_int_equal(p.ends, 0); /* never reported as done */
     rill__restorer_destroy(r);
     /* an offset before the start is refused too */
-    r = rill__restorer_new(store, "app-counts-changelog", 2, 10, -1, 0, NULL);
+    r = rill__restorer_new(store, "app-counts-changelog", 2, 10, -1, 0, NULL, NULL);
     err = NULL;
     assert_int_equal(rill__restorer_add(r, "a", 1, "1", 1, 9, 0, &err), RILL_ERR_INVALID_ARG);
     rill_error_destroy(err);
@@ -218,7 +218,8 @@ static void test_restore__into_rocksdb_survives_reopen(void **state)
     g_autofree char *path = g_build_filename(dir, "app", "0_2", "rocksdb", "counts", NULL);
     rill__kv_store_t *store = rill__kv_rocksdb_open(shared, path, "counts", NULL);
     assert_non_null(store);
-    rill__restorer_t *r = rill__restorer_new(store, "app-counts-changelog", 2, 100, -1, 4096, NULL);
+    rill__restorer_t *r =
+        rill__restorer_new(store, "app-counts-changelog", 2, 100, -1, 4096, NULL, NULL);
     const int n = 30000;
     for (int i = 0; i < n; i++) {
         char k[16], v[16];
