@@ -120,6 +120,12 @@ static rill_err_t kafka_streams_setter(void *ud, const char *store_name,
     rocksdb_block_based_options_set_filter_policy(table, rocksdb_filterpolicy_create_bloom(10));
     rocksdb_block_based_options_set_cache_index_and_filter_blocks(table, 0);
     rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(table, 0);
+    rocksdb_block_based_options_set_pin_top_level_index_and_filter(table, 0);
+    rocksdb_block_based_options_set_index_type(
+        table, rocksdb_block_based_table_index_type_binary_search);
+    rocksdb_block_based_options_set_partition_filters(table, 0);
+    rocksdb_options_set_max_subcompactions(options, 1);
+    rocksdb_options_set_compression_per_level(options, NULL, 0);
     rocksdb_options_set_compaction_style(options, rocksdb_universal_compaction);
     rocksdb_options_set_write_buffer_size(options, 16u << 20);
     rocksdb_options_set_max_write_buffer_number(options, 3);
@@ -359,7 +365,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--rss-keys") == 0 && i + 1 < argc)
             rss_keys = strtoull(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
-            rounds = CLAMP(atoi(argv[++i]), 1, 16);
+            rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc)
             dir = argv[++i];
         else if (argv[i][0] != '-')
@@ -371,6 +377,7 @@ int main(int argc, char **argv)
         }
     }
     rill__log_init();
+    rounds = CLAMP(rounds, 1, 16);
     records = (records + BATCH - 1) / BATCH * BATCH;
     rss_keys = (rss_keys + BATCH - 1) / BATCH * BATCH;
     g_autofree char *tmp = dir ? g_strdup(dir) : g_dir_make_tmp("rill-store-bench-XXXXXX", NULL);
@@ -389,6 +396,7 @@ int main(int argc, char **argv)
                 bench_restore(tmp, restore_records);
             else
                 bench_rss(tmp, rss_keys);
+            fflush(stdout);
             _exit(0);
         }
         int status = 0;

@@ -173,6 +173,16 @@ static rocksdb_options_t *tuned_options(const rill__rocksdb_shared_t *shared,
     rocksdb_block_based_options_set_cache_index_and_filter_blocks_with_high_priority(table, 1);
     rocksdb_block_based_options_set_pin_l0_filter_and_index_blocks_in_cache(table, 1);
     rocksdb_block_based_options_set_format_version(table, 5);
+    /* partitioned index and filters: with index and filter blocks in the
+     * shared cache, a monolithic filter of a 64 MiB file (~700 KiB) is
+     * evicted by data blocks and read again by the next get (measured: 1.6
+     * MB read per get with 10M keys and a 64 MiB cache); partitions of 4 KiB
+     * are read only where a get needs them, and the top level stays pinned */
+    rocksdb_block_based_options_set_index_type(
+        table, rocksdb_block_based_table_index_type_two_level_index_search);
+    rocksdb_block_based_options_set_partition_filters(table, 1);
+    rocksdb_block_based_options_set_metadata_block_size(table, 4096);
+    rocksdb_block_based_options_set_pin_top_level_index_and_filter(table, 1);
     if (c->bloom_bits_per_key > 0)
         rocksdb_block_based_options_set_filter_policy(
             table, rocksdb_filterpolicy_create_bloom_full(c->bloom_bits_per_key));
