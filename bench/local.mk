@@ -12,3 +12,12 @@ bench_targets += bench/store-bench$(EXEEXT)
 bench_store_bench_SOURCES = bench/store-bench.c
 bench_store_bench_CFLAGS = $(AM_CFLAGS) $(ROCKSDB_CFLAGS)
 bench_store_bench_LDADD = libstores.la libcommon.la $(ROCKSDB_LIBS) $(GLIB_LIBS)
+
+# broker-bench: rill-broker against librdkafka's mock cluster (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/broker-bench
+bench_targets += bench/broker-bench$(EXEEXT)
+bench_broker_bench_SOURCES = bench/broker-bench.c \
+	tests/integration/harness.c tests/integration/harness.h
+bench_broker_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+bench_broker_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)
+bench: rill-broker$(EXEEXT)
