@@ -37,9 +37,10 @@ typedef struct rill__node_ops {
     /* Handles one record; forwards with rill__pnode_forward*(). */
     rill_err_t (*process)(rill__pnode_t *pnode, const rill_record_t *record,
                           rill_error_t **error);
-    /* Optional per-task state, made when the task starts and freed with it. */
-    void *(*state_new)(const rill__node_t *node);
-    void (*state_free)(void *state);
+    /* Optional: makes per-task state (pnode->state) when the task starts; an
+     * error fails rill__task_new. state_free frees it with the task. */
+    rill_err_t (*init)(rill__pnode_t *pnode, rill_error_t **error);
+    void (*state_free)(rill__pnode_t *pnode);
     /* Optional: fires punctuators due at stream_time / wall_ms. */
     rill_err_t (*punctuate)(rill__pnode_t *pnode, int64_t stream_time, int64_t wall_ms,
                             rill_error_t **error);
@@ -99,8 +100,11 @@ rill_err_t rill__pnode_forward(rill__pnode_t *pnode, const rill_record_t *record
 /* Forwards record to child i only (branches). */
 rill_err_t rill__pnode_forward_to(rill__pnode_t *pnode, int i, const rill_record_t *record,
                                   rill_error_t **error);
-/* The task's wall clock and stream time. */
+/* The task's wall clock, stream time, id and partition. */
 int64_t rill__pnode_wall_clock(const rill__pnode_t *pnode);
+int64_t rill__pnode_stream_time(const rill__pnode_t *pnode);
+const char *rill__pnode_task_id(const rill__pnode_t *pnode);
+int32_t rill__pnode_partition(const rill__pnode_t *pnode);
 
 /* ---- the builder side, for operators ---------------------------------- */
 

@@ -61,6 +61,8 @@ struct rill_task {
     const rill__raw_record_t *raw;  /* the input record being processed */
     const rill__node_t *failed_node; /* the deepest node that failed the current record */
     bool production_failed;          /* the current error is a production error, decided */
+    GPtrArray *punctuating;          /* pnodes with a punctuate op (often none) */
+    guint initialized;               /* pnodes[0..initialized) were initialized */
 };
 
 static int64_t task_wall_clock(const rill_task_t *task)
@@ -73,6 +75,21 @@ static int64_t task_wall_clock(const rill_task_t *task)
 int64_t rill__pnode_wall_clock(const rill__pnode_t *pnode)
 {
     return task_wall_clock(pnode->task);
+}
+
+int64_t rill__pnode_stream_time(const rill__pnode_t *pnode)
+{
+    return pnode->task->stream_time;
+}
+
+const char *rill__pnode_task_id(const rill__pnode_t *pnode)
+{
+    return pnode->task->id;
+}
+
+int32_t rill__pnode_partition(const rill__pnode_t *pnode)
+{
+    return pnode->task->partition;
 }
 
 rill_err_t rill__pnode_forward(rill__pnode_t *pnode, const rill_record_t *record,
@@ -153,6 +170,17 @@ static rill_err_t handle_error(rill_task_t *task, stage_t stage, rill_error_t *c
     if (code == RILL_OK)
         code = RILL_ERR_USER; /* a callback failed without saying why */
     const char *node = task->failed_node != NULL ? task->failed_node->name : "";
+    if (raw == NULL) { /* a punctuator's output: there is no input record to skip or send */
+        if (cause == NULL)
+            rill_error_set(&cause, code, "a callback failed without an error message");
+        rill_error_prefix(&cause, "task %s: %s error in a punctuator%s%s: ", task->id,
+                          stage_names[stage], node[0] ? " of " : "", node);
+        if (error != NULL && *error == NULL)
+            *error = cause;
+        else
+            rill_error_destroy(cause);
+        return code;
+    }
     switch (action) {
     case RILL_ON_ERROR_CONTINUE:
         RILL_LOG_WARN("runtime.task",
@@ -189,6 +217,9 @@ static rill_err_t handle_error(rill_task_t *task, stage_t stage, rill_error_t *c
         rill_error_destroy(cause);
     return code;
 }
+
+static rill_err_t punctuate(rill_task_t *task, int64_t stream_time, int64_t wall_ms,
+                            rill_error_t **error);
 
 /* ---- source and sink nodes -------------------------------------------------- */
 
@@ -337,9 +368,23 @@ rill_task_t *rill__task_new(const rill_topology_t *topology, int subtopology, in
             const rill__node_t *child = g_ptr_array_index(node->children, c);
             task->child_slots[slot++] = &task->pnodes[child->index];
         }
-        if (node->ops->state_new != NULL)
-            pnode->state = node->ops->state_new(node);
     }
+    /* init in creation order (parents first); a failure unwinds what is made */
+    task->punctuating = g_ptr_array_new();
+    for (guint i = 0; i < n; i++) {
+        rill__pnode_t *pnode = &task->pnodes[i];
+        if (pnode->node->ops->punctuate != NULL)
+            g_ptr_array_add(task->punctuating, pnode);
+        if (pnode->node->ops->init == NULL)
+            continue;
+        if (pnode->node->ops->init(pnode, error) != RILL_OK) {
+            rill_error_prefix(error, "task %s: initializing %s: ", task->id, pnode->node->name);
+            task->initialized = i;
+            rill__task_destroy(task);
+            return NULL;
+        }
+    }
+    task->initialized = n;
     return task;
 }
 
@@ -419,6 +464,8 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
 
     err = source->node->ops->process(source, &record, &cause);
     rill__record_release(&record);
+    if (err == RILL_OK && task->punctuating->len > 0)
+        err = punctuate(task, task->stream_time, -1, &cause);
     if (err != RILL_OK) {
         if (task->production_failed) { /* decided by the production handler already */
             if (error != NULL && *error == NULL)
@@ -433,19 +480,25 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
     return err;
 }
 
-rill_err_t rill__task_punctuate(rill_task_t *task, int64_t wall_ms, rill_error_t **error)
+/* Fires what is due at stream_time and wall_ms (-1: do not fire that kind). */
+static rill_err_t punctuate(rill_task_t *task, int64_t stream_time, int64_t wall_ms,
+                            rill_error_t **error)
 {
-    for (guint i = 0; i < task->sub->nodes->len; i++) {
-        rill__pnode_t *pnode = &task->pnodes[i];
-        if (pnode->node->ops->punctuate == NULL)
-            continue;
-        rill_err_t err = pnode->node->ops->punctuate(pnode, task->stream_time, wall_ms, error);
+    for (guint i = 0; i < task->punctuating->len; i++) {
+        rill__pnode_t *pnode = g_ptr_array_index(task->punctuating, i);
+        task->failed_node = NULL;
+        rill_err_t err = pnode->node->ops->punctuate(pnode, stream_time, wall_ms, error);
         if (err != RILL_OK) {
             rill_error_prefix(error, "task %s: punctuating %s: ", task->id, pnode->node->name);
             return err;
         }
     }
     return RILL_OK;
+}
+
+rill_err_t rill__task_punctuate(rill_task_t *task, int64_t wall_ms, rill_error_t **error)
+{
+    return punctuate(task, task->stream_time, wall_ms, error);
 }
 
 rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error)
@@ -460,11 +513,13 @@ void rill__task_destroy(rill_task_t *task)
 {
     if (task == NULL)
         return;
-    for (guint i = 0; i < task->sub->nodes->len; i++) {
+    for (guint i = task->initialized; i-- > 0;) {
         rill__pnode_t *pnode = &task->pnodes[i];
-        if (pnode->state != NULL && pnode->node->ops->state_free != NULL)
-            pnode->node->ops->state_free(pnode->state);
+        if (pnode->node->ops->state_free != NULL)
+            pnode->node->ops->state_free(pnode);
     }
+    if (task->punctuating != NULL)
+        g_ptr_array_free(task->punctuating, TRUE);
     g_free(task->pnodes);
     g_free(task->child_slots);
     rill__wbuf_free(&task->key_scratch);
