@@ -4,7 +4,8 @@ RUNTIME_CORE_TESTS = \
 	tests/unit/runtime/test-smoke \
 	tests/unit/runtime/test-serde \
 	tests/unit/runtime/test-topology \
-	tests/unit/runtime/test-task
+	tests/unit/runtime/test-task \
+	tests/unit/runtime/test-driver
 check_PROGRAMS += $(RUNTIME_CORE_TESTS)
 TESTS += $(RUNTIME_CORE_TESTS)
 tests_unit_runtime_test_smoke_CFLAGS = $(UNIT_CFLAGS) $(JSONGLIB_CFLAGS)
@@ -15,3 +16,5 @@ tests_unit_runtime_test_topology_CFLAGS = $(UNIT_CFLAGS) $(JSONGLIB_CFLAGS)
 tests_unit_runtime_test_topology_LDADD = $(RUNTIME_CORE_TEST_LIBS)
 tests_unit_runtime_test_task_CFLAGS = $(UNIT_CFLAGS) $(JSONGLIB_CFLAGS)
 tests_unit_runtime_test_task_LDADD = $(RUNTIME_CORE_TEST_LIBS)
+tests_unit_runtime_test_driver_CFLAGS = $(UNIT_CFLAGS) $(JSONGLIB_CFLAGS)
+tests_unit_runtime_test_driver_LDADD = $(RUNTIME_CORE_TEST_LIBS)
