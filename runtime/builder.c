@@ -189,6 +189,17 @@ static void link_nodes(rill__node_t *parent, rill__node_t *child)
     g_ptr_array_add(child->parents, parent);
 }
 
+bool rill__topic_name_valid(const char *name)
+{
+    size_t len = name != NULL ? strlen(name) : 0;
+    if (len == 0 || len > 249 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!g_ascii_isalnum(name[i]) && name[i] != '.' && name[i] != '_' && name[i] != '-')
+            return false;
+    return true;
+}
+
 static rill_stream_t *add_source(rill_builder_t *builder, const char *topic,
                                  const char *repartition_name, const rill_consumed_t *consumed)
 {
@@ -236,8 +247,11 @@ RILL_EXPORT rill_stream_t *rill_builder_stream(rill_builder_t *builder, const ch
                      "the builder has built its topology: it takes no more streams");
         return NULL;
     }
-    if (topic == NULL || topic[0] == '\0') {
-        builder_fail(builder, RILL_ERR_INVALID_ARG, "rill_builder_stream: a topic is required");
+    if (!rill__topic_name_valid(topic)) {
+        builder_fail(builder, RILL_ERR_INVALID_ARG,
+                     "rill_builder_stream: '%s' is not a valid topic name (1-249 characters "
+                     "of a-z A-Z 0-9 . _ -)",
+                     topic != NULL ? topic : "(null)");
         return NULL;
     }
     return add_source(builder, topic, NULL, consumed);

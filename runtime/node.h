@@ -125,6 +125,8 @@ rill_stream_t *rill__builder_add_repartition_source(rill_stream_t *upstream, con
                                                     const rill_serde_t *key_serde,
                                                     const rill_serde_t *value_serde,
                                                     const char *source_name);
+/* Whether name is a legal Kafka topic name (1-249 of [a-zA-Z0-9._-], not "." or ".."). */
+bool rill__topic_name_valid(const char *name);
 /* Records an error in stream's builder (first wins) and returns its code. */
 rill_err_t rill__builder_fail(rill_stream_t *stream, rill_err_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

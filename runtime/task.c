@@ -120,6 +120,40 @@ rill_err_t rill__pnode_forward_to(rill__pnode_t *pnode, int i, const rill_record
 
 /* ---- error handling ----------------------------------------------------------- */
 
+int rill__on_error_parse(const char *name)
+{
+    static const struct {
+        const char *name;
+        rill_on_error_t action;
+    } names[] = {
+        {"fail", RILL_ON_ERROR_FAIL},
+        {"log-and-fail", RILL_ON_ERROR_FAIL},
+        {"continue", RILL_ON_ERROR_CONTINUE},
+        {"log-and-continue", RILL_ON_ERROR_CONTINUE},
+        {"dead-letter", RILL_ON_ERROR_DEAD_LETTER},
+        {"dlq", RILL_ON_ERROR_DEAD_LETTER},
+    }, classes[] = {
+        {"LogAndFailExceptionHandler", RILL_ON_ERROR_FAIL},
+        {"LogAndContinueExceptionHandler", RILL_ON_ERROR_CONTINUE},
+        {"DefaultProductionExceptionHandler", RILL_ON_ERROR_FAIL},
+        {"LogAndFailProcessingExceptionHandler", RILL_ON_ERROR_FAIL},
+        {"LogAndContinueProcessingExceptionHandler", RILL_ON_ERROR_CONTINUE},
+    };
+    if (name == NULL)
+        return -1;
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        if (g_ascii_strcasecmp(name, names[i].name) == 0)
+            return (int)names[i].action;
+    for (size_t i = 0; i < G_N_ELEMENTS(classes); i++) {
+        const char *suffix = classes[i].name;
+        size_t len = strlen(name), suffix_len = strlen(suffix);
+        if (len >= suffix_len && strcmp(name + len - suffix_len, suffix) == 0 &&
+            (len == suffix_len || name[len - suffix_len - 1] == '.'))
+            return (int)classes[i].action;
+    }
+    return -1;
+}
+
 /* Sends the input record to the dead-letter topic with the error in headers. */
 static rill_err_t send_dead_letter(rill_task_t *task, stage_t stage, const rill_error_t *cause,
                                    rill_error_t **error)

@@ -74,6 +74,14 @@ typedef struct rill__task_env {
     rill_error_handlers_t handlers;
 } rill__task_env_t;
 
+/* Parses an error-handler setting for the app config: "fail" / "log-and-fail",
+ * "continue" / "log-and-continue", "dead-letter" / "dlq" (any case), or
+ * Kafka Streams' class names ending in LogAndFailExceptionHandler,
+ * LogAndContinueExceptionHandler, DefaultProductionExceptionHandler (fail),
+ * LogAndFailProcessingExceptionHandler, LogAndContinueProcessingExceptionHandler.
+ * Returns the rill_on_error_t, or -1 for anything else. */
+int rill__on_error_parse(const char *name);
+
 /* ---- the built topology, as the thread side sees it -------------------- */
 
 int rill__topology_subtopology_count(const rill_topology_t *topology);

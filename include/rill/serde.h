@@ -26,7 +26,7 @@ RILL_EXPORT void rill_buffer_append(rill_buffer_t *buffer, const void *data, siz
 
 /* Built-in serdes. (transfer none, static: no unref needed, though it is harmless) */
 RILL_EXPORT const rill_serde_t *rill_serde_bytes(void);
-RILL_EXPORT const rill_serde_t *rill_serde_string(void); /* validates UTF-8 */
+RILL_EXPORT const rill_serde_t *rill_serde_string(void); /* UTF-8, no NUL bytes */
 RILL_EXPORT const rill_serde_t *rill_serde_int32(void);  /* exactly 4 bytes */
 RILL_EXPORT const rill_serde_t *rill_serde_int64(void);  /* exactly 8 bytes */
 RILL_EXPORT const rill_serde_t *rill_serde_double(void); /* exactly 8 bytes, IEEE 754 */

@@ -123,8 +123,10 @@ typedef struct rill_consumed {
     const char *name; /* the source node's name, or NULL */
 } rill_consumed_t;
 
-/* How a sink writes (Kafka's Produced). NULL or zeroed = serdes of the same
- * type as the stream's source (bytes when unknown), default partitioner. */
+/* How a sink writes (Kafka's Produced). NULL or zeroed = each key and value
+ * serialized by its own type (bytes, string, int32/int64/double big-endian,
+ * JSON; a POINTER value needs a serde), default partitioner. Topic names
+ * follow Kafka's rules: 1-249 characters of [a-zA-Z0-9._-], not "." or "..". */
 typedef struct rill_produced {
     const rill_serde_t *key_serde;   /* (transfer none: the topology takes a reference) */
     const rill_serde_t *value_serde;

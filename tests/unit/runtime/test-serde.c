@@ -99,6 +99,21 @@ static void test_serde__string_round_trip_and_invalid_utf8(void **state)
                      RILL_ERR_SERDE);
     assert_non_null(strstr(rill_error_message(error), "invalid UTF-8 at byte 2"));
     rill_error_destroy(error);
+    /* embedded NULs (which would cut a C string short), early and past the fast path */
+    error = NULL;
+    assert_int_equal(rill_serde_deserialize(rill_serde_string(), "ab\0d", 4, out, &error),
+                     RILL_ERR_SERDE);
+    rill_error_destroy(error);
+    error = NULL;
+    assert_int_equal(rill_serde_deserialize(rill_serde_string(), "abcdefgh\0jk", 11, out, &error),
+                     RILL_ERR_SERDE);
+    assert_non_null(strstr(rill_error_message(error), "at byte 8 of 11"));
+    rill_error_destroy(error);
+    /* long ASCII, then multi-byte characters after the fast path */
+    const char *mixed = "0123456789abcdefé€𝄞";
+    assert_int_equal(rill_serde_deserialize(rill_serde_string(), mixed, strlen(mixed), out, NULL),
+                     RILL_OK);
+    assert_string_equal(rill_value_string(out), mixed);
     /* a string is not an int64 */
     rill_buffer_t *buffer = rill_buffer_new();
     const void *data;

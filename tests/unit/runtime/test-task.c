@@ -423,6 +423,21 @@ static void test_task__new_rejects_bad_arguments(void **state)
     rill_topology_destroy(topology);
 }
 
+static void test_task__on_error_parse(void **state)
+{
+    assert_int_equal(rill__on_error_parse("fail"), RILL_ON_ERROR_FAIL);
+    assert_int_equal(rill__on_error_parse("Log-And-Continue"), RILL_ON_ERROR_CONTINUE);
+    assert_int_equal(rill__on_error_parse("dlq"), RILL_ON_ERROR_DEAD_LETTER);
+    assert_int_equal(
+        rill__on_error_parse("org.apache.kafka.streams.errors.LogAndContinueExceptionHandler"),
+        RILL_ON_ERROR_CONTINUE);
+    assert_int_equal(rill__on_error_parse("LogAndFailProcessingExceptionHandler"),
+                     RILL_ON_ERROR_FAIL);
+    assert_int_equal(rill__on_error_parse("XLogAndContinueExceptionHandler"), -1);
+    assert_int_equal(rill__on_error_parse("sometimes"), -1);
+    assert_int_equal(rill__on_error_parse(NULL), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +448,7 @@ int main(void)
         cmocka_unit_test(test_task__processing_handlers),
         cmocka_unit_test(test_task__production_handlers),
         cmocka_unit_test(test_task__new_rejects_bad_arguments),
+        cmocka_unit_test(test_task__on_error_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -197,6 +197,26 @@ static void test_builder__rejects_reused_topic_empty_topology_and_late_operators
     rill_topology_destroy(topology); /* the topology outlives its builder */
 }
 
+static void test_builder__rejects_invalid_topic_names(void **state)
+{
+    const char *bad[] = {"", ".", "..", "has space", "slash/y", "ümlaut"};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        rill_builder_t *builder = rill_builder_new();
+        assert_null(rill_builder_stream(builder, bad[i], NULL));
+        rill_error_t *error = NULL;
+        assert_null(rill_builder_build(builder, &error));
+        assert_non_null(strstr(rill_error_message(error), "not a valid topic name"));
+        rill_error_destroy(error);
+        rill_builder_destroy(builder);
+    }
+    rill_builder_t *builder = rill_builder_new();
+    rill_stream_t *in = rill_builder_stream(builder, "Good.topic_name-1", NULL);
+    assert_non_null(in);
+    assert_int_equal(rill_stream_to(in, "out put", NULL), RILL_ERR_INVALID_ARG);
+    assert_null(rill_builder_build(builder, NULL));
+    rill_builder_destroy(builder);
+}
+
 static void test_builder__user_timestamp_needs_a_function(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
@@ -220,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_builder__errors_are_sticky_and_reported_by_build),
         cmocka_unit_test(test_builder__rejects_reused_topic_empty_topology_and_late_operators),
         cmocka_unit_test(test_builder__user_timestamp_needs_a_function),
+        cmocka_unit_test(test_builder__rejects_invalid_topic_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
