@@ -47,8 +47,13 @@ static rill_err_t process_init(rill__pnode_t *pnode, rill_error_t **error)
     rill_err_t err = config->processor.init(context, config->processor.user_data, &context->state,
                                             error);
     context->initializing = false;
-    if (err != RILL_OK && error != NULL && *error == NULL)
-        rill_error_set(error, err, "init failed without an error message");
+    if (err != RILL_OK) { /* a failed init is not closed: undo it here */
+        if (error != NULL && *error == NULL)
+            rill_error_set(error, err, "init failed without an error message");
+        g_array_free(context->schedules, TRUE);
+        g_free(context);
+        pnode->state = NULL;
+    }
     return err;
 }
 

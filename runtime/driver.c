@@ -254,9 +254,16 @@ static rill_err_t process_captured(rill_driver_t *driver, const captured_t *c,
     if (sub < 0)
         return rill_error_set(error, RILL_ERR_NOT_FOUND, "the topology reads no topic '%s'",
                               c->topic);
-    rill_task_t *task = task_for(driver, sub, c->partition, error);
-    if (task == NULL)
-        return RILL_ERR_INVALID_CONFIG;
+    rill_error_t *cause = NULL;
+    rill_task_t *task = task_for(driver, sub, c->partition, &cause);
+    if (task == NULL) {
+        rill_err_t code = rill_error_code(cause);
+        if (error != NULL && *error == NULL)
+            *error = cause;
+        else
+            rill_error_destroy(cause);
+        return code;
+    }
     rill__raw_record_t raw = {
         .topic = c->topic,
         .partition = c->partition,

@@ -38,7 +38,8 @@ typedef struct rill__node_ops {
     rill_err_t (*process)(rill__pnode_t *pnode, const rill_record_t *record,
                           rill_error_t **error);
     /* Optional: makes per-task state (pnode->state) when the task starts; an
-     * error fails rill__task_new. state_free frees it with the task. */
+     * error fails rill__task_new (and init must undo its own work: state_free
+     * is called only for nodes whose init succeeded). */
     rill_err_t (*init)(rill__pnode_t *pnode, rill_error_t **error);
     void (*state_free)(rill__pnode_t *pnode);
     /* Optional: fires punctuators due at stream_time / wall_ms. */

@@ -7,7 +7,8 @@ OPERATORS_TESTS = \
 	tests/unit/operators/test-peek \
 	tests/unit/operators/test-branch \
 	tests/unit/operators/test-merge \
-	tests/unit/operators/test-to
+	tests/unit/operators/test-to \
+	tests/unit/operators/test-process
 check_PROGRAMS += $(OPERATORS_TESTS)
 TESTS += $(OPERATORS_TESTS)
 noinst_HEADERS += tests/unit/operators/helpers.h
@@ -25,3 +26,5 @@ tests_unit_operators_test_merge_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_operators_test_merge_LDADD = $(OPERATORS_TEST_LIBS)
 tests_unit_operators_test_to_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_operators_test_to_LDADD = $(OPERATORS_TEST_LIBS)
+tests_unit_operators_test_process_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_operators_test_process_LDADD = $(OPERATORS_TEST_LIBS)
