@@ -1,6 +1,8 @@
 /* test-map.c: map, mapValues and selectKey: new values, ownership, errors. */
 #include "config.h"
 
+#include <json-glib/json-glib.h>
+
 #include "tests/unit/operators/helpers.h"
 
 static int freed;
@@ -87,12 +89,47 @@ static void test_select_key__rekeys_and_reports_errors(void **state)
     stop(driver, topology);
 }
 
+/* {"user": "...", "amount": n} -> the user's name, for JSON values */
+static rill_err_t user_of(const rill_record_t *record, rill_value_t *out, void *user_data,
+                          rill_error_t **error)
+{
+    JsonNode *node = rill_value_json(rill_record_value(record));
+    if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
+        return rill_error_set(error, RILL_ERR_USER, "not an object");
+    JsonObject *object = json_node_get_object(node);
+    rill_value_set_string(out, g_strdup(json_object_get_string_member_with_default(object, "user", "?")),
+                          g_free);
+    return RILL_OK;
+}
+
+static void test_map_values__json_in_string_out(void **state)
+{
+    rill_builder_t *builder = rill_builder_new();
+    rill_consumed_t consumed = {.key_serde = rill_serde_string(), .value_serde = rill_serde_json()};
+    rill_stream_t *in = rill_builder_stream(builder, "events", &consumed);
+    rill_stream_to(rill_stream_map_values(in, user_of, NULL, NULL), "users", NULL);
+    rill_stream_to(in, "echo", NULL); /* JSON back out, by the value's type */
+    rill_topology_t *topology;
+    rill_driver_t *driver = start(builder, &topology);
+    pipe_ok(driver, "events", "e1", "{\"user\": \"ann\", \"amount\": 3}");
+    g_autofree char *users = drain(driver, "users");
+    assert_string_equal(users, "e1=ann");
+    g_autofree char *echo = drain(driver, "echo");
+    assert_string_equal(echo, "e1={\"user\":\"ann\",\"amount\":3}");
+    rill_error_t *error = NULL;
+    assert_int_equal(rill_driver_pipe_string(driver, "events", "e2", "[1,", 2, &error), RILL_ERR_SERDE);
+    assert_non_null(strstr(rill_error_message(error), "json serde"));
+    rill_error_destroy(error);
+    stop(driver, topology);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_map__swaps_key_and_value),
         cmocka_unit_test(test_map_values__owned_results_are_freed_once),
         cmocka_unit_test(test_select_key__rekeys_and_reports_errors),
+        cmocka_unit_test(test_map_values__json_in_string_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -294,6 +294,90 @@ static void test_driver__stream_time_punctuation(void **state)
     g_unsetenv("RILL_TEST_PUNCTUATE");
 }
 
+static rill_err_t reject_odd(const rill_record_t *record, rill_value_t *out, void *user_data,
+                             rill_error_t **error)
+{
+    if (rill_value_int64(rill_record_value(record)) % 2 != 0)
+        return rill_error_set(error, RILL_ERR_USER, "odd");
+    rill_value_set_view(out, rill_record_value(record));
+    return RILL_OK;
+}
+
+static void test_driver__dead_letter_topic_is_an_output(void **state)
+{
+    rill_builder_t *builder = rill_builder_new();
+    rill_consumed_t consumed = {.key_serde = rill_serde_string(), .value_serde = rill_serde_int64()};
+    rill_stream_to(rill_stream_map_values(rill_builder_stream(builder, "in", &consumed), reject_odd,
+                                          NULL, "even-only"),
+                   "out", NULL);
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    char dlq[] = "in-dlq"; /* the driver copies the name */
+    rill_driver_config_t config = {.handlers = {RILL_ON_ERROR_DEAD_LETTER, RILL_ON_ERROR_DEAD_LETTER,
+                                                RILL_ON_ERROR_FAIL, dlq}};
+    rill_driver_t *driver = rill_driver_new(topology, &config, NULL);
+    dlq[0] = 'X';
+    rill_value_t *key = rill_value_new(), *value = rill_value_new();
+    rill_value_set_string(key, "k", NULL);
+    for (int64_t v = 1; v <= 4; v++) {
+        rill_value_set_int64(value, v);
+        assert_int_equal(rill_driver_pipe_values(driver, "in", rill_serde_string(), key,
+                                                 rill_serde_int64(), value, v, NULL),
+                         RILL_OK);
+    }
+    assert_int_equal(rill_driver_pipe_string(driver, "in", "k", "short", 9, NULL), RILL_OK);
+    assert_int_equal(rill_driver_output_size(driver, "out"), 2);
+    assert_int_equal(rill_driver_output_size(driver, "in-dlq"), 3);
+    const char *expected_stage[] = {"processing", "processing", "deserialization"};
+    const int64_t expected_offset[] = {0, 2, 4};
+    for (int i = 0; i < 3; i++) {
+        rill_record_t *r = rill_driver_read_output(driver, "in-dlq", rill_serde_string(), NULL, NULL);
+        size_t len;
+        const char *stage = rill_record_header_last(r, "rill.error.stage", &len);
+        assert_int_equal(len, strlen(expected_stage[i]));
+        assert_memory_equal(stage, expected_stage[i], len);
+        const char *offset = rill_record_header_last(r, "rill.error.offset", &len);
+        assert_int_equal(g_ascii_strtoll(offset, NULL, 10), expected_offset[i]);
+        assert_non_null(rill_record_header_last(r, "rill.error", &len));
+        assert_string_equal(rill_value_string(rill_record_key(r)), "k");
+        rill_record_destroy(r);
+    }
+    rill_value_destroy(key);
+    rill_value_destroy(value);
+    rill_driver_destroy(driver);
+    rill_topology_destroy(topology);
+}
+
+static void test_driver__stream_time_per_task(void **state)
+{
+    rill_builder_t *builder = rill_builder_new();
+    rill_stream_to(rill_builder_stream(builder, "in", NULL), "out", NULL);
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    rill_driver_config_t config = {.partitions = 3};
+    rill_driver_t *driver = rill_driver_new(topology, &config, NULL);
+    const int64_t times[] = {50, 10, 70, 20, 30};
+    const int32_t parts[] = {0, 1, 0, 1, 2};
+    for (int i = 0; i < 5; i++) {
+        rill_driver_input_t input = {.value = "v", .value_len = 1, .timestamp = times[i],
+                                     .partition = parts[i]};
+        assert_int_equal(rill_driver_pipe(driver, "in", &input, NULL), RILL_OK);
+    }
+    assert_int_equal(rill_driver_stream_time(driver, "0_0"), 70);
+    assert_int_equal(rill_driver_stream_time(driver, "0_1"), 20);
+    assert_int_equal(rill_driver_stream_time(driver, "0_2"), 30);
+    rill_record_t *r;
+    int32_t partitions[5];
+    for (int i = 0; (r = rill_driver_read_output(driver, "out", NULL, NULL, NULL)) != NULL; i++) {
+        partitions[i] = rill_record_partition(r);
+        rill_record_destroy(r);
+    }
+    /* the sink's default partitioner: a null key goes to partition 0 */
+    assert_int_equal(partitions[4], 0);
+    rill_driver_destroy(driver);
+    rill_topology_destroy(topology);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +386,8 @@ int main(void)
         cmocka_unit_test(test_driver__guards),
         cmocka_unit_test(test_driver__wall_clock_punctuation),
         cmocka_unit_test(test_driver__stream_time_punctuation),
+        cmocka_unit_test(test_driver__dead_letter_topic_is_an_output),
+        cmocka_unit_test(test_driver__stream_time_per_task),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
