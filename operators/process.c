@@ -161,15 +161,21 @@ RILL_EXPORT rill_err_t rill_context_forward(rill_context_t *context, const rill_
     return rill__pnode_forward(context->pnode, record, error);
 }
 
-RILL_EXPORT rill_err_t rill_context_forward_values(rill_context_t *context,
-                                                   const rill_record_t *base,
-                                                   const rill_value_t *key,
-                                                   const rill_value_t *value, int64_t timestamp,
-                                                   rill_error_t **error)
+static rill_err_t forward_new(rill_context_t *context, const rill_record_t *base,
+                              const rill_value_t *key, const rill_value_t *value,
+                              int64_t timestamp, const rill_header_t *headers,
+                              size_t header_count, bool replace_headers, rill_error_t **error)
 {
     if (context == NULL)
         return rill_error_set(error, RILL_ERR_INVALID_ARG,
-                              "rill_context_forward_values: context is NULL");
+                              "rill_context_forward: context is NULL");
+    if (replace_headers && header_count > 0 && headers == NULL)
+        return rill_error_set(error, RILL_ERR_INVALID_ARG,
+                              "rill_context_forward_with_headers: headers is NULL");
+    for (size_t i = 0; replace_headers && i < header_count; i++)
+        if (headers[i].name == NULL)
+            return rill_error_set(error, RILL_ERR_INVALID_ARG,
+                                  "rill_context_forward_with_headers: header %zu has no name", i);
     rill_record_t out = {
         .key = RILL__VALUE_NULL_INIT,
         .value = RILL__VALUE_NULL_INIT,
@@ -185,7 +191,32 @@ RILL_EXPORT rill_err_t rill_context_forward_values(rill_context_t *context,
         rill__value_view(&out.key, key);
     if (value != NULL)
         rill__value_view(&out.value, value);
+    if (replace_headers) {
+        out.headers = (const rill__header_t *)headers;
+        out.header_count = headers != NULL ? header_count : 0;
+    }
     return rill__pnode_forward(context->pnode, &out, error);
+}
+
+RILL_EXPORT rill_err_t rill_context_forward_values(rill_context_t *context,
+                                                   const rill_record_t *base,
+                                                   const rill_value_t *key,
+                                                   const rill_value_t *value, int64_t timestamp,
+                                                   rill_error_t **error)
+{
+    return forward_new(context, base, key, value, timestamp, NULL, 0, false, error);
+}
+
+RILL_EXPORT rill_err_t rill_context_forward_with_headers(rill_context_t *context,
+                                                         const rill_record_t *base,
+                                                         const rill_value_t *key,
+                                                         const rill_value_t *value,
+                                                         int64_t timestamp,
+                                                         const rill_header_t *headers,
+                                                         size_t header_count,
+                                                         rill_error_t **error)
+{
+    return forward_new(context, base, key, value, timestamp, headers, header_count, true, error);
 }
 
 RILL_EXPORT rill_err_t rill_context_schedule(rill_context_t *context, int64_t interval_ms,

@@ -297,7 +297,6 @@ RILL_EXPORT rill_err_t rill_driver_pipe(rill_driver_t *driver, const char *topic
     for (size_t i = 0; i < input->header_count; i++)
         if (input->headers[i].name == NULL)
             return rill_error_set(error, RILL_ERR_INVALID_ARG, "header %zu has no name", i);
-    g_assert(sizeof(rill_header_t) == sizeof(rill__header_t));
     captured_t *c = captured_new(topic, partition, next_offset(driver, topic, partition),
                                  input->key, input->key_len, input->value, input->value_len,
                                  input->timestamp, (const rill__header_t *)input->headers,

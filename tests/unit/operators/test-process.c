@@ -126,6 +126,41 @@ static void test_process__schedule_only_in_init(void **state)
     stop(driver, topology);
 }
 
+/* adds a header "seen-by" after the input's */
+static rill_err_t add_header(rill_context_t *context, const rill_record_t *record, void *state,
+                             rill_error_t **error)
+{
+    rill_header_t headers[4];
+    size_t count = 0;
+    for (size_t i = 0; i < rill_record_header_count(record) && count < 3; i++, count++)
+        rill_record_header(record, i, &headers[count].name, &headers[count].value,
+                           &headers[count].value_len);
+    headers[count++] = (rill_header_t){"seen-by", "tagger", 6};
+    return rill_context_forward_with_headers(context, record, rill_record_key(record),
+                                             rill_record_value(record),
+                                             rill_record_timestamp(record), headers, count, error);
+}
+
+static void test_process__forward_with_new_headers(void **state)
+{
+    rill_builder_t *builder = rill_builder_new();
+    rill_processor_t processor = {.process = add_header};
+    rill_stream_to(rill_stream_process(string_stream(builder, "in"), &processor, NULL, NULL), "out",
+                   NULL);
+    rill_topology_t *topology;
+    rill_driver_t *driver = start(builder, &topology);
+    rill_header_t in_headers[] = {{"trace", "abc", 3}};
+    rill_driver_input_t input = {"k", 1, "v", 1, 5, -1, in_headers, 1};
+    assert_int_equal(rill_driver_pipe(driver, "in", &input, NULL), RILL_OK);
+    rill_record_t *r = rill_driver_read_output(driver, "out", NULL, NULL, NULL);
+    assert_int_equal(rill_record_header_count(r), 2);
+    size_t len;
+    assert_memory_equal(rill_record_header_last(r, "trace", &len), "abc", 3);
+    assert_memory_equal(rill_record_header_last(r, "seen-by", &len), "tagger", 6);
+    rill_record_destroy(r);
+    stop(driver, topology);
+}
+
 static void test_process__requires_process_callback(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
@@ -142,6 +177,7 @@ int main(void)
         cmocka_unit_test(test_process__init_failure_fails_the_task),
         cmocka_unit_test(test_process__schedule_only_in_init),
         cmocka_unit_test(test_process__requires_process_callback),
+        cmocka_unit_test(test_process__forward_with_new_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
