@@ -5,3 +5,12 @@ bench_targets =
 bench: $(bench_targets)
 .PHONY: bench
 CLEANFILES += $(bench_targets)
+
+# broker-bench: rill-broker against librdkafka's mock cluster (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/broker-bench
+bench_targets += bench/broker-bench$(EXEEXT)
+bench_broker_bench_SOURCES = bench/broker-bench.c \
+	tests/integration/harness.c tests/integration/harness.h
+bench_broker_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+bench_broker_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)
+bench: rill-broker$(EXEEXT)

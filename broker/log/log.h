@@ -52,6 +52,14 @@ typedef struct rb_log_config {
     int64_t delete_retention_ms;  /* delete.retention.ms (tombstones, compaction) */
 } rb_log_config_t;
 
+/* Fills config with Kafka's defaults (segment.bytes 1 GiB, segment.ms and
+ * retention.ms 7 days, retention.bytes -1, flush.* -1, index.interval.bytes
+ * 4096, max.message.bytes 1048588, cleanup.policy delete,
+ * delete.retention.ms 1 day). Values <= 0 of segment_bytes and
+ * index_interval_bytes mean the defaults' limits (2 GiB - 1, 4096); a config
+ * with neither compact nor delete_ set is treated as delete (Kafka's default). */
+void rb_log_config_init(rb_log_config_t *config);
+
 /* Errors are Kafka error codes (int16), so that the server answers them as is:
  * 0 NONE, 2 CORRUPT_MESSAGE, 10 MESSAGE_TOO_LARGE, 87 INVALID_RECORD,
  * 1 OFFSET_OUT_OF_RANGE, -1 UNKNOWN_SERVER_ERROR (I/O: disk full...). */
@@ -127,5 +135,12 @@ int rb_log_flush(rb_log_t *log);
 
 /* Total bytes on disk of the log's segments. */
 int64_t rb_log_size_bytes(const rb_log_t *log);
+
+/* Number of segments (tests, metrics). */
+size_t rb_log_segment_count(const rb_log_t *log);
+
+/* For tests of recovery: frees the log as a crash would leave it -- nothing
+ * flushed, no index written, no clean-shutdown marker. */
+void rb_log_abandon(rb_log_t *log);
 
 #endif /* RB_LOG_H */

@@ -1,0 +1,1 @@
+# broker/txn/: add sources with libbroker_la_SOURCES += %reldir%/x.c %reldir%/x.h
