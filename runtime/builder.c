@@ -79,7 +79,7 @@ void rill__node_free(rill__node_t *node)
     g_ptr_array_free(node->children, TRUE);
     g_ptr_array_free(node->parents, TRUE);
     g_ptr_array_free(node->stores, TRUE);
-    g_free(node->source.topic);
+    g_strfreev(node->source.topics);
     g_free(node->source.repartition_name);
     rill_serde_unref(node->source.key_serde);
     rill_serde_unref(node->source.value_serde);
@@ -200,9 +200,10 @@ bool rill__topic_name_valid(const char *name)
     return true;
 }
 
-static rill_stream_t *add_source(rill_builder_t *builder, const char *topic,
+static rill_stream_t *add_source(rill_builder_t *builder, const char *const *topics,
                                  const char *repartition_name, const rill_consumed_t *consumed)
 {
+    const char *topic = topics[0];
     static const rill_consumed_t defaults;
     if (consumed == NULL)
         consumed = &defaults;
@@ -216,15 +217,23 @@ static rill_stream_t *add_source(rill_builder_t *builder, const char *topic,
                      topic, (int)consumed->timestamp);
         return NULL;
     }
-    if (g_hash_table_contains(builder->topics, topic)) {
-        builder_fail(builder, RILL_ERR_EXISTS,
-                     "topic '%s' is already read by another source of this topology", topic);
-        return NULL;
+    for (const char *const *t = topics; *t != NULL; t++) {
+        if (g_hash_table_contains(builder->topics, *t)) {
+            builder_fail(builder, RILL_ERR_EXISTS,
+                         "topic '%s' is already read by another source of this topology", *t);
+            return NULL;
+        }
+        for (const char *const *u = topics; u != t; u++)
+            if (strcmp(*u, *t) == 0) {
+                builder_fail(builder, RILL_ERR_EXISTS, "topic '%s' is listed twice", *t);
+                return NULL;
+            }
     }
     rill__node_t *node = node_new(builder, RILL__NODE_SOURCE, &rill__source_ops, consumed->name);
     if (node == NULL)
         return NULL;
-    node->source.topic = g_strdup(topic);
+    node->source.topics = g_strdupv((char **)topics);
+    node->source.topic = node->source.topics[0];
     node->source.repartition_name = g_strdup(repartition_name);
     node->source.key_serde =
         rill_serde_ref(consumed->key_serde != NULL ? consumed->key_serde : rill_serde_bytes());
@@ -233,7 +242,8 @@ static rill_stream_t *add_source(rill_builder_t *builder, const char *topic,
     node->source.timestamp = consumed->timestamp;
     node->source.timestamp_fn = consumed->timestamp_fn;
     node->source.timestamp_user_data = consumed->timestamp_user_data;
-    g_hash_table_insert(builder->topics, node->source.topic, node);
+    for (char **t = node->source.topics; *t != NULL; t++)
+        g_hash_table_insert(builder->topics, *t, node);
     return stream_new(builder, node, false);
 }
 
@@ -254,7 +264,35 @@ RILL_EXPORT rill_stream_t *rill_builder_stream(rill_builder_t *builder, const ch
                      topic != NULL ? topic : "(null)");
         return NULL;
     }
-    return add_source(builder, topic, NULL, consumed);
+    const char *topics[] = {topic, NULL};
+    return add_source(builder, topics, NULL, consumed);
+}
+
+RILL_EXPORT rill_stream_t *rill_builder_stream_topics(rill_builder_t *builder,
+                                                      const char *const *topics,
+                                                      const rill_consumed_t *consumed)
+{
+    if (builder == NULL)
+        return NULL;
+    if (builder->built) {
+        builder_fail(builder, RILL_ERR_INVALID_STATE,
+                     "the builder has built its topology: it takes no more streams");
+        return NULL;
+    }
+    if (topics == NULL || topics[0] == NULL) {
+        builder_fail(builder, RILL_ERR_INVALID_ARG,
+                     "rill_builder_stream_topics: at least one topic is required");
+        return NULL;
+    }
+    for (const char *const *t = topics; *t != NULL; t++)
+        if (!rill__topic_name_valid(*t)) {
+            builder_fail(builder, RILL_ERR_INVALID_ARG,
+                         "rill_builder_stream_topics: '%s' is not a valid topic name (1-249 "
+                         "characters of a-z A-Z 0-9 . _ -)",
+                         *t);
+            return NULL;
+        }
+    return add_source(builder, topics, NULL, consumed);
 }
 
 rill_stream_t *rill__builder_add_processor(rill_stream_t *const *parents, int parent_count,
@@ -328,13 +366,14 @@ rill_stream_t *rill__builder_add_repartition_source(rill_stream_t *upstream, con
     if (upstream == NULL || !rill__builder_open(upstream))
         return NULL;
     g_autofree char *topic = rill__repartition_topic(NULL, topic_name);
+    const char *topics[] = {topic, NULL};
     rill_consumed_t consumed = {
         .key_serde = key_serde,
         .value_serde = value_serde,
         .timestamp = RILL_TIMESTAMP_RECORD,
         .name = source_name,
     };
-    return add_source(upstream->builder, topic, topic_name, &consumed);
+    return add_source(upstream->builder, topics, topic_name, &consumed);
 }
 
 void rill__builder_keep(rill_stream_t *stream, void *ptr, void (*destroy)(void *ptr))

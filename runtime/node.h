@@ -63,7 +63,8 @@ typedef struct rill__sink_spec {
 
 /* Where a source reads. */
 typedef struct rill__source_spec {
-    char *topic;
+    char **topics; /* NULL-terminated, owned; one or more */
+    char *topic;   /* topics[0], borrowed */
     char *repartition_name; /* reads a repartition topic (whose name depends on application.id) */
     rill_serde_t *key_serde;
     rill_serde_t *value_serde;

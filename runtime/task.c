@@ -435,9 +435,10 @@ int64_t rill__task_stream_time(const rill_task_t *task)
 static rill__pnode_t *find_source(rill_task_t *task, const char *topic)
 {
     GPtrArray *sources = task->sub->sources;
-    if (sources->len == 1) {
+    if (sources->len == 1) { /* the common case: one source of one topic */
         const rill__node_t *node = g_ptr_array_index(sources, 0);
-        return strcmp(node->source.topic, topic) == 0 ? &task->pnodes[node->index] : NULL;
+        if (strcmp(node->source.topic, topic) == 0)
+            return &task->pnodes[node->index];
     }
     const rill__node_t *node = rill__subtopology_source(task->sub, topic);
     return node != NULL ? &task->pnodes[node->index] : NULL;

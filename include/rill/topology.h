@@ -147,6 +147,13 @@ RILL_EXPORT void rill_builder_destroy(rill_builder_t *builder);
 RILL_EXPORT rill_stream_t *rill_builder_stream(rill_builder_t *builder, const char *topic,
                                                const rill_consumed_t *consumed);
 
+/* A stream of the records of several topics (NULL-terminated, copied), read
+ * by one source with the same serdes; the topics must be co-partitioned.
+ * (transfer none: owned by builder) */
+RILL_EXPORT rill_stream_t *rill_builder_stream_topics(rill_builder_t *builder,
+                                                      const char *const *topics,
+                                                      const rill_consumed_t *consumed);
+
 /* Builds the immutable topology. After this the builder accepts no more
  * operators (rill_builder_destroy() is still needed). Fails with the first
  * error the DSL calls recorded, or when the topology has no source.

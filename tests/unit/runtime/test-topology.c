@@ -149,6 +149,52 @@ static void test_topology__merge_joins_subtopologies(void **state)
     rill_topology_destroy(topology);
 }
 
+static void test_topology__one_source_of_several_topics(void **state)
+{
+    rill_builder_t *builder = rill_builder_new();
+    const char *topics[] = {"eu-orders", "us-orders", NULL};
+    rill_consumed_t consumed = {.key_serde = rill_serde_string(), .value_serde = rill_serde_string(),
+                                .name = "orders"};
+    rill_stream_t *orders = rill_builder_stream_topics(builder, topics, &consumed);
+    rill_stream_to(orders, "all-orders", NULL);
+    const char *again[] = {"us-orders", NULL};
+    assert_null(rill_builder_stream_topics(builder, again, NULL));
+    rill_error_t *error = NULL;
+    assert_null(rill_builder_build(builder, &error));
+    assert_non_null(strstr(rill_error_message(error), "'us-orders' is already read"));
+    rill_error_destroy(error);
+    rill_builder_destroy(builder);
+
+    builder = rill_builder_new();
+    orders = rill_builder_stream_topics(builder, topics, &consumed);
+    rill_stream_to(orders, "all-orders", NULL);
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    assert_int_equal(rill__topology_subtopology_count(topology), 1);
+    const char *const *sources = rill__topology_source_topics(topology, 0);
+    assert_string_equal(sources[0], "eu-orders");
+    assert_string_equal(sources[1], "us-orders");
+    assert_null(sources[2]);
+    assert_int_equal(rill__topology_subtopology_of(topology, "us-orders"), 0);
+    g_autofree char *text = rill_topology_describe(topology, RILL_DESCRIBE_TEXT);
+    assert_non_null(strstr(text, "Source: orders (topics: [eu-orders, us-orders])\n"));
+    g_autofree char *dot = rill_topology_describe(topology, RILL_DESCRIBE_DOT);
+    assert_non_null(strstr(dot, "\"topic:us-orders\" -> \"orders\";"));
+
+    rill_driver_t *driver = rill_driver_new(topology, NULL, NULL);
+    assert_int_equal(rill_driver_pipe_string(driver, "us-orders", "o1", "a", 1, NULL), RILL_OK);
+    assert_int_equal(rill_driver_pipe_string(driver, "eu-orders", "o2", "b", 2, NULL), RILL_OK);
+    rill_record_t *r = rill_driver_read_output(driver, "all-orders", rill_serde_string(),
+                                               rill_serde_string(), NULL);
+    assert_string_equal(rill_value_string(rill_record_key(r)), "o1");
+    rill_record_destroy(r);
+    r = rill_driver_read_output(driver, "all-orders", rill_serde_string(), rill_serde_string(), NULL);
+    assert_string_equal(rill_value_string(rill_record_key(r)), "o2");
+    rill_record_destroy(r);
+    rill_driver_destroy(driver);
+    rill_topology_destroy(topology);
+}
+
 static void test_builder__errors_are_sticky_and_reported_by_build(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
@@ -237,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_topology__subtopologies_and_internal_topics),
         cmocka_unit_test(test_topology__named_repartition_chain_resolves_to_user_topic),
         cmocka_unit_test(test_topology__merge_joins_subtopologies),
+        cmocka_unit_test(test_topology__one_source_of_several_topics),
         cmocka_unit_test(test_builder__errors_are_sticky_and_reported_by_build),
         cmocka_unit_test(test_builder__rejects_reused_topic_empty_topology_and_late_operators),
         cmocka_unit_test(test_builder__user_timestamp_needs_a_function),
