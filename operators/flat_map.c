@@ -110,8 +110,8 @@ static rill_stream_t *add_flat(rill_stream_t *stream, rill_flat_map_fn fn, void 
     rill__callback_t *callback = rill__callback_new((void (*)(void))fn, user_data);
     callback->negate = values_only;
     return rill__builder_add_processor(&stream, 1,
-                                       values_only ? &flat_map_values_ops : &flat_map_ops,
-                                       callback, name, !values_only);
+                                       values_only ? &flat_map_values_ops : &flat_map_ops, callback,
+                                       name, !values_only);
 }
 
 RILL_EXPORT rill_stream_t *rill_stream_flat_map(rill_stream_t *stream, rill_flat_map_fn fn,
@@ -120,9 +120,8 @@ RILL_EXPORT rill_stream_t *rill_stream_flat_map(rill_stream_t *stream, rill_flat
     return add_flat(stream, fn, user_data, name, false);
 }
 
-RILL_EXPORT rill_stream_t *rill_stream_flat_map_values(rill_stream_t *stream,
-                                                       rill_flat_map_fn fn, void *user_data,
-                                                       const char *name)
+RILL_EXPORT rill_stream_t *rill_stream_flat_map_values(rill_stream_t *stream, rill_flat_map_fn fn,
+                                                       void *user_data, const char *name)
 {
     return add_flat(stream, fn, user_data, name, true);
 }

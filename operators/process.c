@@ -44,8 +44,8 @@ static rill_err_t process_init(rill__pnode_t *pnode, rill_error_t **error)
     if (config->processor.init == NULL)
         return RILL_OK;
     context->initializing = true;
-    rill_err_t err = config->processor.init(context, config->processor.user_data, &context->state,
-                                            error);
+    rill_err_t err =
+        config->processor.init(context, config->processor.user_data, &context->state, error);
     context->initializing = false;
     if (err != RILL_OK) { /* a failed init is not closed: undo it here */
         if (error != NULL && *error == NULL)
@@ -162,13 +162,12 @@ RILL_EXPORT rill_err_t rill_context_forward(rill_context_t *context, const rill_
 }
 
 static rill_err_t forward_new(rill_context_t *context, const rill_record_t *base,
-                              const rill_value_t *key, const rill_value_t *value,
-                              int64_t timestamp, const rill_header_t *headers,
-                              size_t header_count, bool replace_headers, rill_error_t **error)
+                              const rill_value_t *key, const rill_value_t *value, int64_t timestamp,
+                              const rill_header_t *headers, size_t header_count,
+                              bool replace_headers, rill_error_t **error)
 {
     if (context == NULL)
-        return rill_error_set(error, RILL_ERR_INVALID_ARG,
-                              "rill_context_forward: context is NULL");
+        return rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_context_forward: context is NULL");
     if (replace_headers && header_count > 0 && headers == NULL)
         return rill_error_set(error, RILL_ERR_INVALID_ARG,
                               "rill_context_forward_with_headers: headers is NULL");
@@ -207,14 +206,10 @@ RILL_EXPORT rill_err_t rill_context_forward_values(rill_context_t *context,
     return forward_new(context, base, key, value, timestamp, NULL, 0, false, error);
 }
 
-RILL_EXPORT rill_err_t rill_context_forward_with_headers(rill_context_t *context,
-                                                         const rill_record_t *base,
-                                                         const rill_value_t *key,
-                                                         const rill_value_t *value,
-                                                         int64_t timestamp,
-                                                         const rill_header_t *headers,
-                                                         size_t header_count,
-                                                         rill_error_t **error)
+RILL_EXPORT rill_err_t rill_context_forward_with_headers(
+    rill_context_t *context, const rill_record_t *base, const rill_value_t *key,
+    const rill_value_t *value, int64_t timestamp, const rill_header_t *headers, size_t header_count,
+    rill_error_t **error)
 {
     return forward_new(context, base, key, value, timestamp, headers, header_count, true, error);
 }

@@ -69,7 +69,8 @@ RILL_EXPORT rill_stream_t *rill_stream_repartition(rill_stream_t *stream,
                            "rill_stream_repartition: '%s' cannot name a topic", name);
         return NULL;
     }
-    g_autofree char *base = name != NULL ? g_strdup(name) : rill__builder_new_name(stream, "REPARTITION");
+    g_autofree char *base =
+        name != NULL ? g_strdup(name) : rill__builder_new_name(stream, "REPARTITION");
     const rill_serde_t *key_serde = produced != NULL ? produced->key_serde : NULL;
     const rill_serde_t *value_serde = produced != NULL ? produced->value_serde : NULL;
     const rill_serde_t *source_key = NULL, *source_value = NULL;

@@ -213,8 +213,8 @@ static rill_stream_t *add_source(rill_builder_t *builder, const char *const *top
         return NULL;
     }
     if ((unsigned)consumed->timestamp > RILL_TIMESTAMP_USER) {
-        builder_fail(builder, RILL_ERR_INVALID_ARG, "source '%s': unknown timestamp kind %d",
-                     topic, (int)consumed->timestamp);
+        builder_fail(builder, RILL_ERR_INVALID_ARG, "source '%s': unknown timestamp kind %d", topic,
+                     (int)consumed->timestamp);
         return NULL;
     }
     for (const char *const *t = topics; *t != NULL; t++) {
@@ -237,8 +237,8 @@ static rill_stream_t *add_source(rill_builder_t *builder, const char *const *top
     node->source.repartition_name = g_strdup(repartition_name);
     node->source.key_serde =
         rill_serde_ref(consumed->key_serde != NULL ? consumed->key_serde : rill_serde_bytes());
-    node->source.value_serde = rill_serde_ref(
-        consumed->value_serde != NULL ? consumed->value_serde : rill_serde_bytes());
+    node->source.value_serde =
+        rill_serde_ref(consumed->value_serde != NULL ? consumed->value_serde : rill_serde_bytes());
     node->source.timestamp = consumed->timestamp;
     node->source.timestamp_fn = consumed->timestamp_fn;
     node->source.timestamp_user_data = consumed->timestamp_user_data;
@@ -336,8 +336,7 @@ static void sink_spec_clear(rill__sink_spec_t *spec)
     memset(spec, 0, sizeof *spec);
 }
 
-rill_err_t rill__builder_add_sink(rill_stream_t *stream, rill__sink_spec_t *spec,
-                                  const char *name)
+rill_err_t rill__builder_add_sink(rill_stream_t *stream, rill__sink_spec_t *spec, const char *name)
 {
     if (stream == NULL) {
         sink_spec_clear(spec);

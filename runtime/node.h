@@ -35,8 +35,7 @@ typedef enum rill__node_role {
 typedef struct rill__node_ops {
     const char *kind; /* names generated nodes: KSTREAM-<kind>-0000000001 */
     /* Handles one record; forwards with rill__pnode_forward*(). */
-    rill_err_t (*process)(rill__pnode_t *pnode, const rill_record_t *record,
-                          rill_error_t **error);
+    rill_err_t (*process)(rill__pnode_t *pnode, const rill_record_t *record, rill_error_t **error);
     /* Optional: makes per-task state (pnode->state) when the task starts; an
      * error fails rill__task_new (and init must undo its own work: state_free
      * is called only for nodes whose init succeeded). */
@@ -51,11 +50,11 @@ typedef struct rill__node_ops {
 
 /* Where a sink writes. */
 typedef struct rill__sink_spec {
-    char *topic;              /* the static topic, or NULL with chooser */
-    char *repartition_name;   /* repartition sinks: the <name> of <app>-<name>-repartition */
+    char *topic;            /* the static topic, or NULL with chooser */
+    char *repartition_name; /* repartition sinks: the <name> of <app>-<name>-repartition */
     rill_topic_chooser_fn chooser;
     void *chooser_user_data;
-    rill_serde_t *key_serde;  /* NULL: by the value's type */
+    rill_serde_t *key_serde; /* NULL: by the value's type */
     rill_serde_t *value_serde;
     rill_partitioner_fn partitioner;
     void *partitioner_user_data;
@@ -63,8 +62,8 @@ typedef struct rill__sink_spec {
 
 /* Where a source reads. */
 typedef struct rill__source_spec {
-    char **topics; /* NULL-terminated, owned; one or more */
-    char *topic;   /* topics[0], borrowed */
+    char **topics;          /* NULL-terminated, owned; one or more */
+    char *topic;            /* topics[0], borrowed */
     char *repartition_name; /* reads a repartition topic (whose name depends on application.id) */
     rill_serde_t *key_serde;
     rill_serde_t *value_serde;
@@ -81,7 +80,7 @@ struct rill__node {
     void *config;
     GPtrArray *children; /* rill__node_t *, borrowed */
     GPtrArray *parents;
-    GPtrArray *stores;   /* char *, names of attached stores */
+    GPtrArray *stores; /* char *, names of attached stores */
     rill__source_spec_t source;
     rill__sink_spec_t sink;
     int subtopology; /* set by build */
@@ -119,8 +118,7 @@ rill_stream_t *rill__builder_add_processor(rill_stream_t *const *parents, int pa
                                            const char *name, bool key_changed);
 /* Adds a sink below stream (spec is moved into the node; on error the spec's
  * memory is freed). Returns RILL_OK or the error now recorded in the builder. */
-rill_err_t rill__builder_add_sink(rill_stream_t *stream, rill__sink_spec_t *spec,
-                                  const char *name);
+rill_err_t rill__builder_add_sink(rill_stream_t *stream, rill__sink_spec_t *spec, const char *name);
 /* Adds a source reading the repartition topic of name written by a sink:
  * the stream of the new sub-topology. */
 rill_stream_t *rill__builder_add_repartition_source(rill_stream_t *upstream, const char *topic_name,

@@ -50,9 +50,9 @@ _Static_assert(sizeof(rill_header_t) == sizeof(rill__header_t) &&
                    offsetof(rill_header_t, value_len) == offsetof(rill__header_t, value_len),
                "rill_header_t and rill__header_t must match");
 
-#define RILL__VALUE_NULL_INIT                                                                     \
-    {                                                                                             \
-        .type = RILL_VALUE_NULL                                                                   \
+#define RILL__VALUE_NULL_INIT                                                                      \
+    {                                                                                              \
+        .type = RILL_VALUE_NULL                                                                    \
     }
 
 /* Releases what value owns and makes it null. */

@@ -132,8 +132,7 @@ const rill_serde_t *rill__serde_for_type(rill_value_type_t type)
     }
 }
 
-static rill_err_t want_len(const rill_serde_t *serde, size_t want, size_t len,
-                           rill_error_t **error)
+static rill_err_t want_len(const rill_serde_t *serde, size_t want, size_t len, rill_error_t **error)
 {
     if (len == want)
         return RILL_OK;
@@ -243,8 +242,8 @@ static rill_err_t wrong_type(const rill_serde_t *serde, const rill_value_t *valu
 {
     static const char *const type_names[] = {"null",  "bytes",  "string", "int32",
                                              "int64", "double", "json",   "pointer"};
-    const char *type = (unsigned)value->type < G_N_ELEMENTS(type_names) ? type_names[value->type]
-                                                                          : "unknown";
+    const char *type =
+        (unsigned)value->type < G_N_ELEMENTS(type_names) ? type_names[value->type] : "unknown";
     return rill_error_set(error, RILL_ERR_SERDE, "%s serde cannot serialize a %s value",
                           serde->name, type);
 }
@@ -312,8 +311,8 @@ rill_err_t rill__serde_serialize(const rill_serde_t *serde, const rill_value_t *
 }
 
 RILL_EXPORT rill_err_t rill_serde_serialize(const rill_serde_t *serde, const rill_value_t *value,
-                                            rill_buffer_t *scratch, const void **data,
-                                            size_t *len, rill_error_t **error)
+                                            rill_buffer_t *scratch, const void **data, size_t *len,
+                                            rill_error_t **error)
 {
     if (serde == NULL || scratch == NULL || data == NULL || len == NULL)
         return rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_serde_serialize: NULL argument");
@@ -326,8 +325,7 @@ RILL_EXPORT rill_err_t rill_serde_deserialize(const rill_serde_t *serde, const v
                                               size_t len, rill_value_t *out, rill_error_t **error)
 {
     if (serde == NULL || out == NULL)
-        return rill_error_set(error, RILL_ERR_INVALID_ARG,
-                              "rill_serde_deserialize: NULL argument");
+        return rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_serde_deserialize: NULL argument");
     rill__value_clear(out);
     rill_wbuf_t scratch;
     rill__wbuf_init(&scratch, 0);

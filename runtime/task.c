@@ -51,14 +51,14 @@ struct rill_task {
     int32_t partition;
     char id[32];
     rill__task_env_t env;
-    rill__pnode_t *pnodes;        /* one per node of the sub-topology, same order */
-    rill__pnode_t **child_slots;  /* the children arrays of all pnodes */
+    rill__pnode_t *pnodes;       /* one per node of the sub-topology, same order */
+    rill__pnode_t **child_slots; /* the children arrays of all pnodes */
     int64_t stream_time;
-    rill_wbuf_t key_scratch;      /* deserialized strings */
+    rill_wbuf_t key_scratch; /* deserialized strings */
     rill_wbuf_t value_scratch;
-    rill_buffer_t key_buffer;     /* serialized keys and values */
+    rill_buffer_t key_buffer; /* serialized keys and values */
     rill_buffer_t value_buffer;
-    const rill__raw_record_t *raw;  /* the input record being processed */
+    const rill__raw_record_t *raw;   /* the input record being processed */
     const rill__node_t *failed_node; /* the deepest node that failed the current record */
     bool production_failed;          /* the current error is a production error, decided */
     GPtrArray *punctuating;          /* pnodes with a punctuate op (often none) */
@@ -125,20 +125,22 @@ int rill__on_error_parse(const char *name)
     static const struct {
         const char *name;
         rill_on_error_t action;
-    } names[] = {
-        {"fail", RILL_ON_ERROR_FAIL},
-        {"log-and-fail", RILL_ON_ERROR_FAIL},
-        {"continue", RILL_ON_ERROR_CONTINUE},
-        {"log-and-continue", RILL_ON_ERROR_CONTINUE},
-        {"dead-letter", RILL_ON_ERROR_DEAD_LETTER},
-        {"dlq", RILL_ON_ERROR_DEAD_LETTER},
-    }, classes[] = {
-        {"LogAndFailExceptionHandler", RILL_ON_ERROR_FAIL},
-        {"LogAndContinueExceptionHandler", RILL_ON_ERROR_CONTINUE},
-        {"DefaultProductionExceptionHandler", RILL_ON_ERROR_FAIL},
-        {"LogAndFailProcessingExceptionHandler", RILL_ON_ERROR_FAIL},
-        {"LogAndContinueProcessingExceptionHandler", RILL_ON_ERROR_CONTINUE},
-    };
+    } names[] =
+        {
+            {"fail", RILL_ON_ERROR_FAIL},
+            {"log-and-fail", RILL_ON_ERROR_FAIL},
+            {"continue", RILL_ON_ERROR_CONTINUE},
+            {"log-and-continue", RILL_ON_ERROR_CONTINUE},
+            {"dead-letter", RILL_ON_ERROR_DEAD_LETTER},
+            {"dlq", RILL_ON_ERROR_DEAD_LETTER},
+        },
+      classes[] = {
+          {"LogAndFailExceptionHandler", RILL_ON_ERROR_FAIL},
+          {"LogAndContinueExceptionHandler", RILL_ON_ERROR_CONTINUE},
+          {"DefaultProductionExceptionHandler", RILL_ON_ERROR_FAIL},
+          {"LogAndFailProcessingExceptionHandler", RILL_ON_ERROR_FAIL},
+          {"LogAndContinueProcessingExceptionHandler", RILL_ON_ERROR_CONTINUE},
+      };
     if (name == NULL)
         return -1;
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
@@ -180,14 +182,14 @@ static rill_err_t send_dead_letter(rill_task_t *task, stage_t stage, const rill_
     if (stage == STAGE_PROCESSING && node != NULL)
         HEADER("rill.error.node", node);
 #undef HEADER
-    rill_err_t err = task->env.sink.send(task->env.sink.ud, task->env.handlers.dead_letter_topic, -1,
-                                         raw->key, raw->key_len, raw->value, raw->value_len,
+    rill_err_t err = task->env.sink.send(task->env.sink.ud, task->env.handlers.dead_letter_topic,
+                                         -1, raw->key, raw->key_len, raw->value, raw->value_len,
                                          raw->timestamp, headers, count, error);
     if (err != RILL_OK)
-        rill_error_prefix(error, "task %s: sending %s@%" PRId32 "/%" PRId64
-                                 " to the dead-letter topic '%s': ",
-                          task->id, raw->topic, raw->partition, raw->offset,
-                          task->env.handlers.dead_letter_topic);
+        rill_error_prefix(
+            error,
+            "task %s: sending %s@%" PRId32 "/%" PRId64 " to the dead-letter topic '%s': ", task->id,
+            raw->topic, raw->partition, raw->offset, task->env.handlers.dead_letter_topic);
     return err;
 }
 
@@ -322,8 +324,8 @@ static rill_err_t sink_process(rill__pnode_t *pnode, const rill_record_t *record
                            pnode->node->name, topic);
             return sink_fail(task, cause, error);
         }
-        partition = spec->partitioner(topic, record, key, key_len, count,
-                                      spec->partitioner_user_data);
+        partition =
+            spec->partitioner(topic, record, key, key_len, count, spec->partitioner_user_data);
         if (partition < -1 || partition >= count) {
             rill_error_set(&cause, RILL_ERR_USER,
                            "sink %s: the partitioner chose partition %" PRId32
@@ -354,12 +356,14 @@ rill_task_t *rill__task_new(const rill_topology_t *topology, int subtopology, in
                             const rill__task_env_t *env, rill_error_t **error)
 {
     if (topology == NULL || env == NULL || env->sink.send == NULL) {
-        rill_error_set(error, RILL_ERR_INVALID_ARG, "rill__task_new: topology, env and send are required");
+        rill_error_set(error, RILL_ERR_INVALID_ARG,
+                       "rill__task_new: topology, env and send are required");
         return NULL;
     }
     if (subtopology < 0 || subtopology >= topology->sub_count || partition < 0) {
         rill_error_set(error, RILL_ERR_INVALID_ARG,
-                       "rill__task_new: no task %d_%" PRId32 " (the topology has %d sub-topologies)",
+                       "rill__task_new: no task %d_%" PRId32
+                       " (the topology has %d sub-topologies)",
                        subtopology, partition, topology->sub_count);
         return NULL;
     }
@@ -367,7 +371,8 @@ rill_task_t *rill__task_new(const rill_topology_t *topology, int subtopology, in
     bool wants_dlq = handlers->deserialization == RILL_ON_ERROR_DEAD_LETTER ||
                      handlers->processing == RILL_ON_ERROR_DEAD_LETTER ||
                      handlers->production == RILL_ON_ERROR_DEAD_LETTER;
-    if (wants_dlq && (handlers->dead_letter_topic == NULL || handlers->dead_letter_topic[0] == '\0')) {
+    if (wants_dlq &&
+        (handlers->dead_letter_topic == NULL || handlers->dead_letter_topic[0] == '\0')) {
         rill_error_set(error, RILL_ERR_INVALID_CONFIG,
                        "an error handler sends to the dead-letter topic, but none is configured");
         return NULL;
@@ -447,7 +452,8 @@ static rill__pnode_t *find_source(rill_task_t *task, const char *topic)
 rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
                               rill_error_t **error)
 {
-    rill__pnode_t *source = raw != NULL && raw->topic != NULL ? find_source(task, raw->topic) : NULL;
+    rill__pnode_t *source =
+        raw != NULL && raw->topic != NULL ? find_source(task, raw->topic) : NULL;
     if (source == NULL)
         return rill_error_set(error, RILL_ERR_INVALID_ARG, "task %s does not read topic '%s'",
                               task->id, raw != NULL && raw->topic != NULL ? raw->topic : "(null)");
@@ -482,10 +488,9 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
         else if (spec->timestamp == RILL_TIMESTAMP_USER)
             ts = spec->timestamp_fn(&record, task->stream_time, spec->timestamp_user_data);
         if (ts < 0)
-            err = rill_error_set(&cause, RILL_ERR_CORRUPT,
-                                 "invalid timestamp %" PRId64 " (from the %s)", ts,
-                                 spec->timestamp == RILL_TIMESTAMP_USER ? "timestamp extractor"
-                                                                        : "record");
+            err = rill_error_set(
+                &cause, RILL_ERR_CORRUPT, "invalid timestamp %" PRId64 " (from the %s)", ts,
+                spec->timestamp == RILL_TIMESTAMP_USER ? "timestamp extractor" : "record");
         record.timestamp = ts;
     }
     if (err != RILL_OK) {

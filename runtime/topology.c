@@ -302,22 +302,22 @@ static void describe_dot(GString *out, const rill_topology_t *topology)
     GHashTable *topics = g_hash_table_new(g_str_hash, g_str_equal);
     for (int s = 0; s < topology->sub_count; s++) {
         const rill__subtopology_t *sub = &topology->subs[s];
-        g_string_append_printf(out, "  subgraph cluster_%d {\n    label=\"Sub-topology %d\";\n",
-                               s, s);
+        g_string_append_printf(out, "  subgraph cluster_%d {\n    label=\"Sub-topology %d\";\n", s,
+                               s);
         for (guint i = 0; i < sub->nodes->len; i++) {
             const rill__node_t *node = g_ptr_array_index(sub->nodes, i);
             g_string_append(out, "    ");
             dot_id(out, "", node->name);
-            g_string_append(out, node->role == RILL__NODE_PROCESSOR ? " [shape=box];\n"
-                                                                     : " [shape=box, style=bold];\n");
+            g_string_append(out, node->role == RILL__NODE_PROCESSOR
+                                     ? " [shape=box];\n"
+                                     : " [shape=box, style=bold];\n");
         }
         g_string_append(out, "  }\n");
     }
     for (guint i = 0; i < topology->nodes->len; i++) {
         const rill__node_t *node = g_ptr_array_index(topology->nodes, i);
-        const char *sink_topic[] = {node->sink.topic != NULL ? node->sink.topic
-                                                             : "(chosen per record)",
-                                    NULL};
+        const char *sink_topic[] = {
+            node->sink.topic != NULL ? node->sink.topic : "(chosen per record)", NULL};
         const char *const *node_topics = node->role == RILL__NODE_SOURCE
                                              ? (const char *const *)node->source.topics
                                          : node->role == RILL__NODE_SINK ? sink_topic

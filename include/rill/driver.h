@@ -31,9 +31,9 @@ RILL_BEGIN_DECLS
 typedef struct rill_driver rill_driver_t;
 
 typedef struct rill_driver_config {
-    const char *application_id; /* NULL = "rill-test" (names the repartition topics) */
-    int32_t partitions;         /* of every topic; 0 = 1 */
-    int64_t wall_clock_ms;      /* the wall clock's start; 0 = 0 */
+    const char *application_id;     /* NULL = "rill-test" (names the repartition topics) */
+    int32_t partitions;             /* of every topic; 0 = 1 */
+    int64_t wall_clock_ms;          /* the wall clock's start; 0 = 0 */
     rill_error_handlers_t handlers; /* zeroed = fail on every error */
 } rill_driver_config_t;
 

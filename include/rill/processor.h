@@ -69,14 +69,10 @@ RILL_EXPORT rill_err_t rill_context_forward_values(rill_context_t *context,
                                                    rill_error_t **error);
 /* As rill_context_forward_values, with headers (borrowed for the call)
  * instead of base's: header_count 0 forwards none. */
-RILL_EXPORT rill_err_t rill_context_forward_with_headers(rill_context_t *context,
-                                                         const rill_record_t *base,
-                                                         const rill_value_t *key,
-                                                         const rill_value_t *value,
-                                                         int64_t timestamp,
-                                                         const rill_header_t *headers,
-                                                         size_t header_count,
-                                                         rill_error_t **error);
+RILL_EXPORT rill_err_t rill_context_forward_with_headers(
+    rill_context_t *context, const rill_record_t *base, const rill_value_t *key,
+    const rill_value_t *value, int64_t timestamp, const rill_header_t *headers, size_t header_count,
+    rill_error_t **error);
 /* Schedules fn every interval_ms (> 0). Only from init(). The first
  * stream-time punctuation is due one interval after the first stream time
  * the processor sees; wall-clock ones one interval after init. */

@@ -55,8 +55,8 @@ RILL_EXPORT const char *rill_serde_name(const rill_serde_t *serde);
  * until the next call with the same buffer or its destruction; a null value
  * gives *data == NULL. (transfer none) */
 RILL_EXPORT rill_err_t rill_serde_serialize(const rill_serde_t *serde, const rill_value_t *value,
-                                            rill_buffer_t *scratch, const void **data,
-                                            size_t *len, rill_error_t **error);
+                                            rill_buffer_t *scratch, const void **data, size_t *len,
+                                            rill_error_t **error);
 /* Deserializes data (NULL = null) into out (which is released first). Bytes
  * and strings are copied into out, so data need not outlive it. */
 RILL_EXPORT rill_err_t rill_serde_deserialize(const rill_serde_t *serde, const void *data,

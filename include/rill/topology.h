@@ -115,7 +115,7 @@ typedef struct rill_error_handlers {
 
 /* How a source reads a topic (Kafka's Consumed). NULL or zeroed = bytes serdes, record time. */
 typedef struct rill_consumed {
-    const rill_serde_t *key_serde;   /* (transfer none: the topology takes a reference) */
+    const rill_serde_t *key_serde; /* (transfer none: the topology takes a reference) */
     const rill_serde_t *value_serde;
     rill_timestamp_kind_t timestamp;
     rill_timestamp_fn timestamp_fn; /* for RILL_TIMESTAMP_USER */
@@ -128,7 +128,7 @@ typedef struct rill_consumed {
  * JSON; a POINTER value needs a serde), default partitioner. Topic names
  * follow Kafka's rules: 1-249 characters of [a-zA-Z0-9._-], not "." or "..". */
 typedef struct rill_produced {
-    const rill_serde_t *key_serde;   /* (transfer none: the topology takes a reference) */
+    const rill_serde_t *key_serde; /* (transfer none: the topology takes a reference) */
     const rill_serde_t *value_serde;
     rill_partitioner_fn partitioner;
     void *partitioner_user_data;
@@ -176,9 +176,8 @@ RILL_EXPORT rill_stream_t *rill_stream_select_key(rill_stream_t *stream, rill_ma
                                                   void *user_data, const char *name);
 RILL_EXPORT rill_stream_t *rill_stream_flat_map(rill_stream_t *stream, rill_flat_map_fn fn,
                                                 void *user_data, const char *name);
-RILL_EXPORT rill_stream_t *rill_stream_flat_map_values(rill_stream_t *stream,
-                                                       rill_flat_map_fn fn, void *user_data,
-                                                       const char *name);
+RILL_EXPORT rill_stream_t *rill_stream_flat_map_values(rill_stream_t *stream, rill_flat_map_fn fn,
+                                                       void *user_data, const char *name);
 /* Calls fn for each record and forwards it unchanged. */
 RILL_EXPORT rill_stream_t *rill_stream_peek(rill_stream_t *stream, rill_foreach_fn fn,
                                             void *user_data, const char *name);

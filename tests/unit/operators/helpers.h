@@ -16,7 +16,8 @@
 
 static inline rill_stream_t *string_stream(rill_builder_t *builder, const char *topic)
 {
-    rill_consumed_t consumed = {.key_serde = rill_serde_string(), .value_serde = rill_serde_string()};
+    rill_consumed_t consumed = {.key_serde = rill_serde_string(),
+                                .value_serde = rill_serde_string()};
     return rill_builder_stream(builder, topic, &consumed);
 }
 

@@ -51,7 +51,8 @@ static void test_branch__default_branch_takes_the_rest_and_ends_the_split(void *
         assert_string_equal(other, "2=yak");
         g_autofree char *text = rill_topology_describe(topology, RILL_DESCRIBE_TEXT);
         /* generated branch names: <split name>-<index>, the default branch 0 */
-        assert_non_null(strstr(text, "--> KSTREAM-BRANCH-0000000001-1, KSTREAM-BRANCH-0000000001-0\n"));
+        assert_non_null(
+            strstr(text, "--> KSTREAM-BRANCH-0000000001-1, KSTREAM-BRANCH-0000000001-0\n"));
         stop(driver, topology);
     }
 }

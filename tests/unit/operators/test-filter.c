@@ -33,7 +33,8 @@ static void test_filter__requires_a_predicate(void **state)
     assert_null(rill_stream_filter_not(string_stream(builder, "in"), NULL, NULL, NULL));
     rill_error_t *error = NULL;
     assert_null(rill_builder_build(builder, &error));
-    assert_non_null(strstr(rill_error_message(error), "rill_stream_filter_not: a predicate is required"));
+    assert_non_null(
+        strstr(rill_error_message(error), "rill_stream_filter_not: a predicate is required"));
     rill_error_destroy(error);
     rill_builder_destroy(builder);
 }

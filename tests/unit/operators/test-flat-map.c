@@ -14,9 +14,9 @@ static rill_err_t words(const rill_record_t *record, rill_flat_output_t *output,
         rill_flat_output_add(output, &key, &value);
         if (key != NULL) /* flatMap: key by the word, value its length */
             rill_value_set_string(key, g_strdup(parts[i]), g_free);
-        rill_value_set_string(value, key != NULL ? g_strdup_printf("%zu", strlen(parts[i]))
-                                                 : g_strdup(parts[i]),
-                              g_free);
+        rill_value_set_string(
+            value, key != NULL ? g_strdup_printf("%zu", strlen(parts[i])) : g_strdup(parts[i]),
+            g_free);
     }
     return RILL_OK;
 }
@@ -62,9 +62,9 @@ static void test_flat_map__emits_new_keys(void **state)
 static void test_flat_map__error_forwards_nothing(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
-    rill_stream_to(rill_stream_flat_map_values(string_stream(builder, "in"), half_then_fail, NULL,
-                                               NULL),
-                   "out", NULL);
+    rill_stream_to(
+        rill_stream_flat_map_values(string_stream(builder, "in"), half_then_fail, NULL, NULL),
+        "out", NULL);
     rill_topology_t *topology;
     rill_driver_t *driver = start(builder, &topology);
     rill_error_t *error = NULL;

@@ -55,7 +55,8 @@ static void test_map_values__owned_results_are_freed_once(void **state)
 {
     freed = 0;
     rill_builder_t *builder = rill_builder_new();
-    rill_stream_t *lengths = rill_stream_map_values(string_stream(builder, "in"), length, NULL, NULL);
+    rill_stream_t *lengths =
+        rill_stream_map_values(string_stream(builder, "in"), length, NULL, NULL);
     rill_stream_to(lengths, "out", NULL);
     rill_stream_to(lengths, "copy", NULL); /* two children see the same value */
     rill_topology_t *topology;
@@ -74,8 +75,9 @@ static void test_select_key__rekeys_and_reports_errors(void **state)
 {
     freed = 0;
     rill_builder_t *builder = rill_builder_new();
-    rill_stream_to(rill_stream_select_key(string_stream(builder, "in"), first_letter, NULL, "by-letter"),
-                   "out", NULL);
+    rill_stream_to(
+        rill_stream_select_key(string_stream(builder, "in"), first_letter, NULL, "by-letter"),
+        "out", NULL);
     rill_topology_t *topology;
     rill_driver_t *driver = start(builder, &topology);
     pipe_ok(driver, "in", "1", "xylophone");
@@ -97,8 +99,8 @@ static rill_err_t user_of(const rill_record_t *record, rill_value_t *out, void *
     if (node == NULL || !JSON_NODE_HOLDS_OBJECT(node))
         return rill_error_set(error, RILL_ERR_USER, "not an object");
     JsonObject *object = json_node_get_object(node);
-    rill_value_set_string(out, g_strdup(json_object_get_string_member_with_default(object, "user", "?")),
-                          g_free);
+    rill_value_set_string(
+        out, g_strdup(json_object_get_string_member_with_default(object, "user", "?")), g_free);
     return RILL_OK;
 }
 
@@ -117,7 +119,8 @@ static void test_map_values__json_in_string_out(void **state)
     g_autofree char *echo = drain(driver, "echo");
     assert_string_equal(echo, "e1={\"user\":\"ann\",\"amount\":3}");
     rill_error_t *error = NULL;
-    assert_int_equal(rill_driver_pipe_string(driver, "events", "e2", "[1,", 2, &error), RILL_ERR_SERDE);
+    assert_int_equal(rill_driver_pipe_string(driver, "events", "e2", "[1,", 2, &error),
+                     RILL_ERR_SERDE);
     assert_non_null(strstr(rill_error_message(error), "json serde"));
     rill_error_destroy(error);
     stop(driver, topology);

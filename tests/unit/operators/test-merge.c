@@ -14,8 +14,8 @@ static bool is_even(const rill_record_t *record, void *user_data)
 static void test_merge__two_topics_in_arrival_order(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
-    rill_stream_t *merged = rill_stream_merge(string_stream(builder, "left"),
-                                              string_stream(builder, "right"), "both");
+    rill_stream_t *merged =
+        rill_stream_merge(string_stream(builder, "left"), string_stream(builder, "right"), "both");
     rill_stream_to(merged, "out", NULL);
     rill_topology_t *topology;
     rill_driver_t *driver = start(builder, &topology);

@@ -7,15 +7,16 @@ static void collect(const rill_record_t *record, void *user_data)
 {
     GString *seen = user_data;
     g_string_append_printf(seen, "%s@%" G_GINT64_FORMAT "/%s;",
-                           rill_value_string(rill_record_value(record)),
-                           rill_record_offset(record), rill_record_topic(record));
+                           rill_value_string(rill_record_value(record)), rill_record_offset(record),
+                           rill_record_topic(record));
 }
 
 static void test_peek__sees_each_record_and_forwards_it(void **state)
 {
     GString *peeked = g_string_new(NULL), *each = g_string_new(NULL);
     rill_builder_t *builder = rill_builder_new();
-    rill_stream_t *peeked_stream = rill_stream_peek(string_stream(builder, "in"), collect, peeked, NULL);
+    rill_stream_t *peeked_stream =
+        rill_stream_peek(string_stream(builder, "in"), collect, peeked, NULL);
     rill_stream_to(peeked_stream, "out", NULL);
     assert_int_equal(rill_stream_foreach(peeked_stream, collect, each, "print"), RILL_OK);
     rill_topology_t *topology;

@@ -23,9 +23,10 @@ static rill_err_t tag_process(rill_context_t *context, const rill_record_t *reco
                               rill_error_t **error)
 {
     rill_value_t *value = rill_value_new();
-    rill_value_set_string(value, g_strdup_printf("%s:%s", (char *)state,
-                                                 rill_value_string(rill_record_value(record))),
-                          g_free);
+    rill_value_set_string(
+        value,
+        g_strdup_printf("%s:%s", (char *)state, rill_value_string(rill_record_value(record))),
+        g_free);
     rill_err_t err = rill_context_forward_values(context, record, rill_record_key(record), value,
                                                  rill_record_timestamp(record) + 1, error);
     rill_value_destroy(value);
@@ -57,8 +58,8 @@ static void test_process__one_instance_per_task_and_headers_kept(void **state)
     }
     assert_int_equal(instances.opened, 2);
     for (int32_t p = 0; p < 2; p++) {
-        rill_record_t *r = rill_driver_read_output(driver, "out", rill_serde_string(),
-                                                   rill_serde_string(), NULL);
+        rill_record_t *r =
+            rill_driver_read_output(driver, "out", rill_serde_string(), rill_serde_string(), NULL);
         char expected[8];
         g_snprintf(expected, sizeof expected, "0_%d:v", p);
         assert_string_equal(rill_value_string(rill_record_value(r)), expected);
@@ -101,7 +102,8 @@ static void test_process__init_failure_fails_the_task(void **state)
     stop(driver, topology);
 }
 
-static rill_err_t tick(rill_context_t *context, int64_t timestamp, void *state, rill_error_t **error)
+static rill_err_t tick(rill_context_t *context, int64_t timestamp, void *state,
+                       rill_error_t **error)
 {
     return RILL_OK;
 }
@@ -120,8 +122,10 @@ static void test_process__schedule_only_in_init(void **state)
     rill_topology_t *topology;
     rill_driver_t *driver = start(builder, &topology);
     rill_error_t *error = NULL;
-    assert_int_equal(rill_driver_pipe_string(driver, "in", "k", "v", 1, &error), RILL_ERR_INVALID_STATE);
-    assert_non_null(strstr(rill_error_message(error), "in late: rill_context_schedule: punctuators are scheduled in init()"));
+    assert_int_equal(rill_driver_pipe_string(driver, "in", "k", "v", 1, &error),
+                     RILL_ERR_INVALID_STATE);
+    assert_non_null(strstr(rill_error_message(error),
+                           "in late: rill_context_schedule: punctuators are scheduled in init()"));
     rill_error_destroy(error);
     stop(driver, topology);
 }

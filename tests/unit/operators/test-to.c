@@ -9,7 +9,8 @@
 static rill_err_t parse_int(const rill_record_t *record, rill_value_t *out, void *user_data,
                             rill_error_t **error)
 {
-    rill_value_set_int64(out, g_ascii_strtoll(rill_value_string(rill_record_value(record)), NULL, 10));
+    rill_value_set_int64(out,
+                         g_ascii_strtoll(rill_value_string(rill_record_value(record)), NULL, 10));
     return RILL_OK;
 }
 
@@ -19,9 +20,8 @@ static const char *by_key(const rill_record_t *record, void *user_data)
     return key != NULL && strcmp(key, "drop") == 0 ? NULL : key;
 }
 
-static int32_t last_partition(const char *topic, const rill_record_t *record,
-                              const void *key_bytes, size_t key_len, int32_t partition_count,
-                              void *user_data)
+static int32_t last_partition(const char *topic, const rill_record_t *record, const void *key_bytes,
+                              size_t key_len, int32_t partition_count, void *user_data)
 {
     return *(int32_t *)user_data < 0 ? partition_count - 1 : *(int32_t *)user_data;
 }
@@ -30,7 +30,8 @@ static void test_to__serializes_with_produced_serdes(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
     rill_produced_t produced = {.value_serde = rill_serde_int64(), .name = "numbers-sink"};
-    rill_stream_t *numbers = rill_stream_map_values(string_stream(builder, "in"), parse_int, NULL, NULL);
+    rill_stream_t *numbers =
+        rill_stream_map_values(string_stream(builder, "in"), parse_int, NULL, NULL);
     assert_int_equal(rill_stream_to(numbers, "numbers", &produced), RILL_OK);
     rill_stream_to(numbers, "by-type", NULL); /* no serde: by the value's type (int64) */
     rill_topology_t *topology;
@@ -38,8 +39,8 @@ static void test_to__serializes_with_produced_serdes(void **state)
     pipe_ok(driver, "in", "k", "-42");
     for (int i = 0; i < 2; i++) {
         const char *topic = i == 0 ? "numbers" : "by-type";
-        rill_record_t *r = rill_driver_read_output(driver, topic, rill_serde_string(),
-                                                   rill_serde_int64(), NULL);
+        rill_record_t *r =
+            rill_driver_read_output(driver, topic, rill_serde_string(), rill_serde_int64(), NULL);
         assert_non_null(r);
         assert_int_equal(rill_value_int64(rill_record_value(r)), -42);
         assert_string_equal(rill_value_string(rill_record_key(r)), "k");
@@ -51,7 +52,8 @@ static void test_to__serializes_with_produced_serdes(void **state)
 static void test_to_dynamic__topic_per_record(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
-    assert_int_equal(rill_stream_to_dynamic(string_stream(builder, "in"), by_key, NULL, NULL), RILL_OK);
+    assert_int_equal(rill_stream_to_dynamic(string_stream(builder, "in"), by_key, NULL, NULL),
+                     RILL_OK);
     rill_topology_t *topology;
     rill_driver_t *driver = start(builder, &topology);
     pipe_ok(driver, "in", "red", "1");
@@ -89,7 +91,8 @@ static void test_to__custom_partitioner(void **state)
     rill_record_destroy(r);
     choice = 3; /* out of range: a production error */
     assert_int_equal(rill_driver_pipe_string(driver, "in", "k", "v", 1, &error), RILL_ERR_USER);
-    assert_non_null(strstr(rill_error_message(error), "chose partition 3 of topic 'out', which has 3"));
+    assert_non_null(
+        strstr(rill_error_message(error), "chose partition 3 of topic 'out', which has 3"));
     rill_error_destroy(error);
     rill_driver_destroy(driver);
     rill_topology_destroy(topology);
@@ -105,16 +108,18 @@ static rill_err_t double_it(const rill_record_t *record, rill_value_t *out, void
 static void test_repartition__types_survive_the_internal_topic(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
-    rill_stream_t *numbers = rill_stream_map_values(string_stream(builder, "in"), parse_int, NULL, NULL);
-    rill_produced_t produced = {.key_serde = rill_serde_string(), .value_serde = rill_serde_int64(),
-                                .name = "numbers"};
+    rill_stream_t *numbers =
+        rill_stream_map_values(string_stream(builder, "in"), parse_int, NULL, NULL);
+    rill_produced_t produced = {
+        .key_serde = rill_serde_string(), .value_serde = rill_serde_int64(), .name = "numbers"};
     rill_stream_t *re = rill_stream_repartition(numbers, &produced);
     rill_stream_to(rill_stream_map_values(re, double_it, NULL, NULL), "out", NULL);
     rill_topology_t *topology;
     rill_driver_t *driver = start(builder, &topology);
     pipe_ok(driver, "in", "a", "21");
     pipe_ok(driver, "in", "b", "-5");
-    rill_record_t *r = rill_driver_read_output(driver, "out", rill_serde_string(), rill_serde_int64(), NULL);
+    rill_record_t *r =
+        rill_driver_read_output(driver, "out", rill_serde_string(), rill_serde_int64(), NULL);
     assert_int_equal(rill_value_int64(rill_record_value(r)), 42);
     rill_record_destroy(r);
     r = rill_driver_read_output(driver, "out", rill_serde_string(), rill_serde_int64(), NULL);

@@ -34,11 +34,12 @@ static void test_driver__repartition_loops_back_by_new_key(void **state)
 {
     GArray *seen = g_array_new(FALSE, FALSE, sizeof(int32_t));
     rill_builder_t *builder = rill_builder_new();
-    rill_consumed_t strings = {.key_serde = rill_serde_string(), .value_serde = rill_serde_string()};
+    rill_consumed_t strings = {.key_serde = rill_serde_string(),
+                               .value_serde = rill_serde_string()};
     rill_stream_t *in = rill_builder_stream(builder, "pages", &strings);
     rill_produced_t by_user = {.name = "by-user"};
-    rill_stream_t *re = rill_stream_repartition(rill_stream_select_key(in, key_by_value, NULL, NULL),
-                                                &by_user);
+    rill_stream_t *re =
+        rill_stream_repartition(rill_stream_select_key(in, key_by_value, NULL, NULL), &by_user);
     rill_stream_to(rill_stream_peek(re, remember_partition, seen, NULL), "out", NULL);
     rill_topology_t *topology = rill_builder_build(builder, NULL);
     rill_builder_destroy(builder);
@@ -48,8 +49,8 @@ static void test_driver__repartition_loops_back_by_new_key(void **state)
     rill_driver_t *driver = rill_driver_new(topology, &config, &error);
     const char *users[] = {"ann", "bob", "cy", "dee", "ann"};
     for (int i = 0; i < 5; i++)
-        assert_int_equal(rill_driver_pipe_string(driver, "pages", "page", users[i], 100 + i, &error),
-                         RILL_OK);
+        assert_int_equal(
+            rill_driver_pipe_string(driver, "pages", "page", users[i], 100 + i, &error), RILL_OK);
     /* the internal topic is not an output, and is named after the app */
     assert_int_equal(rill_driver_output_size(driver, "shop-by-user-repartition"), 0);
     assert_int_equal(rill_driver_output_size(driver, "out"), 5);
@@ -78,7 +79,8 @@ static void test_driver__repartition_loops_back_by_new_key(void **state)
 static void test_driver__typed_input_headers_offsets(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
-    rill_consumed_t consumed = {.key_serde = rill_serde_int32(), .value_serde = rill_serde_double()};
+    rill_consumed_t consumed = {.key_serde = rill_serde_int32(),
+                                .value_serde = rill_serde_double()};
     rill_stream_to(rill_builder_stream(builder, "in", &consumed), "out", NULL);
     rill_topology_t *topology = rill_builder_build(builder, NULL);
     rill_builder_destroy(builder);
@@ -97,8 +99,8 @@ static void test_driver__typed_input_headers_offsets(void **state)
     rill_driver_input_t input = {key_bytes, 4, value_bytes, 8, 6, 0, headers, 3};
     assert_int_equal(rill_driver_pipe(driver, "in", &input, &error), RILL_OK);
 
-    rill_record_t *r = rill_driver_read_output(driver, "out", rill_serde_int32(),
-                                               rill_serde_double(), &error);
+    rill_record_t *r =
+        rill_driver_read_output(driver, "out", rill_serde_int32(), rill_serde_double(), &error);
     assert_int_equal(rill_value_int32(rill_record_key(r)), 7);
     assert_true(rill_value_double(rill_record_value(r)) == 0.25);
     assert_int_equal(rill_record_offset(r), 0);
@@ -129,11 +131,11 @@ static void test_driver__typed_input_headers_offsets(void **state)
     rill_error_destroy(error);
     error = NULL;
     rill_value_set_int32(key, 1);
-    assert_int_equal(rill_driver_pipe_values(driver, "in", rill_serde_int32(), key, NULL, NULL, 8,
-                                             &error),
-                     RILL_OK);
-    assert_null(rill_driver_read_output(driver, "out", rill_serde_string(), rill_serde_string(),
-                                        &error));
+    assert_int_equal(
+        rill_driver_pipe_values(driver, "in", rill_serde_int32(), key, NULL, NULL, 8, &error),
+        RILL_OK);
+    assert_null(
+        rill_driver_read_output(driver, "out", rill_serde_string(), rill_serde_string(), &error));
     assert_int_equal(rill_error_code(error), RILL_ERR_SERDE);
     assert_non_null(strstr(rill_error_message(error), "reading out@0/2: key: string serde"));
     rill_error_destroy(error);
@@ -153,7 +155,8 @@ static void test_driver__guards(void **state)
     rill_builder_destroy(builder);
     rill_error_t *error = NULL;
     rill_driver_t *driver = rill_driver_new(topology, NULL, &error);
-    assert_int_equal(rill_driver_pipe_string(driver, "nope", "k", "v", 1, &error), RILL_ERR_NOT_FOUND);
+    assert_int_equal(rill_driver_pipe_string(driver, "nope", "k", "v", 1, &error),
+                     RILL_ERR_NOT_FOUND);
     assert_non_null(strstr(rill_error_message(error), "reads no topic 'nope'"));
     rill_error_destroy(error);
     error = NULL;
@@ -211,8 +214,8 @@ static rill_err_t counter_init(rill_context_t *context, void *user_data, void **
     return rill_context_schedule(context, 1000, type, emit_count, error);
 }
 
-static rill_err_t counter_process(rill_context_t *context, const rill_record_t *record,
-                                  void *state, rill_error_t **error)
+static rill_err_t counter_process(rill_context_t *context, const rill_record_t *record, void *state,
+                                  rill_error_t **error)
 {
     ((counter_t *)state)->count++;
     return rill_context_forward(context, record, error);
@@ -254,7 +257,8 @@ static void test_driver__wall_clock_punctuation(void **state)
     assert_int_equal(rill_driver_advance_wall_clock(driver, 1, NULL), RILL_OK);
     assert_int_equal(fired->len, 1);
     assert_int_equal(g_array_index(fired, int64_t, 0), 11000);
-    assert_int_equal(rill_driver_advance_wall_clock(driver, 5500, NULL), RILL_OK); /* one catch-up */
+    assert_int_equal(rill_driver_advance_wall_clock(driver, 5500, NULL),
+                     RILL_OK); /* one catch-up */
     assert_int_equal(fired->len, 2);
     assert_int_equal(rill_driver_advance_wall_clock(driver, 500, NULL), RILL_OK); /* 17000: due */
     assert_int_equal(fired->len, 3);
@@ -278,7 +282,7 @@ static void test_driver__stream_time_punctuation(void **state)
     rill_topology_t *topology = counting(fired);
     rill_driver_t *driver = rill_driver_new(topology, NULL, NULL);
     rill_driver_pipe_string(driver, "in", "k", "a", 5000, NULL); /* starts the grid: due at 6000 */
-    rill_driver_advance_wall_clock(driver, 100000, NULL);         /* wall time does not fire it */
+    rill_driver_advance_wall_clock(driver, 100000, NULL);        /* wall time does not fire it */
     assert_int_equal(fired->len, 0);
     rill_driver_pipe_string(driver, "in", "k", "b", 5999, NULL);
     assert_int_equal(fired->len, 0);
@@ -306,15 +310,17 @@ static rill_err_t reject_odd(const rill_record_t *record, rill_value_t *out, voi
 static void test_driver__dead_letter_topic_is_an_output(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
-    rill_consumed_t consumed = {.key_serde = rill_serde_string(), .value_serde = rill_serde_int64()};
+    rill_consumed_t consumed = {.key_serde = rill_serde_string(),
+                                .value_serde = rill_serde_int64()};
     rill_stream_to(rill_stream_map_values(rill_builder_stream(builder, "in", &consumed), reject_odd,
                                           NULL, "even-only"),
                    "out", NULL);
     rill_topology_t *topology = rill_builder_build(builder, NULL);
     rill_builder_destroy(builder);
     char dlq[] = "in-dlq"; /* the driver copies the name */
-    rill_driver_config_t config = {.handlers = {RILL_ON_ERROR_DEAD_LETTER, RILL_ON_ERROR_DEAD_LETTER,
-                                                RILL_ON_ERROR_FAIL, dlq}};
+    rill_driver_config_t config = {.handlers = {RILL_ON_ERROR_DEAD_LETTER,
+                                                RILL_ON_ERROR_DEAD_LETTER, RILL_ON_ERROR_FAIL,
+                                                dlq}};
     rill_driver_t *driver = rill_driver_new(topology, &config, NULL);
     dlq[0] = 'X';
     rill_value_t *key = rill_value_new(), *value = rill_value_new();
@@ -331,7 +337,8 @@ static void test_driver__dead_letter_topic_is_an_output(void **state)
     const char *expected_stage[] = {"processing", "processing", "deserialization"};
     const int64_t expected_offset[] = {0, 2, 4};
     for (int i = 0; i < 3; i++) {
-        rill_record_t *r = rill_driver_read_output(driver, "in-dlq", rill_serde_string(), NULL, NULL);
+        rill_record_t *r =
+            rill_driver_read_output(driver, "in-dlq", rill_serde_string(), NULL, NULL);
         size_t len;
         const char *stage = rill_record_header_last(r, "rill.error.stage", &len);
         assert_int_equal(len, strlen(expected_stage[i]));
@@ -359,8 +366,8 @@ static void test_driver__stream_time_per_task(void **state)
     const int64_t times[] = {50, 10, 70, 20, 30};
     const int32_t parts[] = {0, 1, 0, 1, 2};
     for (int i = 0; i < 5; i++) {
-        rill_driver_input_t input = {.value = "v", .value_len = 1, .timestamp = times[i],
-                                     .partition = parts[i]};
+        rill_driver_input_t input = {
+            .value = "v", .value_len = 1, .timestamp = times[i], .partition = parts[i]};
         assert_int_equal(rill_driver_pipe(driver, "in", &input, NULL), RILL_OK);
     }
     assert_int_equal(rill_driver_stream_time(driver, "0_0"), 70);

@@ -54,10 +54,12 @@ static void test_serde__numbers_round_trip_big_endian(void **state)
     const void *data;
     size_t len;
     rill_value_set_int32(v, 0x01020304);
-    assert_int_equal(rill_serde_serialize(rill_serde_int32(), v, buffer, &data, &len, NULL), RILL_OK);
+    assert_int_equal(rill_serde_serialize(rill_serde_int32(), v, buffer, &data, &len, NULL),
+                     RILL_OK);
     assert_memory_equal(data, "\x01\x02\x03\x04", 4);
     rill_value_set_int64(v, 1);
-    assert_int_equal(rill_serde_serialize(rill_serde_int64(), v, buffer, &data, &len, NULL), RILL_OK);
+    assert_int_equal(rill_serde_serialize(rill_serde_int64(), v, buffer, &data, &len, NULL),
+                     RILL_OK);
     assert_memory_equal(data, "\0\0\0\0\0\0\0\x01", 8);
     rill_buffer_destroy(buffer);
     rill_value_destroy(v);
@@ -147,7 +149,8 @@ static void test_serde__null_stays_null(void **state)
     rill_buffer_t *buffer = rill_buffer_new();
     const void *data = "x";
     size_t len = 9;
-    assert_int_equal(rill_serde_serialize(rill_serde_int64(), v, buffer, &data, &len, NULL), RILL_OK);
+    assert_int_equal(rill_serde_serialize(rill_serde_int64(), v, buffer, &data, &len, NULL),
+                     RILL_OK);
     assert_null(data);
     assert_int_equal(len, 0);
     rill_value_set_int64(out, 5);
@@ -162,7 +165,8 @@ static void test_serde__json_round_trip_and_malformed(void **state)
 {
     rill_value_t *out = rill_value_new();
     const char *doc = "{\"user\":\"ann\",\"amount\":42}";
-    assert_int_equal(rill_serde_deserialize(rill_serde_json(), doc, strlen(doc), out, NULL), RILL_OK);
+    assert_int_equal(rill_serde_deserialize(rill_serde_json(), doc, strlen(doc), out, NULL),
+                     RILL_OK);
     JsonNode *node = rill_value_json(out);
     assert_non_null(node);
     JsonObject *object = json_node_get_object(node);
@@ -172,7 +176,8 @@ static void test_serde__json_round_trip_and_malformed(void **state)
     rill_buffer_t *buffer = rill_buffer_new();
     const void *data;
     size_t len;
-    assert_int_equal(rill_serde_serialize(rill_serde_json(), out, buffer, &data, &len, NULL), RILL_OK);
+    assert_int_equal(rill_serde_serialize(rill_serde_json(), out, buffer, &data, &len, NULL),
+                     RILL_OK);
     g_autofree char *text = g_strndup(data, len);
     assert_string_equal(text, doc);
 
@@ -225,8 +230,8 @@ static void count_destroy(void *user_data)
 static void test_serde__user_serde_round_trip_and_refcount(void **state)
 {
     destroyed = 0;
-    rill_serde_t *serde = rill_serde_new("point", point_serialize, point_deserialize, NULL,
-                                         count_destroy);
+    rill_serde_t *serde =
+        rill_serde_new("point", point_serialize, point_deserialize, NULL, count_destroy);
     assert_string_equal(rill_serde_name(serde), "point");
     rill_value_t *v = rill_value_new(), *out = rill_value_new();
     point_t *p = g_new0(point_t, 1);

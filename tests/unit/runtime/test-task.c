@@ -398,7 +398,8 @@ static void test_task__production_handlers(void **state)
     env = env_for(sink, RILL_ON_ERROR_FAIL);
     task = rill__task_new(topology, 0, 0, &env, NULL);
     assert_int_equal(process(task, "amounts", 1, "a", be_21, 8, 1, &error), RILL_ERR_SERDE);
-    assert_non_null(strstr(rill_error_message(error), "int64 serde cannot serialize a string value"));
+    assert_non_null(
+        strstr(rill_error_message(error), "int64 serde cannot serialize a string value"));
     assert_non_null(strstr(rill_error_message(error), "production error"));
     rill_error_destroy(error);
     rill__task_destroy(task);

@@ -45,26 +45,27 @@ static void test_topology__describe_text(void **state)
 {
     rill_topology_t *topology = two_subtopologies();
     g_autofree char *text = rill_topology_describe(topology, RILL_DESCRIBE_TEXT);
-    const char *expected =
-        "Topologies:\n"
-        "   Sub-topology: 0\n"
-        "    Source: KSTREAM-SOURCE-0000000000 (topics: [input])\n"
-        "      --> KSTREAM-FILTER-0000000001\n"
-        "    Processor: KSTREAM-FILTER-0000000001 (stores: [])\n"
-        "      --> KSTREAM-REPARTITION-0000000002-sink\n"
-        "      <-- KSTREAM-SOURCE-0000000000\n"
-        "    Sink: KSTREAM-REPARTITION-0000000002-sink (topic: KSTREAM-REPARTITION-0000000002-repartition)\n"
-        "      <-- KSTREAM-FILTER-0000000001\n"
-        "\n"
-        "   Sub-topology: 1\n"
-        "    Source: KSTREAM-REPARTITION-0000000002-source (topics: [KSTREAM-REPARTITION-0000000002-repartition])\n"
-        "      --> KSTREAM-MAPVALUES-0000000005\n"
-        "    Processor: KSTREAM-MAPVALUES-0000000005 (stores: [])\n"
-        "      --> KSTREAM-SINK-0000000006\n"
-        "      <-- KSTREAM-REPARTITION-0000000002-source\n"
-        "    Sink: KSTREAM-SINK-0000000006 (topic: output)\n"
-        "      <-- KSTREAM-MAPVALUES-0000000005\n"
-        "\n";
+    const char *expected = "Topologies:\n"
+                           "   Sub-topology: 0\n"
+                           "    Source: KSTREAM-SOURCE-0000000000 (topics: [input])\n"
+                           "      --> KSTREAM-FILTER-0000000001\n"
+                           "    Processor: KSTREAM-FILTER-0000000001 (stores: [])\n"
+                           "      --> KSTREAM-REPARTITION-0000000002-sink\n"
+                           "      <-- KSTREAM-SOURCE-0000000000\n"
+                           "    Sink: KSTREAM-REPARTITION-0000000002-sink (topic: "
+                           "KSTREAM-REPARTITION-0000000002-repartition)\n"
+                           "      <-- KSTREAM-FILTER-0000000001\n"
+                           "\n"
+                           "   Sub-topology: 1\n"
+                           "    Source: KSTREAM-REPARTITION-0000000002-source (topics: "
+                           "[KSTREAM-REPARTITION-0000000002-repartition])\n"
+                           "      --> KSTREAM-MAPVALUES-0000000005\n"
+                           "    Processor: KSTREAM-MAPVALUES-0000000005 (stores: [])\n"
+                           "      --> KSTREAM-SINK-0000000006\n"
+                           "      <-- KSTREAM-REPARTITION-0000000002-source\n"
+                           "    Sink: KSTREAM-SINK-0000000006 (topic: output)\n"
+                           "      <-- KSTREAM-MAPVALUES-0000000005\n"
+                           "\n";
     assert_string_equal(text, expected);
     rill_topology_destroy(topology);
 }
@@ -153,8 +154,8 @@ static void test_topology__one_source_of_several_topics(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
     const char *topics[] = {"eu-orders", "us-orders", NULL};
-    rill_consumed_t consumed = {.key_serde = rill_serde_string(), .value_serde = rill_serde_string(),
-                                .name = "orders"};
+    rill_consumed_t consumed = {
+        .key_serde = rill_serde_string(), .value_serde = rill_serde_string(), .name = "orders"};
     rill_stream_t *orders = rill_builder_stream_topics(builder, topics, &consumed);
     rill_stream_to(orders, "all-orders", NULL);
     const char *again[] = {"us-orders", NULL};
@@ -188,7 +189,8 @@ static void test_topology__one_source_of_several_topics(void **state)
                                                rill_serde_string(), NULL);
     assert_string_equal(rill_value_string(rill_record_key(r)), "o1");
     rill_record_destroy(r);
-    r = rill_driver_read_output(driver, "all-orders", rill_serde_string(), rill_serde_string(), NULL);
+    r = rill_driver_read_output(driver, "all-orders", rill_serde_string(), rill_serde_string(),
+                                NULL);
     assert_string_equal(rill_value_string(rill_record_key(r)), "o2");
     rill_record_destroy(r);
     rill_driver_destroy(driver);
@@ -201,7 +203,7 @@ static void test_builder__errors_are_sticky_and_reported_by_build(void **state)
     rill_stream_t *in = rill_builder_stream(builder, "in", NULL);
     assert_non_null(rill_stream_filter(in, yes, NULL, "dup"));
     assert_null(rill_stream_filter(in, yes, NULL, "dup")); /* name taken */
-    assert_null(rill_stream_filter(in, NULL, NULL, NULL));  /* later errors do not replace it */
+    assert_null(rill_stream_filter(in, NULL, NULL, NULL)); /* later errors do not replace it */
     assert_null(rill_stream_map_values(NULL, same, NULL, NULL));
     rill_error_t *error = NULL;
     assert_null(rill_builder_build(builder, &error));
