@@ -96,7 +96,8 @@ int rill__topology_subtopology_of(const rill_topology_t *topology, const char *t
 const char *const *rill__topology_internal_topics(const rill_topology_t *topology);
 const char *rill__topology_internal_topic_source(const rill_topology_t *topology,
                                                  const char *internal_topic);
-/* Sets application.id: internal topic names are <application.id>-<name>-repartition. */
+/* Sets application.id: internal topic names are <application.id>-<name>-repartition.
+ * Call it before any task of the topology exists (setting the same id again is a no-op). */
 void rill__topology_set_application_id(rill_topology_t *topology, const char *application_id);
 
 /* ---- tasks --------------------------------------------------------------- */

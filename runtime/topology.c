@@ -207,6 +207,9 @@ const char *rill__topology_internal_topic_source(const rill_topology_t *topology
 
 void rill__topology_set_application_id(rill_topology_t *topology, const char *application_id)
 {
+    /* the same id again changes nothing, and frees no name a task may hold */
+    if (g_strcmp0(topology->application_id, application_id) == 0)
+        return;
     g_free(topology->application_id);
     topology->application_id = g_strdup(application_id);
     for (guint i = 0; i < topology->nodes->len; i++) {

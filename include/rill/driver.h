@@ -38,7 +38,9 @@ typedef struct rill_driver_config {
 } rill_driver_config_t;
 
 /* A driver running topology (transfer none: it must outlive the driver; the
- * driver sets its application.id). config may be NULL. (transfer full) */
+ * driver sets its application.id, so drivers that share a topology at the
+ * same time must use the same application_id). config may be NULL.
+ * (transfer full) */
 RILL_EXPORT rill_driver_t *rill_driver_new(rill_topology_t *topology,
                                            const rill_driver_config_t *config,
                                            rill_error_t **error);

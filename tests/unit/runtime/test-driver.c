@@ -385,6 +385,36 @@ static void test_driver__stream_time_per_task(void **state)
     rill_topology_destroy(topology);
 }
 
+static void test_driver__wall_clock_timestamps_and_shared_topology(void **state)
+{
+    rill_builder_t *builder = rill_builder_new();
+    rill_consumed_t consumed = {.timestamp = RILL_TIMESTAMP_WALL_CLOCK};
+    rill_stream_to(rill_stream_repartition(rill_builder_stream(builder, "in", &consumed), NULL),
+                   "out", NULL);
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    rill_driver_config_t config = {.wall_clock_ms = 1000};
+    rill_driver_t *driver = rill_driver_new(topology, &config, NULL);
+    rill_driver_t *twin = rill_driver_new(topology, &config, NULL); /* same id: both usable */
+    assert_int_equal(rill_driver_pipe_string(driver, "in", "k", "a", 5, NULL), RILL_OK);
+    assert_int_equal(rill_driver_advance_wall_clock(driver, 250, NULL), RILL_OK);
+    assert_int_equal(rill_driver_pipe_string(driver, "in", "k", "b", 5, NULL), RILL_OK);
+    assert_int_equal(rill_driver_pipe_string(twin, "in", "k", "c", 5, NULL), RILL_OK);
+    const int64_t expected[] = {1000, 1250};
+    for (int i = 0; i < 2; i++) {
+        rill_record_t *r = rill_driver_read_output(driver, "out", NULL, NULL, NULL);
+        assert_int_equal(rill_record_timestamp(r), expected[i]);
+        rill_record_destroy(r);
+    }
+    rill_record_t *r = rill_driver_read_output(twin, "out", NULL, NULL, NULL);
+    assert_int_equal(rill_record_timestamp(r), 1000); /* the twin's clock did not move */
+    rill_record_destroy(r);
+    assert_int_equal(rill_driver_stream_time(driver, "0_0"), 1250);
+    rill_driver_destroy(twin);
+    rill_driver_destroy(driver);
+    rill_topology_destroy(topology);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_driver__stream_time_punctuation),
         cmocka_unit_test(test_driver__dead_letter_topic_is_an_output),
         cmocka_unit_test(test_driver__stream_time_per_task),
+        cmocka_unit_test(test_driver__wall_clock_timestamps_and_shared_topology),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
