@@ -96,6 +96,12 @@ int rill__topology_subtopology_of(const rill_topology_t *topology, const char *t
 const char *const *rill__topology_internal_topics(const rill_topology_t *topology);
 const char *rill__topology_internal_topic_source(const rill_topology_t *topology,
                                                  const char *internal_topic);
+/* The topic configs to create internal_topic with, as Kafka Streams does:
+ * NULL-terminated name, value pairs (static), or NULL if it is not internal.
+ * Repartition topics: cleanup.policy=delete, segment.bytes=52428800,
+ * retention.ms=-1 (records are deleted once consumed, not by age). */
+const char *const *rill__topology_internal_topic_config(const rill_topology_t *topology,
+                                                        const char *internal_topic);
 /* Sets application.id: internal topic names are <application.id>-<name>-repartition.
  * Call it before any task of the topology exists (setting the same id again is a no-op). */
 void rill__topology_set_application_id(rill_topology_t *topology, const char *application_id);

@@ -205,6 +205,15 @@ const char *rill__topology_internal_topic_source(const rill_topology_t *topology
     return NULL;
 }
 
+const char *const *rill__topology_internal_topic_config(const rill_topology_t *topology,
+                                                        const char *internal_topic)
+{
+    static const char *const repartition[] = {
+        "cleanup.policy", "delete", "segment.bytes", "52428800", "retention.ms", "-1", NULL,
+    };
+    return internal_sink(topology, internal_topic) != NULL ? repartition : NULL;
+}
+
 void rill__topology_set_application_id(rill_topology_t *topology, const char *application_id)
 {
     /* the same id again changes nothing, and frees no name a task may hold */

@@ -106,6 +106,13 @@ static void test_topology__subtopologies_and_internal_topics(void **state)
     assert_string_equal(rill__topology_source_topics(topology, 1)[0], internal[0]);
     assert_string_equal(rill__topology_internal_topic_source(topology, internal[0]), "input");
     assert_null(rill__topology_internal_topic_source(topology, "input"));
+    const char *const *topic_config = rill__topology_internal_topic_config(topology, internal[0]);
+    assert_string_equal(topic_config[0], "cleanup.policy");
+    assert_string_equal(topic_config[1], "delete");
+    assert_string_equal(topic_config[4], "retention.ms");
+    assert_string_equal(topic_config[5], "-1");
+    assert_null(topic_config[6]);
+    assert_null(rill__topology_internal_topic_config(topology, "input"));
     assert_null(rill__topology_source_topics(topology, 2));
     g_autofree char *text = rill_topology_describe(topology, RILL_DESCRIBE_TEXT);
     assert_non_null(strstr(text, "(topic: app-KSTREAM-REPARTITION-0000000002-repartition)"));
