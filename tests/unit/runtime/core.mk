@@ -18,3 +18,6 @@ tests_unit_runtime_test_task_CFLAGS = $(UNIT_CFLAGS) $(JSONGLIB_CFLAGS)
 tests_unit_runtime_test_task_LDADD = $(RUNTIME_CORE_TEST_LIBS)
 tests_unit_runtime_test_driver_CFLAGS = $(UNIT_CFLAGS) $(JSONGLIB_CFLAGS)
 tests_unit_runtime_test_driver_LDADD = $(RUNTIME_CORE_TEST_LIBS)
+# README.md's topology example, compiled against the public API only
+TESTS += tests/unit/runtime/test-readme-example.sh
+EXTRA_DIST += tests/unit/runtime/test-readme-example.sh
