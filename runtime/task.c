@@ -63,7 +63,14 @@ struct rill_task {
     bool production_failed;          /* the current error is a production error, decided */
     GPtrArray *punctuating;          /* pnodes with a punctuate op (often none) */
     guint initialized;               /* pnodes[0..initialized) were initialized */
+    rill__task_stats_t stats;
 };
+
+/* A log-and-continue handler logs the first SKIP_LOG_FIRST skips of a task one
+ * by one, then one line every SKIP_LOG_EVERY, so that a topic full of bad
+ * records cannot flood the log (the counters keep the exact numbers). */
+#define SKIP_LOG_FIRST 10
+#define SKIP_LOG_EVERY 1000
 
 static int64_t task_wall_clock(const rill_task_t *task)
 {
@@ -219,12 +226,18 @@ static rill_err_t handle_error(rill_task_t *task, stage_t stage, rill_error_t *c
     }
     switch (action) {
     case RILL_ON_ERROR_CONTINUE:
-        RILL_LOG_WARN("runtime.task",
-                      "task %s: skipping record after %s error: %s topic=%s partition=%" PRId32
-                      " offset=%" PRId64 "%s%s",
-                      task->id, stage_names[stage],
-                      cause != NULL ? rill_error_message(cause) : rill_err_name(code), raw->topic,
-                      raw->partition, raw->offset, node[0] ? " node=" : "", node);
+        task->stats.skipped++;
+        if (task->stats.skipped <= SKIP_LOG_FIRST || task->stats.skipped % SKIP_LOG_EVERY == 0)
+            RILL_LOG_WARN("runtime.task",
+                          "task %s: skipping record after %s error: %s topic=%s "
+                          "partition=%" PRId32 " offset=%" PRId64 "%s%s skipped=%" PRIu64 "%s",
+                          task->id, stage_names[stage],
+                          cause != NULL ? rill_error_message(cause) : rill_err_name(code),
+                          raw->topic, raw->partition, raw->offset, node[0] ? " node=" : "", node,
+                          task->stats.skipped,
+                          task->stats.skipped == SKIP_LOG_FIRST
+                              ? " (further skips are logged once every 1000)"
+                              : "");
         rill_error_destroy(cause);
         return RILL_OK;
     case RILL_ON_ERROR_DEAD_LETTER:
@@ -234,6 +247,8 @@ static rill_err_t handle_error(rill_task_t *task, stage_t stage, rill_error_t *c
                 rill_error_set(&cause, code, "a callback failed without an error message");
             rill_err_t err = send_dead_letter(task, stage, cause, error);
             rill_error_destroy(cause);
+            if (err == RILL_OK)
+                task->stats.dead_lettered++;
             return err;
         }
         break; /* no topic: fail, saying why below */
@@ -432,6 +447,11 @@ const char *rill__task_id(const rill_task_t *task)
     return task->id;
 }
 
+void rill__task_stats(const rill_task_t *task, rill__task_stats_t *stats)
+{
+    *stats = task->stats;
+}
+
 int64_t rill__task_stream_time(const rill_task_t *task)
 {
     return task->stream_time;
@@ -458,6 +478,7 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
         return rill_error_set(error, RILL_ERR_INVALID_ARG, "task %s does not read topic '%s'",
                               task->id, raw != NULL && raw->topic != NULL ? raw->topic : "(null)");
     const rill__source_spec_t *spec = &source->node->source;
+    task->stats.processed++;
     task->raw = raw;
     task->failed_node = NULL;
     task->production_failed = false;

@@ -120,6 +120,13 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *recor
 rill_err_t rill__task_punctuate(rill_task_t *task, int64_t wall_ms, rill_error_t **error);
 /* Flushes what the task buffers (caches, stores) before its offsets are committed. */
 rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error);
+/* Counters of a task since it was created (for metrics). */
+typedef struct rill__task_stats {
+    uint64_t processed;     /* input records handed to rill__task_process */
+    uint64_t skipped;       /* records dropped by a log-and-continue handler */
+    uint64_t dead_lettered; /* records sent to the dead-letter topic */
+} rill__task_stats_t;
+void rill__task_stats(const rill_task_t *task, rill__task_stats_t *stats);
 /* The task's stream time (max timestamp seen), -1 before the first record. */
 int64_t rill__task_stream_time(const rill_task_t *task);
 void rill__task_destroy(rill_task_t *task);

@@ -280,6 +280,13 @@ static void test_task__deserialization_handlers(void **state)
     assert_int_equal(sink->sent->len, 0);
     assert_int_equal(process(task, "amounts", 8, "a", be_21, 8, 1, &error), RILL_OK);
     assert_int_equal(sink->sent->len, 1); /* the next record goes on */
+    for (int i = 0; i < 2000; i++) /* logged 10 times, then once per 1000 */
+        assert_int_equal(process(task, "amounts", 9 + i, "a", "abc", 3, 1, &error), RILL_OK);
+    rill__task_stats_t stats;
+    rill__task_stats(task, &stats);
+    assert_int_equal(stats.processed, 2002);
+    assert_int_equal(stats.skipped, 2001);
+    assert_int_equal(stats.dead_lettered, 0);
     rill__task_destroy(task);
 
     env = env_for(sink, RILL_ON_ERROR_DEAD_LETTER);
@@ -299,6 +306,9 @@ static void test_task__deserialization_handlers(void **state)
     assert_string_equal(header(dead, "rill.error.partition"), "3");
     assert_string_equal(header(dead, "rill.error.offset"), "9");
     assert_null(header(dead, "rill.error.node"));
+    rill__task_stats(task, &stats);
+    assert_int_equal(stats.dead_lettered, 1);
+    assert_int_equal(stats.skipped, 0);
     rill__task_destroy(task);
 
     /* dead letters without a topic are refused up front */
