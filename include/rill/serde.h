@@ -46,7 +46,11 @@ typedef rill_err_t (*rill_deserialize_fn)(const void *data, size_t len, rill_val
 RILL_EXPORT rill_serde_t *rill_serde_new(const char *name, rill_serialize_fn serialize,
                                          rill_deserialize_fn deserialize, void *user_data,
                                          void (*user_data_destroy)(void *user_data));
+/* Takes a reference: returns serde (transfer full: one more reference, to
+ * give back with rill_serde_unref). Built-ins are static: both are no-ops
+ * for them. NULL is a no-op. Thread-safe. */
 RILL_EXPORT rill_serde_t *rill_serde_ref(const rill_serde_t *serde);
+/* Drops a reference; the last one frees the serde (and its user_data). */
 RILL_EXPORT void rill_serde_unref(const rill_serde_t *serde);
 /* The serde's name, e.g. "string". (transfer none) */
 RILL_EXPORT const char *rill_serde_name(const rill_serde_t *serde);
