@@ -288,6 +288,61 @@ static void test_value__setters_release_what_they_owned(void **state)
     assert_int_equal(freed, 2);
 }
 
+/* Any bytes either deserialize or give RILL_ERR_SERDE; what deserializes
+ * serializes back to the same bytes (JSON: to a document that parses again). */
+static void test_serde__random_input_round_trips_or_fails_cleanly(void **state)
+{
+    const rill_serde_t *serdes[] = {rill_serde_bytes(), rill_serde_string(), rill_serde_int32(),
+                                    rill_serde_int64(), rill_serde_double(), rill_serde_json()};
+    GRand *rand = g_rand_new_with_seed(20261125);
+    rill_value_t *value = rill_value_new(), *again = rill_value_new();
+    rill_buffer_t *buffer = rill_buffer_new();
+    int ok[G_N_ELEMENTS(serdes)] = {0}, failed[G_N_ELEMENTS(serdes)] = {0};
+    for (int round = 0; round < 3000; round++) {
+        uint8_t data[24];
+        size_t len = (size_t)g_rand_int_range(rand, 0, sizeof data + 1);
+        bool ascii = g_rand_boolean(rand);
+        for (size_t i = 0; i < len; i++)
+            data[i] = ascii ? (uint8_t) "{}[]\":,0123456789 abcnul"[g_rand_int_range(rand, 0, 25)]
+                            : (uint8_t)g_rand_int_range(rand, 0, 256);
+        if (round % 7 == 0 && len >= 4) /* well-formed now and then */
+            memcpy(data, "[1,2", 4), data[len - 1] = ']';
+        for (size_t s = 0; s < G_N_ELEMENTS(serdes); s++) {
+            rill_error_t *error = NULL;
+            rill_err_t err = rill_serde_deserialize(serdes[s], data, len, value, &error);
+            if (err != RILL_OK) {
+                assert_int_equal(err, RILL_ERR_SERDE);
+                assert_non_null(error);
+                rill_error_destroy(error);
+                failed[s]++;
+                continue;
+            }
+            ok[s]++;
+            const void *out;
+            size_t out_len;
+            assert_int_equal(rill_serde_serialize(serdes[s], value, buffer, &out, &out_len, NULL),
+                             RILL_OK);
+            if (serdes[s] == rill_serde_json()) {
+                assert_int_equal(rill_serde_deserialize(serdes[s], out, out_len, again, NULL),
+                                 RILL_OK);
+            } else {
+                assert_int_equal(out_len, len);
+                assert_memory_equal(out, data, len);
+            }
+        }
+    }
+    /* each serde saw both outcomes, except bytes, which takes anything */
+    assert_int_equal(failed[0], 0);
+    for (size_t s = 1; s < G_N_ELEMENTS(serdes); s++) {
+        assert_true(ok[s] > 0);
+        assert_true(failed[s] > 0);
+    }
+    rill_buffer_destroy(buffer);
+    rill_value_destroy(value);
+    rill_value_destroy(again);
+    g_rand_free(rand);
+}
+
 static void test_partitioner__murmur2_matches_kafka(void **state)
 {
     /* the vectors of Kafka's UtilsTest.testMurmur2 */
@@ -311,6 +366,7 @@ int main(void)
         cmocka_unit_test(test_serde__json_round_trip_and_malformed),
         cmocka_unit_test(test_serde__user_serde_round_trip_and_refcount),
         cmocka_unit_test(test_value__setters_release_what_they_owned),
+        cmocka_unit_test(test_serde__random_input_round_trips_or_fails_cleanly),
         cmocka_unit_test(test_partitioner__murmur2_matches_kafka),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
