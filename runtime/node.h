@@ -44,6 +44,9 @@ typedef struct rill__node_ops {
     /* Optional: fires punctuators due at stream_time / wall_ms. */
     rill_err_t (*punctuate)(rill__pnode_t *pnode, int64_t stream_time, int64_t wall_ms,
                             rill_error_t **error);
+    /* Optional: writes out what the node buffers (caches, stores), before
+     * the task's offsets are committed (rill__task_flush). */
+    rill_err_t (*flush)(rill__pnode_t *pnode, rill_error_t **error);
     /* Frees node->config when the topology goes. */
     void (*config_free)(void *config);
 } rill__node_ops_t;

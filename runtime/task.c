@@ -564,9 +564,19 @@ rill_err_t rill__task_punctuate(rill_task_t *task, int64_t wall_ms, rill_error_t
 
 rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error)
 {
-    /* stateless nodes buffer nothing; stores (issue 6) will flush here */
-    (void)task;
-    (void)error;
+    /* parents first: what a parent's flush forwards reaches its children
+     * before they flush in turn */
+    for (guint i = 0; i < task->initialized; i++) {
+        rill__pnode_t *pnode = &task->pnodes[i];
+        if (pnode->node->ops->flush == NULL)
+            continue;
+        task->failed_node = NULL;
+        rill_err_t err = pnode->node->ops->flush(pnode, error);
+        if (err != RILL_OK) {
+            rill_error_prefix(error, "task %s: flushing %s: ", task->id, pnode->node->name);
+            return err;
+        }
+    }
     return RILL_OK;
 }
 

@@ -14,6 +14,7 @@
 
 #include <rill/rill.h>
 
+#include "runtime/node.h"
 #include "runtime/task.h"
 
 /* ---- a fake producer ----------------------------------------------------- */
@@ -280,7 +281,7 @@ static void test_task__deserialization_handlers(void **state)
     assert_int_equal(sink->sent->len, 0);
     assert_int_equal(process(task, "amounts", 8, "a", be_21, 8, 1, &error), RILL_OK);
     assert_int_equal(sink->sent->len, 1); /* the next record goes on */
-    for (int i = 0; i < 2000; i++) /* logged 10 times, then once per 1000 */
+    for (int i = 0; i < 2000; i++)        /* logged 10 times, then once per 1000 */
         assert_int_equal(process(task, "amounts", 9 + i, "a", "abc", 3, 1, &error), RILL_OK);
     rill__task_stats_t stats;
     rill__task_stats(task, &stats);
@@ -434,6 +435,86 @@ static void test_task__new_rejects_bad_arguments(void **state)
     rill_topology_destroy(topology);
 }
 
+/* a node that holds the last record's value back until flush */
+typedef struct holder {
+    int64_t held;
+    bool has;
+} holder_t;
+
+static rill_err_t hold_init(rill__pnode_t *pnode, rill_error_t **error)
+{
+    pnode->state = g_new0(holder_t, 1);
+    return RILL_OK;
+}
+
+static void hold_free(rill__pnode_t *pnode)
+{
+    g_free(pnode->state);
+}
+
+static rill_err_t hold_process(rill__pnode_t *pnode, const rill_record_t *record,
+                               rill_error_t **error)
+{
+    holder_t *holder = pnode->state;
+    holder->held = rill_value_int64(rill_record_value(record));
+    holder->has = true;
+    return RILL_OK;
+}
+
+static rill_err_t hold_flush(rill__pnode_t *pnode, rill_error_t **error)
+{
+    holder_t *holder = pnode->state;
+    if (!holder->has)
+        return RILL_OK;
+    if (holder->held < 0)
+        return rill_error_set(error, RILL_ERR_STORE, "cannot write %" G_GINT64_FORMAT,
+                              holder->held);
+    rill_record_t out = {.key = RILL__VALUE_NULL_INIT,
+                         .value = RILL__VALUE_NULL_INIT,
+                         .timestamp = 1,
+                         .partition = -1,
+                         .offset = -1};
+    rill_value_set_int64(&out.value, holder->held);
+    holder->has = false;
+    return rill__pnode_forward(pnode, &out, error);
+}
+
+static const rill__node_ops_t hold_ops = {
+    .kind = "HOLD",
+    .process = hold_process,
+    .init = hold_init,
+    .state_free = hold_free,
+    .flush = hold_flush,
+};
+
+static void test_task__flush_reaches_buffering_nodes(void **state)
+{
+    rill_builder_t *builder = rill_builder_new();
+    rill_consumed_t consumed = {.value_serde = rill_serde_int64()};
+    rill_stream_t *in = rill_builder_stream(builder, "amounts", &consumed);
+    rill_stream_t *held = rill__builder_add_processor(&in, 1, &hold_ops, NULL, "hold", false);
+    rill_stream_to(held, "out", NULL);
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    sink_t *sink = sink_new();
+    rill__task_env_t env = env_for(sink, RILL_ON_ERROR_FAIL);
+    rill_task_t *task = rill__task_new(topology, 0, 0, &env, NULL);
+    assert_int_equal(process(task, "amounts", 0, NULL, be_21, 8, 1, NULL), RILL_OK);
+    assert_int_equal(sink->sent->len, 0);
+    rill_error_t *error = NULL;
+    assert_int_equal(rill__task_flush(task, &error), RILL_OK);
+    assert_int_equal(sink->sent->len, 1);
+    sent_t *s = g_ptr_array_index(sink->sent, 0);
+    assert_memory_equal(g_bytes_get_data(s->value, NULL), be_21, 8);
+    assert_int_equal(process(task, "amounts", 1, NULL, be_minus_1, 8, 1, NULL), RILL_OK);
+    assert_int_equal(rill__task_flush(task, &error), RILL_ERR_STORE);
+    assert_string_equal(rill_error_message(error), "task 0_0: flushing hold: cannot write -1");
+    rill_error_destroy(error);
+    rill__task_destroy(task);
+    sink_free(sink);
+    rill_topology_destroy(topology);
+}
+
 static void test_task__on_error_parse(void **state)
 {
     assert_int_equal(rill__on_error_parse("fail"), RILL_ON_ERROR_FAIL);
@@ -460,6 +541,7 @@ int main(void)
         cmocka_unit_test(test_task__production_handlers),
         cmocka_unit_test(test_task__new_rejects_bad_arguments),
         cmocka_unit_test(test_task__on_error_parse),
+        cmocka_unit_test(test_task__flush_reaches_buffering_nodes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
