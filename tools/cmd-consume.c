@@ -235,13 +235,16 @@ int cli_consume(int argc, char **argv)
 
     rd_kafka_conf_t *conf = cli_conf(&o.common);
     char errstr[512];
-    if (o.group)
-        rd_kafka_conf_set(conf, "group.id", o.group, NULL, 0);
+    /* librdkafka needs a group id even to assign partitions; without --group
+     * nothing is committed, so the id is only a name */
+    rd_kafka_conf_set(conf, "group.id", o.group ? o.group : "rill-consume", NULL, 0);
     rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0);
     rd_kafka_conf_set(conf, "auto.offset.reset", o.from_beginning ? "earliest" : "latest", NULL,
                       0);
-    if (!o.group)
+    if (!o.group) {
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", NULL, 0);
+        rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", NULL, 0);
+    }
     if (o.isolation &&
         rd_kafka_conf_set(conf, "isolation.level", o.isolation, errstr, sizeof(errstr)))
         cli_usage_error(&o.common, "%s", errstr);
@@ -322,5 +325,10 @@ int cli_consume(int argc, char **argv)
     rd_kafka_destroy(rk);
     g_string_free(out, TRUE);
     g_hash_table_destroy(eof);
+    g_free(o.group);
+    g_free(o.key_sep);
+    g_free(o.isolation);
+    g_free(o.common.bootstrap);
+    g_strfreev(o.common.props);
     return rc;
 }

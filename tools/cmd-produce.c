@@ -173,6 +173,13 @@ int cli_produce(int argc, char **argv)
     rd_kafka_destroy(rk);
     g_ptr_array_free(hnames, TRUE);
     g_ptr_array_free(hvalues, TRUE);
+    g_strfreev(headers);
+    g_free(key_sep);
+    g_free(file);
+    g_free(acks);
+    g_free(compression);
+    g_free(common.bootstrap);
+    g_strfreev(common.props);
     if (!quiet)
         fprintf(stderr, "rill produce: %" PRId64 " records written to %s\n", st.delivered, topic);
     if (st.failed)

@@ -148,7 +148,8 @@ static int do_list(topics_opts_t *o, rd_kafka_t *rk, int argc, char **argv)
         cli_usage_error(&o->common, "list takes no arguments");
     const rd_kafka_metadata_t *md = get_metadata(o, rk, NULL);
     rd_kafka_metadata_topic_t *topics = g_memdup2(md->topics, sizeof(*topics) * md->topic_cnt);
-    qsort(topics, md->topic_cnt, sizeof(*topics), cmp_topic);
+    if (md->topic_cnt > 0)
+        qsort(topics, md->topic_cnt, sizeof(*topics), cmp_topic);
     for (int i = 0; i < md->topic_cnt; i++)
         if (topics[i].err == 0 && topics[i].topic[0] != '_')
             printf("%s\n", topics[i].topic);
