@@ -235,10 +235,8 @@ static rill_stream_t *add_source(rill_builder_t *builder, const char *const *top
     node->source.topics = g_strdupv((char **)topics);
     node->source.topic = node->source.topics[0];
     node->source.repartition_name = g_strdup(repartition_name);
-    node->source.key_serde =
-        rill_serde_ref(consumed->key_serde != NULL ? consumed->key_serde : rill_serde_bytes());
-    node->source.value_serde =
-        rill_serde_ref(consumed->value_serde != NULL ? consumed->value_serde : rill_serde_bytes());
+    node->source.key_serde = rill_serde_ref(consumed->key_serde); /* NULL: the app's default */
+    node->source.value_serde = rill_serde_ref(consumed->value_serde);
     node->source.timestamp = consumed->timestamp;
     node->source.timestamp_fn = consumed->timestamp_fn;
     node->source.timestamp_user_data = consumed->timestamp_user_data;

@@ -46,6 +46,8 @@ struct rill_driver {
     char *application_id;
     char *dead_letter_topic;
     rill_error_handlers_t handlers;
+    const rill_serde_t *default_key_serde;
+    const rill_serde_t *default_value_serde;
     int32_t partitions;
     int64_t wall_ms;
     GHashTable *tasks;   /* "S_P" -> rill_task_t * (owned) */
@@ -202,6 +204,8 @@ RILL_EXPORT rill_driver_t *rill_driver_new(rill_topology_t *topology,
     driver->partitions = config->partitions > 0 ? config->partitions : 1;
     driver->wall_ms = config->wall_clock_ms;
     driver->handlers = config->handlers;
+    driver->default_key_serde = config->default_key_serde;
+    driver->default_value_serde = config->default_value_serde;
     driver->dead_letter_topic = g_strdup(h->dead_letter_topic);
     driver->handlers.dead_letter_topic = driver->dead_letter_topic;
     driver->tasks =
@@ -240,6 +244,8 @@ static rill_task_t *task_for(rill_driver_t *driver, int sub, int32_t partition,
         .wall_clock_ms = driver_clock,
         .clock_ud = driver,
         .handlers = driver->handlers,
+        .default_key_serde = driver->default_key_serde,
+        .default_value_serde = driver->default_value_serde,
     };
     task = rill__task_new(driver->topology, sub, partition, &env, error);
     if (task != NULL)

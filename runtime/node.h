@@ -68,7 +68,7 @@ typedef struct rill__source_spec {
     char **topics;          /* NULL-terminated, owned; one or more */
     char *topic;            /* topics[0], borrowed */
     char *repartition_name; /* reads a repartition topic (whose name depends on application.id) */
-    rill_serde_t *key_serde;
+    rill_serde_t *key_serde; /* NULL: the task's default (default.key.serde, else bytes) */
     rill_serde_t *value_serde;
     rill_timestamp_kind_t timestamp;
     rill_timestamp_fn timestamp_fn;

@@ -64,6 +64,8 @@ struct rill_task {
     GPtrArray *punctuating;          /* pnodes with a punctuate op (often none) */
     guint initialized;               /* pnodes[0..initialized) were initialized */
     rill__task_stats_t stats;
+    const rill_serde_t *default_key_serde; /* never NULL */
+    const rill_serde_t *default_value_serde;
 };
 
 /* A log-and-continue handler logs the first SKIP_LOG_FIRST skips of a task one
@@ -144,6 +146,7 @@ int rill__on_error_parse(const char *name)
       classes[] = {
           {"LogAndFailExceptionHandler", RILL_ON_ERROR_FAIL},
           {"LogAndContinueExceptionHandler", RILL_ON_ERROR_CONTINUE},
+          {"LogAndContinueProductionExceptionHandler", RILL_ON_ERROR_CONTINUE},
           {"DefaultProductionExceptionHandler", RILL_ON_ERROR_FAIL},
           {"LogAndFailProcessingExceptionHandler", RILL_ON_ERROR_FAIL},
           {"LogAndContinueProcessingExceptionHandler", RILL_ON_ERROR_CONTINUE},
@@ -398,6 +401,10 @@ rill_task_t *rill__task_new(const rill_topology_t *topology, int subtopology, in
     task->partition = partition;
     snprintf(task->id, sizeof task->id, "%d_%" PRId32, subtopology, partition);
     task->env = *env;
+    task->default_key_serde =
+        env->default_key_serde != NULL ? env->default_key_serde : rill_serde_bytes();
+    task->default_value_serde =
+        env->default_value_serde != NULL ? env->default_value_serde : rill_serde_bytes();
     task->stream_time = -1;
     rill__wbuf_init(&task->key_scratch, 0);
     rill__wbuf_init(&task->value_scratch, 0);
@@ -494,13 +501,16 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
         .header_count = raw->header_count,
     };
     rill_error_t *cause = NULL;
-    rill_err_t err = rill__serde_deserialize(spec->key_serde, raw->key, raw->key_len, &record.key,
+    const rill_serde_t *key_serde =
+        spec->key_serde != NULL ? spec->key_serde : task->default_key_serde;
+    const rill_serde_t *value_serde =
+        spec->value_serde != NULL ? spec->value_serde : task->default_value_serde;
+    rill_err_t err = rill__serde_deserialize(key_serde, raw->key, raw->key_len, &record.key,
                                              &task->key_scratch, &cause);
     if (err != RILL_OK)
         rill_error_prefix(&cause, "key: ");
-    else if ((err = rill__serde_deserialize(spec->value_serde, raw->value, raw->value_len,
-                                            &record.value, &task->value_scratch, &cause)) !=
-             RILL_OK)
+    else if ((err = rill__serde_deserialize(value_serde, raw->value, raw->value_len, &record.value,
+                                            &task->value_scratch, &cause)) != RILL_OK)
         rill_error_prefix(&cause, "value: ");
     if (err == RILL_OK) {
         int64_t ts = raw->timestamp;

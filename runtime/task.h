@@ -72,12 +72,17 @@ typedef struct rill__task_env {
     /* What to do with records that fail (zeroed: fail on everything). The
      * dead-letter topic name is borrowed for the task's life. */
     rill_error_handlers_t handlers;
+    /* Serdes of the sources that name none (default.key.serde /
+     * default.value.serde); NULL = bytes. Borrowed for the task's life. */
+    const rill_serde_t *default_key_serde;
+    const rill_serde_t *default_value_serde;
 } rill__task_env_t;
 
 /* Parses an error-handler setting for the app config: "fail" / "log-and-fail",
  * "continue" / "log-and-continue", "dead-letter" / "dlq" (any case), or
  * Kafka Streams' class names ending in LogAndFailExceptionHandler,
  * LogAndContinueExceptionHandler, DefaultProductionExceptionHandler (fail),
+ * LogAndContinueProductionExceptionHandler,
  * LogAndFailProcessingExceptionHandler, LogAndContinueProcessingExceptionHandler.
  * Returns the rill_on_error_t, or -1 for anything else. */
 int rill__on_error_parse(const char *name);

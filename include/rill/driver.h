@@ -35,6 +35,10 @@ typedef struct rill_driver_config {
     int32_t partitions;             /* of every topic; 0 = 1 */
     int64_t wall_clock_ms;          /* the wall clock's start; 0 = 0 */
     rill_error_handlers_t handlers; /* zeroed = fail on every error */
+    /* default.key.serde / default.value.serde: for sources that name none
+     * (NULL = bytes). (transfer none: must outlive the driver) */
+    const rill_serde_t *default_key_serde;
+    const rill_serde_t *default_value_serde;
 } rill_driver_config_t;
 
 /* A driver running topology (transfer none: it must outlive the driver; the

@@ -113,7 +113,9 @@ typedef struct rill_error_handlers {
 
 /* ---- options ------------------------------------------------------------------ */
 
-/* How a source reads a topic (Kafka's Consumed). NULL or zeroed = bytes serdes, record time. */
+/* How a source reads a topic (Kafka's Consumed). NULL or zeroed = the app's
+ * default serdes (default.key.serde / default.value.serde; bytes unless
+ * configured) and the record's time. */
 typedef struct rill_consumed {
     const rill_serde_t *key_serde; /* (transfer none: the topology takes a reference) */
     const rill_serde_t *value_serde;
@@ -214,7 +216,8 @@ RILL_EXPORT rill_err_t rill_stream_to_dynamic(rill_stream_t *stream, rill_topic_
  * the partition count of this stream's source topics. The new stream is in a
  * new sub-topology, partitioned by the (serialized) key or by the
  * partitioner. produced's serdes write and read the topic; its name names the
- * topic (name NULL = generated, "KSTREAM-REPARTITION-0000000005"). */
+ * topic (name NULL = generated, "KSTREAM-REPARTITION-0000000005"); serdes
+ * not given are those of the stream's source. */
 RILL_EXPORT rill_stream_t *rill_stream_repartition(rill_stream_t *stream,
                                                    const rill_produced_t *produced);
 

@@ -415,6 +415,45 @@ static void test_driver__wall_clock_timestamps_and_shared_topology(void **state)
     rill_topology_destroy(topology);
 }
 
+static rill_err_t add_one(const rill_record_t *record, rill_value_t *out, void *user_data,
+                          rill_error_t **error)
+{
+    rill_value_set_int64(out, rill_value_int64(rill_record_value(record)) + 1);
+    return RILL_OK;
+}
+
+static void test_driver__default_serdes_apply_to_sources_without_serdes(void **state)
+{
+    rill_builder_t *builder = rill_builder_new();
+    rill_stream_t *in = rill_builder_stream(builder, "in", NULL); /* no serdes named */
+    rill_stream_t *re = rill_stream_repartition(in, NULL);        /* neither here */
+    rill_stream_to(rill_stream_map_values(re, add_one, NULL, NULL), "out", NULL);
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    rill_driver_config_t config = {.default_key_serde = rill_serde_string(),
+                                   .default_value_serde = rill_serde_int64()};
+    rill_driver_t *driver = rill_driver_new(topology, &config, NULL);
+    rill_value_t *key = rill_value_new(), *value = rill_value_new();
+    rill_value_set_string(key, "k", NULL);
+    rill_value_set_int64(value, 41);
+    rill_error_t *error = NULL;
+    assert_int_equal(rill_driver_pipe_values(driver, "in", rill_serde_string(), key,
+                                             rill_serde_int64(), value, 1, &error),
+                     RILL_OK);
+    rill_record_t *r =
+        rill_driver_read_output(driver, "out", rill_serde_string(), rill_serde_int64(), &error);
+    assert_int_equal(rill_value_int64(rill_record_value(r)), 42);
+    assert_string_equal(rill_value_string(rill_record_key(r)), "k");
+    rill_record_destroy(r);
+    /* a value that is not 8 bytes fails with the default int64 serde */
+    assert_int_equal(rill_driver_pipe_string(driver, "in", "k", "x", 1, &error), RILL_ERR_SERDE);
+    rill_error_destroy(error);
+    rill_value_destroy(key);
+    rill_value_destroy(value);
+    rill_driver_destroy(driver);
+    rill_topology_destroy(topology);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_driver__dead_letter_topic_is_an_output),
         cmocka_unit_test(test_driver__stream_time_per_task),
         cmocka_unit_test(test_driver__wall_clock_timestamps_and_shared_topology),
+        cmocka_unit_test(test_driver__default_serdes_apply_to_sources_without_serdes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
