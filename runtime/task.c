@@ -310,6 +310,13 @@ static rill_err_t sink_process(rill__pnode_t *pnode, const rill_record_t *record
                            pnode->node->name);
             return sink_fail(task, cause, error);
         }
+        if (!rill__topic_name_valid(topic)) {
+            rill_error_set(&cause, RILL_ERR_USER,
+                           "sink %s: the topic chooser returned '%s', which is not a valid topic "
+                           "name",
+                           pnode->node->name, topic);
+            return sink_fail(task, cause, error);
+        }
     }
     const rill_serde_t *key_serde =
         spec->key_serde != NULL ? spec->key_serde : rill__serde_for_type(record->key.type);

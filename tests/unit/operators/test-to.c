@@ -68,6 +68,12 @@ static void test_to_dynamic__topic_per_record(void **state)
     assert_non_null(strstr(rill_error_message(error), "production error"));
     assert_non_null(strstr(rill_error_message(error), "the topic chooser returned no topic"));
     rill_error_destroy(error);
+    error = NULL;
+    assert_int_equal(rill_driver_pipe_string(driver, "in", "bad topic", "5", 1, &error),
+                     RILL_ERR_USER);
+    assert_non_null(
+        strstr(rill_error_message(error), "returned 'bad topic', which is not a valid"));
+    rill_error_destroy(error);
     g_autofree char *text = rill_topology_describe(topology, RILL_DESCRIBE_TEXT);
     assert_non_null(strstr(text, "(extractor class: chooser)"));
     stop(driver, topology);
