@@ -8,6 +8,11 @@
 
 #include <rill/export.h>
 #include <rill/error.h>
+#include <rill/record.h>
+#include <rill/serde.h>
+#include <rill/topology.h>
+#include <rill/processor.h>
+#include <rill/driver.h>
 
 RILL_BEGIN_DECLS
 
