@@ -8,6 +8,8 @@
 
 #include <rill/export.h>
 #include <rill/error.h>
+#include <rill/config.h>
+#include <rill/app.h>
 
 RILL_BEGIN_DECLS
 
