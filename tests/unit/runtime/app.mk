@@ -1,1 +1,5 @@
 # unit tests of the runtime app side
+check_PROGRAMS += tests/unit/runtime/test-config
+TESTS += tests/unit/runtime/test-config
+tests_unit_runtime_test_config_CFLAGS = $(UNIT_CFLAGS) $(RDKAFKA_CFLAGS)
+tests_unit_runtime_test_config_LDADD = libruntime.la libcommon.la $(RDKAFKA_LIBS) $(UNIT_LIBS)
