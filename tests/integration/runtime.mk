@@ -1,1 +1,7 @@
 # integration tests of runtime (see tests/integration/local.mk for the numbering).
+# rill-mock-cluster: librdkafka's mock cluster in its own process (until
+# rill-broker serves consumer groups), shared by the app instances of a test.
+check_PROGRAMS += tests/integration/rill-mock-cluster
+tests_integration_rill_mock_cluster_SOURCES = tests/integration/mock-cluster.c
+tests_integration_rill_mock_cluster_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+tests_integration_rill_mock_cluster_LDADD = $(RDKAFKA_LIBS)
