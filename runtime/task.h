@@ -55,15 +55,23 @@ typedef struct rill__sink_ops {
                        size_t key_len, const void *value, size_t value_len, int64_t timestamp,
                        const rill__header_t *headers, size_t header_count, rill_error_t **error);
     void *ud;
+    /* The partition count of topic, or -1 if unknown. Optional (NULL): then
+     * user partitioners (rill_produced_t.partitioner) fail. */
+    int32_t (*partition_count)(void *ud, const char *topic);
 } rill__sink_ops_t;
 
-/* What a task needs from its thread. */
+/* What a task needs from its thread. Copied by rill__task_new; the strings
+ * it points to are borrowed for the task's life. send() arguments are
+ * borrowed for the call only: the producer must copy (RD_KAFKA_MSG_F_COPY). */
 typedef struct rill__task_env {
     rill__sink_ops_t sink;
     const char *application_id;
     const char *state_dir;          /* may be NULL for stateless topologies */
-    int64_t (*wall_clock_ms)(void *ud); /* the test driver's clock, or the real one */
+    int64_t (*wall_clock_ms)(void *ud); /* the test driver's clock, or the real one (NULL) */
     void *clock_ud;
+    /* What to do with records that fail (zeroed: fail on everything). The
+     * dead-letter topic name is borrowed for the task's life. */
+    rill_error_handlers_t handlers;
 } rill__task_env_t;
 
 /* ---- the built topology, as the thread side sees it -------------------- */
