@@ -47,6 +47,8 @@ static const char *const deser_handlers[] = {"LogAndFailExceptionHandler",
                                              "LogAndContinueExceptionHandler", NULL};
 static const char *const prod_handlers[] = {"DefaultProductionExceptionHandler",
                                             "LogAndContinueProductionExceptionHandler", NULL};
+static const char *const proc_handlers[] = {"LogAndFailProcessingExceptionHandler",
+                                            "LogAndContinueProcessingExceptionHandler", NULL};
 
 static const key_def_t defs[] = {
     {RILL_CONFIG_APPLICATION_ID, KIND_ID, NULL, 0, 0, NULL,
@@ -83,6 +85,11 @@ static const key_def_t defs[] = {
      deser_handlers, "What a record that cannot be deserialized does."},
     {RILL_CONFIG_PRODUCTION_HANDLER, KIND_ENUM, "DefaultProductionExceptionHandler", 0, 0,
      prod_handlers, "What a record the brokers refuse does (Default: fail the app)."},
+    {RILL_CONFIG_PROCESSING_HANDLER, KIND_ENUM, "LogAndFailProcessingExceptionHandler", 0, 0,
+     proc_handlers, "What a record whose processing fails (a callback error) does."},
+    {RILL_CONFIG_DEAD_LETTER_TOPIC, KIND_ID, NULL, 0, 0, NULL,
+     "Dead-letter topic: LogAndContinue handlers send failed input records there, with the "
+     "reason in rill.error* headers."},
 };
 
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))

@@ -46,6 +46,10 @@ typedef struct rill_config rill_config_t;
 #define RILL_CONFIG_TIMESTAMP_EXTRACTOR "default.timestamp.extractor"
 #define RILL_CONFIG_DESERIALIZATION_HANDLER "default.deserialization.exception.handler"
 #define RILL_CONFIG_PRODUCTION_HANDLER "default.production.exception.handler"
+#define RILL_CONFIG_PROCESSING_HANDLER "processing.exception.handler"
+/* KIP-1034: with it set, the LogAndContinue handlers send the failed input
+ * record there (with rill.error* headers) instead of only logging it. */
+#define RILL_CONFIG_DEAD_LETTER_TOPIC "errors.dead.letter.queue.topic.name"
 #define RILL_CONFIG_INPUT_BUFFER_MAX_BYTES "input.buffer.max.bytes"
 
 /* A new config holding only defaults (transfer full; rill_config_destroy). */

@@ -27,6 +27,7 @@ struct rill__kproducer {
     uint64_t failed;
     rill_error_t *failure; /* first failed delivery (when fail_on_error) */
     GHashTable *topics;    /* name -> rd_kafka_topic_t* */
+    GHashTable *partition_counts; /* name -> int32 */
     const char *last_name; /* one-entry cache in front of topics */
     rd_kafka_topic_t *last_rkt;
 };
@@ -67,6 +68,7 @@ rill__kproducer_t *rill__kproducer_new(const rill_config_t *config, int thread_i
     producer->stop = stop;
     producer->topics =
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)rd_kafka_topic_destroy);
+    producer->partition_counts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     rd_kafka_conf_set_opaque(conf, producer);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     char errstr[512];
@@ -75,6 +77,7 @@ rill__kproducer_t *rill__kproducer_new(const rill_config_t *config, int thread_i
         rd_kafka_conf_destroy(conf);
         rill_error_set(error, RILL_ERR_KAFKA, "cannot create producer %s: %s", client_id, errstr);
         g_hash_table_destroy(producer->topics);
+        g_hash_table_destroy(producer->partition_counts);
         g_free(producer);
         return NULL;
     }
@@ -156,9 +159,32 @@ static rill_err_t sink_send(void *ud, const char *topic, int32_t partition, cons
     }
 }
 
+/* The partition count of topic (for user partitioners), from metadata,
+ * cached. Blocks on the first call per topic (at most 5 s). */
+static int32_t sink_partition_count(void *ud, const char *topic)
+{
+    rill__kproducer_t *producer = ud;
+    gpointer v;
+    if (g_hash_table_lookup_extended(producer->partition_counts, topic, NULL, &v))
+        return GPOINTER_TO_INT(v);
+    rd_kafka_topic_t *rkt = topic_of(producer, topic);
+    if (!rkt)
+        return -1;
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(producer->rk, 0, rkt, &md, 5000);
+    int32_t count = -1;
+    if (!err && md->topic_cnt == 1 && !md->topics[0].err)
+        count = md->topics[0].partition_cnt;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (count > 0)
+        g_hash_table_insert(producer->partition_counts, g_strdup(topic), GINT_TO_POINTER(count));
+    return count;
+}
+
 rill__sink_ops_t rill__kproducer_sink(rill__kproducer_t *producer)
 {
-    rill__sink_ops_t ops = {sink_send, producer};
+    rill__sink_ops_t ops = {sink_send, producer, sink_partition_count};
     return ops;
 }
 
@@ -193,6 +219,7 @@ void rill__kproducer_destroy(rill__kproducer_t *producer)
     if (!producer)
         return;
     g_hash_table_destroy(producer->topics);
+    g_hash_table_destroy(producer->partition_counts);
     rd_kafka_destroy(producer->rk);
     rill_error_destroy(producer->failure);
     g_free(producer);
