@@ -358,12 +358,8 @@ static rill_err_t on_record(void *ud, const rill__raw_record_t *record, rill_err
         r = &copy;
     }
     rill_err_t rc = rill__task_process(slot->task, r, error);
-    if (rc) {
-        rill_error_prefix(error, "task %s, %s [%d] offset %" G_GINT64_FORMAT ": ",
-                          rill__task_id(slot->task), record->topic, (int)record->partition,
-                          record->offset);
-        return rc;
-    }
+    if (rc)
+        return rc; /* the task's error names the task, the record and the node */
     in->next_offset = record->offset + 1;
     __atomic_add_fetch(&thread->processed, 1, __ATOMIC_RELAXED);
     return RILL_OK;
