@@ -48,6 +48,7 @@ struct rill_app {
     rill_error_t *error; /* why the app failed, first wins */
     rill__thread_t **threads;
     int threads_alive;
+    int threads_committed; /* threads that made their final commit (shutdown barrier) */
     bool closing;
 
     volatile int stop; /* set once: threads leave their loop */
@@ -71,6 +72,10 @@ void rill__app_thread_rebalance_changed(rill_app_t *app);
 /* A thread failed (error: transfer full): the app stops every thread and,
  * once they are done, goes to ERROR. */
 void rill__app_thread_failed(rill_app_t *app, rill_error_t *error);
+/* A stopping thread made its final commit: waits (at most timeout_ms) until
+ * every live thread has, so that no thread leaves the group (which starts a
+ * rebalance) while another still has offsets to commit. */
+void rill__app_thread_final_commit_done(rill_app_t *app, int timeout_ms);
 /* A thread left its loop and released everything. */
 void rill__app_thread_exited(rill_app_t *app);
 

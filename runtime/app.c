@@ -379,6 +379,18 @@ void rill__app_thread_failed(rill_app_t *app, rill_error_t *error)
     app->stop = 1;
 }
 
+void rill__app_thread_final_commit_done(rill_app_t *app, int timeout_ms)
+{
+    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
+    g_mutex_lock(&app->lock);
+    app->threads_committed++;
+    g_cond_broadcast(&app->cond);
+    while (app->threads_committed < app->threads_alive)
+        if (!g_cond_wait_until(&app->cond, &app->lock, deadline))
+            break;
+    g_mutex_unlock(&app->lock);
+}
+
 void rill__app_thread_exited(rill_app_t *app)
 {
     g_mutex_lock(&app->lock);
@@ -437,23 +449,24 @@ rill_err_t rill_app_close(rill_app_t *app, int timeout_ms)
         set_state(app, RILL_APP_PENDING_SHUTDOWN);
     app->stop = 1;
 
+    /* The last thread to exit sets the final state (NOT_RUNNING or ERROR). */
     gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
     g_mutex_lock(&app->lock);
-    while (app->threads_alive > 0) {
+    while (app->threads_alive > 0 || !final(app->state)) {
         if (timeout_ms < 0)
             g_cond_wait(&app->cond, &app->lock);
         else if (!g_cond_wait_until(&app->cond, &app->lock, deadline))
             break;
     }
-    bool done = app->threads_alive == 0;
+    bool done = app->threads_alive == 0 && final(app->state);
     g_mutex_unlock(&app->lock);
     if (!done) {
         RILL_LOG_WARN("runtime.app", "%s: threads did not stop within %d ms", app->application_id,
                       timeout_ms);
         return RILL_ERR_TIMEOUT;
     }
-    /* The last thread's exit set the final state; wait for it to be visible
-     * (the listener runs in that thread). */
+    /* The final state is set under listener_lock, and its listener call
+     * runs before that lock is released: wait for it to have returned. */
     g_mutex_lock(&listener_lock);
     g_mutex_unlock(&listener_lock);
     return RILL_OK;

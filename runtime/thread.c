@@ -21,8 +21,11 @@
  *               co-partitioning checked (every source topic of the
  *               sub-topology must be assigned at that partition).
  *   revoked():  commit (unless the thread failed), then close the tasks.
- *   shutdown:   commit (unless failed), close the consumer (which serves a
- *               last revoke), destroy the tasks and the producer.
+ *   shutdown:   commit (unless failed), wait until the other threads of
+ *               the app have committed too (leaving the group starts a
+ *               rebalance that would refuse their commits), close the
+ *               consumer (which serves a last revoke), destroy the tasks
+ *               and the producer.
  * "Rebalancing" (STARTING or REBALANCING) is what the app aggregates into
  * its REBALANCING state. */
 #include <string.h>
@@ -422,6 +425,9 @@ static gpointer thread_main(gpointer p)
         if (commit(thread, &error) != RILL_OK)
             fail(thread, error);
     }
+    /* The first thread to leave the group would start a rebalance, in which
+     * the others' commits are refused: leave only once all have committed. */
+    rill__app_thread_final_commit_done(app, 10000);
     rill__kconsumer_close(thread->consumer); /* serves the last revoke */
     thread->consumer = NULL;
     g_hash_table_remove_all(thread->slots);

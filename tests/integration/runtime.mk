@@ -11,6 +11,8 @@ tests_integration_rill_mock_cluster_LDADD = $(RDKAFKA_LIBS)
 # serves consumer groups).
 EXTRA_DIST += tests/integration/runtime-lib.sh
 runtime_integration_tests = \
-	tests/integration/0201-event-router.sh
+	tests/integration/0201-event-router.sh \
+	tests/integration/0202-two-instances.sh \
+	tests/integration/0203-kill9-takeover.sh
 TESTS += $(runtime_integration_tests)
 EXTRA_DIST += $(runtime_integration_tests)
