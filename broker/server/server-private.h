@@ -1,6 +1,10 @@
 /* server-private.h: what the files of broker/server/ share: the server
  * object, the topic registry, the request context and the handler table.
  *
+ * Files: server.c (dispatch, lifetime, housekeeping), topics.c and
+ * topic-config.c (the registry), h-meta.c, h-data.c, h-admin.c, h-configs.c,
+ * h-group.c, h-txn.c (the handlers, by area).
+ *
  * Design: one request = one rb_req_t. The dispatcher (server.c) copies the
  * frame (decoded strings and records point into that copy, and Produce
  * rewrites batches in place), parses the header, picks the handler by api
@@ -19,7 +23,14 @@
  *   log.retention.bytes, log.flush.interval.messages, log.flush.interval.ms,
  *   log.flush.on.ack, log.index.interval.bytes, message.max.bytes,
  *   log.message.timestamp.type, log.cleanup.policy, log.cleaner.delete.retention.ms,
- *   log.retention.check.interval.ms, min.insync.replicas, default.replication.factor. */
+ *   log.retention.check.interval.ms, min.insync.replicas, default.replication.factor,
+ *   group.min.session.timeout.ms, group.max.session.timeout.ms,
+ *   group.initial.rebalance.delay.ms, group.max.size, offsets.retention.minutes,
+ *   transaction.max.timeout.ms, transactional.id.expiration.ms.
+ *
+ * Files in log.dirs: rill-topics.ini (topics.c), <topic>-<partition>/ (the
+ * logs), __producer_state/<topic>-<partition>/ (producer state, topics.c),
+ * __consumer_offsets-0/ (group/), __rill_txn/ (txn/, h-txn.c). */
 #ifndef RB_SERVER_PRIVATE_H
 #define RB_SERVER_PRIVATE_H
 

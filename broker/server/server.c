@@ -16,8 +16,15 @@
  * back to a legacy protocol mode. Any other unknown API or version closes the
  * connection, as Kafka does.
  *
+ * Lifetime: rb_server_new loads the topic registry and opens every log and
+ * producer state, opens the transaction coordinator, starts the group
+ * coordinator, then lets the transaction coordinator finish what was in
+ * flight (its markers and group offsets need both). rb_server_destroy undoes
+ * it in reverse, answering parked Fetches first.
+ *
  * Housekeeping: a timer every log.retention.check.interval.ms calls
- * rb_log_maintain on every partition (roll, retention, flush.ms). */
+ * rb_log_maintain on every partition (roll, retention, compaction, flush.ms)
+ * and maintains its producer state (snapshots, expiry). */
 #include "config.h"
 
 #include <errno.h>
