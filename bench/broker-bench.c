@@ -53,6 +53,7 @@ typedef struct opts {
     int repeat;
     const char *linger_ms;
     const char *fetch_wait_ms; /* NULL: librdkafka's default */
+    bool produce_only;
 } opts_t;
 
 static opts_t o = {.records = 5000000, .size = 100, .partitions = {1, 6}, .npartitions = 2,
@@ -506,7 +507,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: broker-bench [--records N] [--size BYTES] [--partitions 1,6] [--rate R]\n"
             "                    [--latency-seconds T] [--only rill|mock] [--repeat K]\n"
-            "                    [--linger-ms MS] [--fetch-wait-ms MS]\n"
+            "                    [--linger-ms MS] [--fetch-wait-ms MS] [--produce-only]\n"
             "rill-broker is $RILL_BROKER (default ./rill-broker).\n");
     exit(2);
 }
@@ -520,6 +521,7 @@ int main(int argc, char **argv)
         {"only", required_argument, NULL, 'o'},     {"help", no_argument, NULL, 'h'},
         {"repeat", required_argument, NULL, 'R'},   {"linger-ms", required_argument, NULL, 'L'},
         {"fetch-wait-ms", required_argument, NULL, 'W'},
+        {"produce-only", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -552,6 +554,9 @@ int main(int argc, char **argv)
             break;
         case 'W':
             o.fetch_wait_ms = optarg;
+            break;
+        case 'P':
+            o.produce_only = true;
             break;
         case 'o':
             o.rill = strcmp(optarg, "rill") == 0;
@@ -588,7 +593,7 @@ int main(int argc, char **argv)
     int seq = 0;
     for (int pi = 0; pi < o.npartitions; pi++) {
         int parts = o.partitions[pi];
-        double prod[2][16], cons[2][16], p99[2][16];
+        double prod[2][16], cons[2][16] = {{0}}, p99[2][16] = {{0}};
         int R = o.repeat > 16 ? 16 : o.repeat;
         for (int k = 0; k < R; k++) {
             for (int j = 0; j < ntargets; j++) {
@@ -604,7 +609,7 @@ int main(int argc, char **argv)
                        parts, t->name, prod[ti][k], prod[ti][k] * o.size / 1e6,
                        target_cpu(t) - cpu0);
                 fflush(stdout);
-                if (t->broker != NULL && k == 0) {
+                if (t->broker != NULL && k == 0 && !o.produce_only) {
                     double b = backlog_run(t, topic, parts, o.records);
                     printf("  backlog   partitions=%d %-12s %10.0f rec/s %7.1f MB/s (read from "
                            "the log after producing)\n",
@@ -613,7 +618,7 @@ int main(int argc, char **argv)
                 }
             }
         }
-        for (int k = 0; k < R; k++) {
+        for (int k = 0; k < R && !o.produce_only; k++) {
             for (int j = 0; j < ntargets; j++) {
                 int ti = (k % 2 == 0) ? j : ntargets - 1 - j;
                 target_t *t = &targets[ti];
@@ -630,7 +635,7 @@ int main(int argc, char **argv)
                 fflush(stdout);
             }
         }
-        for (int k = 0; k < R; k++) {
+        for (int k = 0; k < R && !o.produce_only; k++) {
             for (int j = 0; j < ntargets; j++) {
                 int ti = (k % 2 == 0) ? j : ntargets - 1 - j;
                 target_t *t = &targets[ti];

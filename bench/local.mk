@@ -14,6 +14,7 @@ bench_broker_bench_SOURCES = bench/broker-bench.c \
 bench_broker_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
 bench_broker_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)
 bench: rill-broker$(EXEEXT)
+
 # broker/log/: append and fetch throughput of the partition log vs raw pwrite.
 EXTRA_PROGRAMS += bench/bench-log
 bench_targets += bench/bench-log

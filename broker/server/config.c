@@ -115,9 +115,9 @@ static const cfg_def_t defs[] = {
     {"log.flush.interval.messages", CFG_LONG, "9223372036854775807", 1, I64, NULL, 0,
      "fsync a partition after this many records (topic: flush.messages)."},
     {"log.flush.interval.ms", CFG_LONG, "1000", 0, I64, NULL, 0,
-     "fsync a partition when its oldest unflushed write is this old (topic: flush.ms). "
-     "Kafka never fsyncs by default and relies on replicas; a single node has none, so "
-     "rill-broker fsyncs every second."},
+     "fsync a partition when its oldest unflushed write is this old (topic: flush.ms), "
+     "checked at each housekeeping pass (log.retention.check.interval.ms). Kafka never "
+     "fsyncs by default and relies on replicas; a single node has none."},
     {"log.flush.on.ack", CFG_BOOL, "false", 0, 0, NULL, F_RILL,
      "fsync the partition before answering an acks=all (-1) Produce, so that an "
      "acknowledged record survives a power loss, not only a crash of the broker. "
