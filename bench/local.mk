@@ -17,7 +17,7 @@ bench: rill-broker$(EXEEXT)
 
 # broker/log/: append and fetch throughput of the partition log vs raw pwrite.
 EXTRA_PROGRAMS += bench/bench-log
-bench_targets += bench/bench-log
+bench_targets += bench/bench-log$(EXEEXT)
 bench_bench_log_SOURCES = bench/bench-log.c
 bench_bench_log_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
 

@@ -33,8 +33,8 @@ struct rb_log {
     rb_window_t win;      /* header reads of fetch and offset_for_time */
     struct {
         rb_segment_t *seg; /* NULL: empty slot */
-        int64_t offset;    /* a batch with this base offset ... */
-        int64_t pos;       /* ... starts at this position of seg */
+        int64_t offset;    /* every batch of seg before pos ends at or below offset */
+        int64_t pos;       /* (a batch boundary: where a reader of offset starts) */
     } cache[CACHE_SLOTS];
     unsigned cache_next;
 };

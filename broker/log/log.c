@@ -549,18 +549,24 @@ static int read_hinted(rb_log_t *log, rb_segment_t *seg, int64_t pos, int64_t at
 
 /* Finds the batch of seg holding target (or the first one after it): the
  * best starting point from the cache and the index, then a forward scan.
+ * An index entry names the exact base offset of the batch at its position
+ * and is checked; a cache entry (o, p) says that every batch before p ends at
+ * or below o -- after compaction the batch at p may start above o -- and,
+ * being the log's own memory, is trusted.
  * Returns 0 with *h, 1 if no batch of seg reaches target, -1 on error. */
 static int locate(rb_log_t *log, rb_segment_t *seg, int64_t target, hdr_info_t *h)
 {
     int64_t pos, at;
+    bool cached = false;
     rb__segment_floor_offset(seg, target, &pos, &at);
     for (int i = 0; i < CACHE_SLOTS; i++)
         if (log->cache[i].seg == seg && log->cache[i].offset <= target &&
             log->cache[i].offset > at) {
             at = log->cache[i].offset;
             pos = log->cache[i].pos;
+            cached = true;
         }
-    int rc = read_hinted(log, seg, pos, at, h);
+    int rc = cached ? read_header(log, seg, pos, h) : read_hinted(log, seg, pos, at, h);
     if (rc == -2)
         rc = read_header(log, seg, 0, h);
     while (rc == 0 && h->next <= target)

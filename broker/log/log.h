@@ -13,7 +13,9 @@
  *   00000000000000000000.index      sparse offset index (relative offset -> file position)
  *   00000000000000000000.timeindex  sparse time index (max timestamp -> relative offset)
  * named by the segment's base offset (20 digits, like Kafka), plus a small
- * checkpoint of the log start offset.
+ * checkpoint of the log start offset (rill-log.checkpoint, which also holds
+ * the recovery point) and, only while the log is closed cleanly,
+ * rill-log.clean-shutdown.
  *
  * Invariants:
  *   - start_offset <= end_offset; offsets are dense, assigned at append,
@@ -23,7 +25,8 @@
  *     scans the tail of the active segment (and of any segment newer than
  *     the last clean shutdown marker) and truncates at the first torn or
  *     corrupt batch, with a log line saying how many bytes were cut.
- *   - The active (last) segment is the only one written to.
+ *   - The active (last) segment is the only one written to (compaction
+ *     replaces a sealed segment whole, by renaming a rewritten copy over it).
  */
 #ifndef RB_LOG_H
 #define RB_LOG_H
