@@ -20,6 +20,13 @@ bench_targets += bench/bench-log
 bench_bench_log_SOURCES = bench/bench-log.c
 bench_bench_log_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
 
+# broker/txn/: producer-state cost per produced batch, read_committed lookups,
+# snapshot/rebuild, transactions through the coordinator.
+EXTRA_PROGRAMS += bench/bench-txn
+bench_targets += bench/bench-txn
+bench_bench_txn_SOURCES = bench/bench-txn.c
+bench_bench_txn_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+
 # group-bench: the group coordinator in process on the real offsets log (docs/benchmarks.md).
 EXTRA_PROGRAMS += bench/group-bench
 bench_targets += bench/group-bench$(EXEEXT)

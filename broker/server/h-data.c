@@ -41,6 +41,7 @@
 
 #include <glib.h>
 
+#include "broker/log/batch.h"
 #include "broker/server/server-private.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -77,7 +78,6 @@ static int16_t check_batch(const rb_records_t *rec, int16_t version)
 rb_kerr_t rb__partition_append(rb_server_t *server, rb_partition_t *part, uint8_t *batch,
                                size_t len, rb_pstate_origin_t origin, rb_append_info_t *info)
 {
-    (void)server;
     rb_pstate_dup_t dup = {0};
     rb_kerr_t err = rb_pstate_check(part->pstate, batch, len, origin, &dup);
     if (err != RB_ERR_NONE)
@@ -86,6 +86,16 @@ rb_kerr_t rb__partition_append(rb_server_t *server, rb_partition_t *part, uint8_
         /* a retry of an appended batch: answer the original offsets */
         *info = (rb_append_info_t){dup.base_offset, dup.last_offset, -1, -1, 0};
         return RB_ERR_NONE;
+    }
+    /* A client's transactional batch must belong to its producer's open
+     * transaction, at the current epoch, on a partition it added (KIP-890):
+     * else a fenced producer could still write where its successor has not. */
+    if (origin == RB_PSTATE_CLIENT && server->txn && rb_batch_is_transactional(batch)) {
+        err = rb_txn_verify_produce(server->txn, rb_batch_producer_id(batch),
+                                    rb_batch_producer_epoch(batch), part->topic->name,
+                                    part->index);
+        if (err != RB_ERR_NONE)
+            return err;
     }
     err = rb_log_append(part->log, batch, len, rill__clock_wall_ms(), info);
     if (err == RB_ERR_NONE)
@@ -437,6 +447,8 @@ void rb__handle_list_offsets(rb_req_t *req, rill_rbuf_t *body)
                 pr->offset = r.isolation_level == 1 ? lso : rb_log_end_offset(part->log);
             } else if (lp->timestamp == -2) { /* earliest */
                 pr->offset = rb_log_start_offset(part->log);
+            } else if (lp->timestamp == -3 && v >= 7) { /* max timestamp (KIP-734) */
+                pr->offset = rb_log_max_timestamp(part->log, &pr->timestamp);
             } else if (lp->timestamp < 0) {
                 pr->error_code = RB_ERR_INVALID_REQUEST;
             } else {

@@ -2,7 +2,8 @@
  * between the wire structs and broker/txn/'s coordinator (coordinator.h):
  * InitProducerId, AddPartitionsToTxn, AddOffsetsToTxn, EndTxn and
  * TxnOffsetCommit (whose offsets broker/group/ keeps pending until the
- * transaction ends).
+ * transaction ends), and the operator views DescribeProducers,
+ * DescribeTransactions and ListTransactions.
  *
  * The coordinator's files live in <log.dirs>/__rill_txn/. Its two hooks are
  * served here: write_marker appends a COMMIT/ABORT control batch through the
@@ -307,4 +308,184 @@ void rb__handle_txn_offset_commit(rb_req_t *req, rill_rbuf_t *body)
         }
     }
     rb__req_respond(req, &rb_txn_offset_commit_resp_msg, &resp);
+}
+
+static rb_str_t cstr(const char *s)
+{
+    return (rb_str_t){s, (int32_t)strlen(s)};
+}
+
+/* ---- operator views -------------------------------------------------------------- */
+
+#define RB_ERR_TRANSACTIONAL_ID_NOT_FOUND 105
+
+void rb__handle_describe_producers(rb_req_t *req, rill_rbuf_t *body)
+{
+    rb_server_t *server = req->server;
+    rb_describe_producers_req_t r;
+    if (rb_describe_producers_req_decode(body, req->hdr.api_version, &req->arena, &r) != 0) {
+        rb__req_fail(req, "malformed DescribeProducers request");
+        return;
+    }
+    rb_describe_producers_resp_t resp;
+    rb_describe_producers_resp_init(&resp);
+    resp.topics = rb__items(req, &rb_describe_producers_resp_topic_response_desc, r.topics_count);
+    resp.topics_count = r.topics_count;
+    GArray *producers = g_array_new(FALSE, FALSE, sizeof(rb_producer_info_t));
+    for (int32_t t = 0; t < r.topics_count; t++) {
+        const rb_describe_producers_req_topic_request_t *tq = &r.topics[t];
+        rb_describe_producers_resp_topic_response_t *tr = &resp.topics[t];
+        tr->name = tq->name;
+        tr->partitions = rb__items(req, &rb_describe_producers_resp_partition_response_desc,
+                                   tq->partition_indexes_count);
+        tr->partitions_count = tq->partition_indexes_count;
+        for (int32_t p = 0; p < tq->partition_indexes_count; p++) {
+            rb_describe_producers_resp_partition_response_t *pr = &tr->partitions[p];
+            pr->partition_index = tq->partition_indexes[p];
+            rb_partition_t *part = rb__partition_find(server, tq->name, pr->partition_index);
+            if (!part || !part->pstate) {
+                pr->error_code = RB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
+            g_array_set_size(producers, 0);
+            rb_pstate_producers(part->pstate, producers);
+            pr->active_producers = rb__items(req, &rb_describe_producers_resp_producer_state_desc,
+                                             (int32_t)producers->len);
+            pr->active_producers_count = (int32_t)producers->len;
+            for (guint i = 0; i < producers->len; i++) {
+                const rb_producer_info_t *info = &g_array_index(producers, rb_producer_info_t, i);
+                rb_describe_producers_resp_producer_state_t *ps = &pr->active_producers[i];
+                ps->producer_id = info->producer_id;
+                ps->producer_epoch = info->producer_epoch;
+                ps->last_sequence = info->last_sequence;
+                ps->last_timestamp = info->last_timestamp;
+                ps->coordinator_epoch = info->coordinator_epoch;
+                ps->current_txn_start_offset = info->current_txn_start_offset;
+            }
+        }
+    }
+    g_array_free(producers, TRUE);
+    rb__req_respond(req, &rb_describe_producers_resp_msg, &resp);
+}
+
+static gint cmp_partition(gconstpointer a, gconstpointer b)
+{
+    const rb_txn_partition_t *x = a;
+    const rb_txn_partition_t *y = b;
+    int c = strcmp(x->topic, y->topic);
+    return c != 0 ? c : (x->partition > y->partition) - (x->partition < y->partition);
+}
+
+/* The partitions of a transaction grouped by topic (sorted) into out. */
+static void fill_txn_topics(rb_req_t *req, GArray *parts,
+                            rb_describe_transactions_resp_transaction_state_t *out)
+{
+    g_array_sort(parts, cmp_partition);
+    int32_t ntopics = 0;
+    for (guint i = 0; i < parts->len; i++)
+        if (i == 0 || strcmp(g_array_index(parts, rb_txn_partition_t, i).topic,
+                             g_array_index(parts, rb_txn_partition_t, i - 1).topic) != 0)
+            ntopics++;
+    out->topics = rb__items(req, &rb_describe_transactions_resp_topic_data_desc, ntopics);
+    out->topics_count = ntopics;
+    int32_t t = -1;
+    for (guint i = 0; i < parts->len; i++) {
+        const rb_txn_partition_t *tp = &g_array_index(parts, rb_txn_partition_t, i);
+        if (t < 0 || strcmp(tp->topic, rb__cstr(req, out->topics[t].topic)) != 0) {
+            t++;
+            out->topics[t].topic = cstr(tp->topic);
+            int32_t n = 0;
+            for (guint k = i; k < parts->len &&
+                              strcmp(g_array_index(parts, rb_txn_partition_t, k).topic,
+                                     tp->topic) == 0;
+                 k++)
+                n++;
+            out->topics[t].partitions = rb_arena_alloc(&req->arena, (size_t)n * sizeof(int32_t));
+            out->topics[t].partitions_count = 0;
+        }
+        out->topics[t].partitions[out->topics[t].partitions_count++] = tp->partition;
+    }
+}
+
+void rb__handle_describe_transactions(rb_req_t *req, rill_rbuf_t *body)
+{
+    rb_describe_transactions_req_t r;
+    if (rb_describe_transactions_req_decode(body, req->hdr.api_version, &req->arena, &r) != 0) {
+        rb__req_fail(req, "malformed DescribeTransactions request");
+        return;
+    }
+    rb_describe_transactions_resp_t resp;
+    rb_describe_transactions_resp_init(&resp);
+    resp.transaction_states =
+        rb__items(req, &rb_describe_transactions_resp_transaction_state_desc,
+                  r.transactional_ids_count);
+    resp.transaction_states_count = r.transactional_ids_count;
+    GArray *parts = g_array_new(FALSE, FALSE, sizeof(rb_txn_partition_t));
+    for (int32_t i = 0; i < r.transactional_ids_count; i++) {
+        rb_describe_transactions_resp_transaction_state_t *st = &resp.transaction_states[i];
+        st->transactional_id = r.transactional_ids[i];
+        g_array_set_size(parts, 0);
+        rb_txn_info_t info;
+        if (!req->server->txn ||
+            !rb_txn_describe(req->server->txn, rb__cstr(req, r.transactional_ids[i]), &info,
+                             parts, NULL)) {
+            st->error_code = RB_ERR_TRANSACTIONAL_ID_NOT_FOUND;
+            st->transaction_state = cstr("");
+            st->producer_id = -1;
+            st->producer_epoch = -1;
+            st->transaction_start_time_ms = -1;
+            continue;
+        }
+        st->transaction_state = cstr(rb_txn_state_name(info.state));
+        st->transaction_timeout_ms = info.timeout_ms;
+        st->transaction_start_time_ms = info.start_ms;
+        st->producer_id = info.producer_id;
+        st->producer_epoch = info.producer_epoch;
+        fill_txn_topics(req, parts, st);
+    }
+    g_array_free(parts, TRUE);
+    rb__req_respond(req, &rb_describe_transactions_resp_msg, &resp);
+}
+
+void rb__handle_list_transactions(rb_req_t *req, rill_rbuf_t *body)
+{
+    rb_list_transactions_req_t r;
+    if (rb_list_transactions_req_decode(body, req->hdr.api_version, &req->arena, &r) != 0) {
+        rb__req_fail(req, "malformed ListTransactions request");
+        return;
+    }
+    rb_list_transactions_resp_t resp;
+    rb_list_transactions_resp_init(&resp);
+    int32_t nfilters = r.state_filters_count > 0 ? r.state_filters_count : 0;
+    rb_txn_state_t *states = g_new0(rb_txn_state_t, nfilters + 1);
+    size_t nstates = 0;
+    resp.unknown_state_filters = rb_arena_alloc(&req->arena, (size_t)(nfilters + 1) * sizeof(rb_str_t));
+    resp.unknown_state_filters_count = 0;
+    for (int32_t i = 0; i < nfilters; i++) {
+        int state = rb_txn_state_from_name(rb__cstr(req, r.state_filters[i]));
+        if (state < 0)
+            resp.unknown_state_filters[resp.unknown_state_filters_count++] = r.state_filters[i];
+        else
+            states[nstates++] = (rb_txn_state_t)state;
+    }
+    GArray *list = g_array_new(FALSE, FALSE, sizeof(rb_txn_info_t));
+    /* Only unknown states asked for: nothing can match (an empty filter would match all). */
+    if (!req->server->txn)
+        resp.error_code = ERR_COORDINATOR_NOT_AVAILABLE;
+    else if (nfilters == 0 || nstates > 0)
+        rb_txn_list(req->server->txn, states, nstates, r.producer_id_filters,
+                    r.producer_id_filters_count > 0 ? (size_t)r.producer_id_filters_count : 0,
+                    list);
+    resp.transaction_states = rb__items(req, &rb_list_transactions_resp_transaction_state_desc,
+                                        (int32_t)list->len);
+    resp.transaction_states_count = (int32_t)list->len;
+    for (guint i = 0; i < list->len; i++) {
+        const rb_txn_info_t *info = &g_array_index(list, rb_txn_info_t, i);
+        resp.transaction_states[i].transactional_id = cstr(info->transactional_id);
+        resp.transaction_states[i].producer_id = info->producer_id;
+        resp.transaction_states[i].transaction_state = cstr(rb_txn_state_name(info->state));
+    }
+    g_array_free(list, TRUE);
+    g_free(states);
+    rb__req_respond(req, &rb_list_transactions_resp_msg, &resp);
 }

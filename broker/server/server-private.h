@@ -166,6 +166,9 @@ void rb__handle_add_partitions_to_txn(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_add_offsets_to_txn(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_end_txn(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_txn_offset_commit(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_describe_producers(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_describe_transactions(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_list_transactions(rb_req_t *req, rill_rbuf_t *body);
 
 /* The handler for an api key, or NULL (server.c). */
 rb__handler_fn rb__server_handler(int16_t api_key);

@@ -66,6 +66,9 @@ static const struct {
     {RB_API_KEY_ADD_OFFSETS_TO_TXN, rb__handle_add_offsets_to_txn},
     {RB_API_KEY_END_TXN, rb__handle_end_txn},
     {RB_API_KEY_TXN_OFFSET_COMMIT, rb__handle_txn_offset_commit},
+    {RB_API_KEY_DESCRIBE_PRODUCERS, rb__handle_describe_producers},
+    {RB_API_KEY_DESCRIBE_TRANSACTIONS, rb__handle_describe_transactions},
+    {RB_API_KEY_LIST_TRANSACTIONS, rb__handle_list_transactions},
 };
 
 rb__handler_fn rb__server_handler(int16_t api_key)

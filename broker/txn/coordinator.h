@@ -162,6 +162,17 @@ rb_kerr_t rb_txn_verify_offset_commit(rb_txn_coord_t *coord, const char *transac
                                       int64_t producer_id, int16_t producer_epoch,
                                       const char *group_id);
 
+/* The check of a transactional Produce batch (KIP-890's verification, which
+ * closes the window where a fenced producer could still write to a partition
+ * its successor has not touched yet): 0 if producer_id's transaction is
+ * Ongoing with exactly producer_epoch and includes topic-partition;
+ * INVALID_PRODUCER_EPOCH for another epoch (fenced), INVALID_TXN_STATE when
+ * no transaction is open or the partition was not added to it,
+ * INVALID_PRODUCER_ID_MAPPING for a producer id no transactional id has.
+ * Call it after rb_pstate_check (a duplicate is answered before it). */
+rb_kerr_t rb_txn_verify_produce(rb_txn_coord_t *coord, int64_t producer_id, int16_t producer_epoch,
+                                const char *topic, int32_t partition);
+
 /* Aborts timed-out transactions (bumping the epoch: the zombie is fenced),
  * retries failed marker writes, expires idle transactional ids (Dead). */
 void rb_txn_tick(rb_txn_coord_t *coord);

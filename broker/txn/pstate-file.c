@@ -19,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <glib/gstdio.h>
+
 #include "broker/txn/marker.h"
 #include "broker/txn/txnfile.h"
 #include "common/buf.h"
@@ -230,7 +232,7 @@ static bool load_index(rb_pstate_t *ps, int64_t replay_from, char **errmsg)
         }
         if (entry.last_offset >= replay_from)
             break; /* the replay re-adds it */
-        g_array_append_val(ps->aborted, entry);
+        rb__pstate_aborted_add(ps, &entry);
         keep = pos + INDEX_ENTRY;
     }
     if (keep != len && data != NULL) {
@@ -282,6 +284,7 @@ bool rb_pstate_load(rb_pstate_t *ps, int64_t log_start, int64_t log_end, int64_t
     if (ps->last_snapshot >= 0)
         *replay_from = ps->last_snapshot > log_start ? ps->last_snapshot : log_start;
     ps->applied_end = *replay_from;
+    ps->dirty = false;
     return load_index(ps, *replay_from, errmsg);
 }
 
@@ -435,6 +438,7 @@ bool rb_pstate_snapshot(rb_pstate_t *ps, int64_t offset, char **errmsg)
     if (!ok)
         return false;
     ps->last_snapshot = offset;
+    ps->dirty = false;
     g_autofree char *ignored = NULL;
     GArray *offsets = list_snapshots(ps, &ignored);
     if (offsets != NULL) {
@@ -476,6 +480,7 @@ void rb_pstate_delete(rb_pstate_t *ps)
         }
         g_autofree char *path = index_path(ps);
         unlink(path);
+        g_rmdir(ps->dir); /* only if empty: never someone else's files */
     }
     rb_pstate_free(ps);
 }

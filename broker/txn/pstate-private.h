@@ -31,8 +31,11 @@ struct rb_pstate {
     GHashTable *producers;     /* &producer->producer_id -> rb__producer_t (owned) */
     GTree *ongoing;            /* rb__producer_t* ordered by txn_first_offset -> same */
     GArray *aborted;           /* rb_aborted_txn_t, sorted by last_offset */
+    int64_t aborted_max_span;  /* max of last_offset - first_offset over aborted */
     int64_t applied_end;       /* every batch below this offset has been applied */
     int64_t last_snapshot;     /* offset of the newest snapshot, -1 if none */
+    int64_t last_snapshot_ms;  /* when rb_pstate_maintain last wrote one */
+    bool dirty;                /* changed since the last snapshot or load */
     int index_fd;              /* aborted.txnindex opened O_APPEND, -1 if none */
     bool index_write_failed;   /* rewrite the whole index at the next snapshot */
 };
@@ -41,6 +44,8 @@ struct rb_pstate {
 rb__producer_t *rb__pstate_producer_get(rb_pstate_t *ps, int64_t producer_id, bool create);
 void rb__pstate_insert_producer(rb_pstate_t *ps, rb__producer_t *producer);
 void rb__pstate_clear(rb_pstate_t *ps);
+/* Adds an aborted entry (in marker order) to memory, keeping the max span. */
+void rb__pstate_aborted_add(rb_pstate_t *ps, const rb_aborted_txn_t *entry);
 
 /* pstate-file.c */
 void rb__pstate_index_append(rb_pstate_t *ps, const rb_aborted_txn_t *entry);

@@ -43,8 +43,10 @@ rb_pstate_t *rb_pstate_new(const char *dir, const rb_pstate_config_t *config)
     rb_pstate_t *ps = g_new0(rb_pstate_t, 1);
     ps->dir = g_strdup(dir);
     ps->config.producer_id_expiration_ms = 86400000;
+    ps->config.snapshot_interval_ms = 60000;
     if (config != NULL)
         ps->config = *config;
+    ps->last_snapshot_ms = INT64_MIN;
     ps->producers = g_hash_table_new_full(g_int64_hash, g_int64_equal, NULL, g_free);
     ps->ongoing = g_tree_new(cmp_txn_first);
     ps->aborted = g_array_new(FALSE, FALSE, sizeof(rb_aborted_txn_t));
@@ -59,7 +61,15 @@ void rb__pstate_clear(rb_pstate_t *ps)
     ps->ongoing = g_tree_new(cmp_txn_first);
     g_hash_table_remove_all(ps->producers);
     g_array_set_size(ps->aborted, 0);
+    ps->aborted_max_span = 0;
     ps->applied_end = 0;
+}
+
+void rb__pstate_aborted_add(rb_pstate_t *ps, const rb_aborted_txn_t *entry)
+{
+    g_array_append_val(ps->aborted, *entry);
+    if (entry->last_offset - entry->first_offset > ps->aborted_max_span)
+        ps->aborted_max_span = entry->last_offset - entry->first_offset;
 }
 
 rb__producer_t *rb__pstate_producer_get(rb_pstate_t *ps, int64_t producer_id, bool create)
@@ -214,7 +224,7 @@ static void apply_marker(rb_pstate_t *ps, const rb_txn_batch_t *batch)
             .last_offset = batch->base_offset,
             .last_stable_offset = rb_pstate_lso(ps, batch->base_offset + 1),
         };
-        g_array_append_val(ps->aborted, entry);
+        rb__pstate_aborted_add(ps, &entry);
         rb__pstate_index_append(ps, &entry);
     }
 }
@@ -232,6 +242,7 @@ void rb_pstate_appended(rb_pstate_t *ps, const uint8_t *data, size_t len)
     ps->applied_end = last_offset + 1;
     if (batch.producer_id < 0)
         return;
+    ps->dirty = true;
     if (batch.control) {
         if (batch.has_marker)
             apply_marker(ps, &batch);
@@ -278,8 +289,13 @@ size_t rb_pstate_aborted_txns(const rb_pstate_t *ps, int64_t fetch_offset, int64
         else
             hi = mid;
     }
+    /* An entry whose marker is at or past upper + the longest span started
+     * at or after upper, and so does every later one: stop there. */
+    int64_t stop = upper_offset > INT64_MAX - ps->aborted_max_span
+                       ? INT64_MAX
+                       : upper_offset + ps->aborted_max_span;
     size_t found = 0;
-    for (size_t i = lo; i < n; i++) {
+    for (size_t i = lo; i < n && entries[i].last_offset < stop; i++) {
         if (entries[i].first_offset < upper_offset) {
             g_array_append_val(out, entries[i]);
             found++;
@@ -300,30 +316,45 @@ int rb_pstate_expire(rb_pstate_t *ps, int64_t now_ms)
             producer->last_timestamp + ps->config.producer_id_expiration_ms < now_ms) {
             g_hash_table_iter_remove(&iter);
             expired++;
+            ps->dirty = true;
         }
     }
     return expired;
 }
 
+bool rb_pstate_maintain(rb_pstate_t *ps, int64_t log_end, int64_t now_ms, char **errmsg)
+{
+    rb_pstate_expire(ps, now_ms);
+    if (!ps->dirty || ps->dir == NULL)
+        return true;
+    if (ps->last_snapshot_ms != INT64_MIN &&
+        now_ms - ps->last_snapshot_ms < ps->config.snapshot_interval_ms)
+        return true;
+    if (!rb_pstate_snapshot(ps, log_end, errmsg))
+        return false;
+    ps->last_snapshot_ms = now_ms;
+    return true;
+}
+
 void rb_pstate_truncate_head(rb_pstate_t *ps, int64_t log_start)
 {
-    guint keep_from = 0;
+    guint dropped = 0;
     /* Not a prefix in general (first offsets are not sorted), but an entry
      * whose marker is below the start describes only deleted data. */
-    GArray *kept = g_array_new(FALSE, FALSE, sizeof(rb_aborted_txn_t));
-    for (guint i = 0; i < ps->aborted->len; i++) {
-        const rb_aborted_txn_t *entry = &g_array_index(ps->aborted, rb_aborted_txn_t, i);
-        if (entry->last_offset >= log_start)
-            g_array_append_val(kept, *entry);
-        else
-            keep_from++;
-    }
-    if (keep_from == 0) {
-        g_array_free(kept, TRUE);
+    GArray *old = ps->aborted;
+    for (guint i = 0; i < old->len; i++)
+        if (g_array_index(old, rb_aborted_txn_t, i).last_offset < log_start)
+            dropped++;
+    if (dropped == 0)
         return;
+    ps->aborted = g_array_new(FALSE, FALSE, sizeof(rb_aborted_txn_t));
+    ps->aborted_max_span = 0;
+    for (guint i = 0; i < old->len; i++) {
+        const rb_aborted_txn_t *entry = &g_array_index(old, rb_aborted_txn_t, i);
+        if (entry->last_offset >= log_start)
+            rb__pstate_aborted_add(ps, entry);
     }
-    g_array_free(ps->aborted, TRUE);
-    ps->aborted = kept;
+    g_array_free(old, TRUE);
     g_autofree char *errmsg = NULL;
     if (!rb__pstate_index_rewrite(ps, &errmsg)) {
         RILL_LOG_WARN("broker.txn", "cannot rewrite aborted index: %s", errmsg);
@@ -358,8 +389,9 @@ void rb_pstate_producers(const rb_pstate_t *ps, GArray *out)
         };
         g_array_append_val(out, info);
     }
-    qsort(out->data + start * sizeof(rb_producer_info_t), out->len - start,
-          sizeof(rb_producer_info_t), cmp_info);
+    if (out->len - start > 1)
+        qsort(out->data + start * sizeof(rb_producer_info_t), out->len - start,
+              sizeof(rb_producer_info_t), cmp_info);
 }
 
 size_t rb_pstate_producer_count(const rb_pstate_t *ps)

@@ -19,8 +19,9 @@
  *   marker:  same three steps with RB_PSTATE_COORDINATOR (see coordinator.h)
  *   fetch:   limit = isolation==read_committed ? rb_pstate_lso(ps, hw) : hw
  *            rb_pstate_aborted_txns(ps, fetch_offset, end_of_data, array)
- *   timers:  rb_pstate_snapshot(ps, rb_log_end_offset(log)) on segment roll,
- *            periodically and at close; rb_pstate_expire(ps, now);
+ *   timers:  rb_pstate_maintain(ps, rb_log_end_offset(log), now) from the
+ *            housekeeping timer (expiry + periodic snapshot), and
+ *            rb_pstate_snapshot(ps, rb_log_end_offset(log)) at close;
  *            rb_pstate_truncate_head(ps, start) after retention/DeleteRecords.
  *
  * State per producer id (Kafka's ProducerStateEntry): epoch, coordinator
@@ -66,6 +67,7 @@ typedef struct rb_pstate rb_pstate_t;
 
 typedef struct rb_pstate_config {
     int64_t producer_id_expiration_ms; /* producer.id.expiration.ms (default 86400000) */
+    int64_t snapshot_interval_ms;      /* rb_pstate_maintain's snapshot period (default 60000) */
 } rb_pstate_config_t;
 
 /* Who is appending: a client's Produce, or the coordinator writing a marker. */
@@ -106,7 +108,8 @@ rb_pstate_t *rb_pstate_new(const char *dir, const rb_pstate_config_t *config);
 /* Frees (closes the index file). Does not snapshot. NULL is a no-op. */
 void rb_pstate_free(rb_pstate_t *ps);
 
-/* Removes the files of this state (topic deletion), then frees it. */
+/* Removes the files of this state and its directory when that is then empty
+ * (topic deletion), then frees it. NULL is a no-op. */
 void rb_pstate_delete(rb_pstate_t *ps);
 
 /* Loads the newest usable snapshot at or below log_end and the aborted index,
@@ -184,6 +187,13 @@ int64_t rb_pstate_last_snapshot_offset(const rb_pstate_t *ps);
 /* Forgets producers without an open transaction whose last timestamp is older
  * than now_ms - producer.id.expiration.ms. Returns how many. */
 int rb_pstate_expire(rb_pstate_t *ps, int64_t now_ms);
+
+/* Housekeeping for the server's periodic timer: expires idle producers and,
+ * when the state changed since the last snapshot and snapshot_interval_ms has
+ * passed (or there is none yet), writes a snapshot at log_end. now_ms is
+ * wall-clock time (the same clock as the batches' timestamps). Returns false
+ * and sets *errmsg if the snapshot failed (the state itself is fine). */
+bool rb_pstate_maintain(rb_pstate_t *ps, int64_t log_end, int64_t now_ms, char **errmsg);
 
 /* After the log start moved to log_start (retention, DeleteRecords): drops
  * aborted-index entries wholly below it (rewriting the index file). */

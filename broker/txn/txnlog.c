@@ -206,13 +206,14 @@ void rb_txnlog_close(rb_txnlog_t *log)
     g_free(log);
 }
 
-bool rb_txnlog_append(rb_txnlog_t *log, const uint8_t *payload, size_t len, char **errmsg)
+bool rb_txnlog_append(rb_txnlog_t *log, const uint8_t *payload, size_t len, bool sync,
+                      char **errmsg)
 {
     rill_wbuf_t w;
     rill__wbuf_init(&w, len + FRAME_HEADER);
     rb_txnlog_frame(&w, payload, len);
     bool ok = pwrite(log->fd, w.data, w.len, log->size) == (ssize_t)w.len;
-    if (ok && log->fsync)
+    if (ok && sync && log->fsync)
         ok = fdatasync(log->fd) == 0;
     if (!ok) {
         *errmsg = g_strdup_printf("%s: %s", log->path, g_strerror(errno));

@@ -72,10 +72,12 @@ void rb_txnlog_close(rb_txnlog_t *log);
 void rb_txnlog_encode_epoch(rill_wbuf_t *w, int32_t coordinator_epoch);
 void rb_txnlog_encode_txn(rill_wbuf_t *w, const rb_txnlog_txn_t *txn);
 
-/* Appends one payload durably (write + fsync when configured). Returns false
- * and sets *errmsg on I/O errors; the file is then cut back to its previous
- * length so that it never holds half a record followed by good ones. */
-bool rb_txnlog_append(rb_txnlog_t *log, const uint8_t *payload, size_t len, char **errmsg);
+/* Appends one payload: written, and fsynced when sync and the log's fsync
+ * setting are both true. Returns false and sets *errmsg on I/O errors; the
+ * file is then cut back to its previous length so that it never holds half a
+ * record followed by good ones. */
+bool rb_txnlog_append(rb_txnlog_t *log, const uint8_t *payload, size_t len, bool sync,
+                      char **errmsg);
 
 /* Replaces the whole file with the payloads in w, a buffer of records as
  * framed by rb_txnlog_frame(). */

@@ -159,6 +159,11 @@ const char *rt_broker_tmp_dir(const rt_broker_t *broker)
     return broker->tmp;
 }
 
+int rt_broker_pid(const rt_broker_t *broker)
+{
+    return broker->pid > 0 ? (int)broker->pid : 0;
+}
+
 bool rt_broker_alive(rt_broker_t *broker)
 {
     if (broker->pid <= 0)

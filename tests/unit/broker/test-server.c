@@ -1,6 +1,6 @@
 /* test-server.c: rill-broker's request handlers, fed request frames without
- * sockets: responses are captured through the server's I/O seam, with file
- * ranges read back, so produce -> fetch is checked byte for byte. */
+ * sockets (server-harness.h): discovery, produce/fetch byte for byte, long-polling,
+ * ListOffsets, admin and configs, restart, garbage input. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -8,309 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <glib.h>
-#include <glib/gstdio.h>
 
-#include "broker/server/server-private.h"
-#include "common/crc32c.h"
-
-/* ---- harness ------------------------------------------------------------- */
-
-typedef struct captured {
-    bool answered;
-    bool has_response;
-    GByteArray *bytes;
-} captured_t;
-
-typedef struct harness {
-    char *dir;
-    rb_config_t *config;
-    rb_loop_t *loop;
-    rb_server_t *server;
-    captured_t slots[64];
-    int next_slot;
-    int closes;
-    char conn_token; /* its address is the fake connection */
-    rb_arena_t arena;
-} harness_t;
-
-static harness_t *H;
-
-static void capture_respond(void *ud, rb_slot_t *slot, rb_enc_t *enc)
-{
-    harness_t *h = ud;
-    captured_t *c = (captured_t *)slot;
-    assert_true(c >= h->slots && c < h->slots + 64);
-    assert_false(c->answered); /* exactly once */
-    c->answered = true;
-    if (!enc)
-        return;
-    c->has_response = true;
-    c->bytes = g_byte_array_new();
-    size_t at = 0;
-    for (size_t i = 0; i <= enc->nsplices; i++) {
-        size_t end = i < enc->nsplices ? enc->splices[i].at : enc->w.len;
-        g_byte_array_append(c->bytes, enc->w.data + at, (guint)(end - at));
-        at = end;
-        if (i < enc->nsplices) {
-            guint8 *buf = g_malloc(enc->splices[i].len);
-            assert_int_equal(
-                pread(enc->splices[i].fd, buf, enc->splices[i].len, (off_t)enc->splices[i].pos),
-                (ssize_t)enc->splices[i].len);
-            g_byte_array_append(c->bytes, buf, (guint)enc->splices[i].len);
-            g_free(buf);
-        }
-    }
-}
-
-static void capture_close(void *ud, rb_conn_t *conn, const char *reason)
-{
-    harness_t *h = ud;
-    (void)reason;
-    assert_ptr_equal(conn, (rb_conn_t *)&h->conn_token);
-    h->closes++;
-}
-
-static const char *fake_peer(void *ud, rb_conn_t *conn)
-{
-    (void)ud;
-    (void)conn;
-    return "127.0.0.1:40000";
-}
-
-static void start_server(harness_t *h)
-{
-    g_autofree char *errmsg = NULL;
-    h->server = rb_server_new(h->loop, h->config, &errmsg);
-    if (!h->server)
-        fail_msg("rb_server_new: %s", errmsg);
-    rb__server_set_io(h->server, capture_respond, capture_close, fake_peer, h);
-    rb_server_set_advertised(h->server, "127.0.0.1", 19092);
-}
-
-static void set_config(harness_t *h, const char *key, const char *value)
-{
-    g_autofree char *errmsg = NULL;
-    if (!rb_config_set(h->config, key, value, &errmsg))
-        fail_msg("config %s: %s", key, errmsg);
-}
-
-static int setup(void **state)
-{
-    harness_t *h = g_new0(harness_t, 1);
-    h->dir = g_dir_make_tmp("rill-test-server-XXXXXX", NULL);
-    h->config = rb_config_new_defaults();
-    set_config(h, "log.dirs", h->dir);
-    h->loop = rb_loop_new();
-    rb_arena_init(&h->arena);
-    start_server(h);
-    H = h;
-    *state = h;
-    return 0;
-}
-
-static void rm_rf(const char *path)
-{
-    GDir *d = g_dir_open(path, 0, NULL);
-    if (d) {
-        const char *name;
-        while ((name = g_dir_read_name(d))) {
-            g_autofree char *p = g_build_filename(path, name, NULL);
-            rm_rf(p);
-        }
-        g_dir_close(d);
-    }
-    g_remove(path);
-}
-
-static void clear_slots(harness_t *h)
-{
-    for (int i = 0; i < h->next_slot; i++) {
-        if (h->slots[i].bytes)
-            g_byte_array_free(h->slots[i].bytes, TRUE);
-        h->slots[i] = (captured_t){0};
-    }
-    h->next_slot = 0;
-}
-
-static int teardown(void **state)
-{
-    harness_t *h = *state;
-    rb_server_destroy(h->server);
-    rb_loop_destroy(h->loop);
-    rb_config_free(h->config);
-    clear_slots(h);
-    rb_arena_clear(&h->arena);
-    rm_rf(h->dir);
-    g_free(h->dir);
-    g_free(h);
-    return 0;
-}
-
-/* Sends body (a request struct of api `key`) at version; returns the slot. */
-static captured_t *send_req(harness_t *h, int16_t key, int16_t v, const void *body)
-{
-    const rb_api_desc_t *api = rb_proto_api(key);
-    bool flex = api && rb_proto_is_flexible(api, v);
-    rb_enc_t enc;
-    rb_enc_init(&enc);
-    rb_req_header_t hdr = {key, v, 1000 + h->next_slot, rb_str_c("test-client")};
-    rb_proto_write_req_header(&enc, &hdr, flex);
-    if (body)
-        rb_proto_encode(api->request, v, flex, &enc, body);
-    assert_true(h->next_slot < 64);
-    captured_t *slot = &h->slots[h->next_slot++];
-    const rb_net_callbacks_t *cb = rb_server_callbacks(h->server);
-    cb->on_request((rb_conn_t *)&h->conn_token, (rb_slot_t *)slot, enc.w.data, enc.w.len, cb->ud);
-    rb_enc_free(&enc);
-    return slot;
-}
-
-/* Decodes a captured response of api key at version into out (arena-backed). */
-static void decode_resp(harness_t *h, captured_t *slot, int16_t key, int16_t v, void *out)
-{
-    assert_true(slot->answered);
-    assert_true(slot->has_response);
-    const rb_api_desc_t *api = rb_proto_api(key);
-    bool flex = rb_proto_is_flexible(api, v);
-    rill_rbuf_t r;
-    rill__rbuf_init(&r, slot->bytes->data, slot->bytes->len);
-    int32_t corr = rill__rbuf_get_i32(&r);
-    assert_int_equal(corr, 1000 + (int)(slot - h->slots));
-    if (flex && key != RB_API_KEY_API_VERSIONS)
-        assert_int_equal(rill__rbuf_get_u8(&r), 0); /* header v1: no tags */
-    assert_int_equal(rb_proto_decode(api->response, v, flex, &r, &h->arena, out), 0);
-    assert_int_equal(rill__rbuf_remaining(&r), 0);
-}
-
-/* A record batch v2 with one record (key, value), CRC-32C set; from a
- * producer (pid >= 0) with epoch and sequence, transactional or not. */
-static GByteArray *make_batch_p(const char *key, const char *value, int64_t ts, int codec,
-                                int64_t pid, int16_t epoch, int32_t seq, bool txn)
-{
-    rill_wbuf_t rec;
-    rill__wbuf_init(&rec, 64);
-    rill_wbuf_t body;
-    rill__wbuf_init(&body, 64);
-    rill__wbuf_put_u8(&body, 0);     /* attributes */
-    rill__wbuf_put_varint(&body, 0); /* timestamp delta */
-    rill__wbuf_put_varint(&body, 0); /* offset delta */
-    rill__wbuf_put_varint(&body, (int64_t)strlen(key));
-    rill__wbuf_put(&body, key, strlen(key));
-    rill__wbuf_put_varint(&body, (int64_t)strlen(value));
-    rill__wbuf_put(&body, value, strlen(value));
-    rill__wbuf_put_varint(&body, 0); /* headers */
-    rill__wbuf_put_varint(&rec, (int64_t)body.len);
-    rill__wbuf_put(&rec, body.data, body.len);
-
-    rill_wbuf_t b;
-    rill__wbuf_init(&b, 128);
-    rill__wbuf_put_i64(&b, 0);                                   /* base offset */
-    rill__wbuf_put_i32(&b, (int32_t)(49 + rec.len));             /* batch length */
-    rill__wbuf_put_i32(&b, -1);                                  /* leader epoch */
-    rill__wbuf_put_u8(&b, 2);                                    /* magic */
-    rill__wbuf_put_u32(&b, 0);                                   /* crc, below */
-    rill__wbuf_put_i16(&b, (int16_t)(codec | (txn ? 0x10 : 0))); /* attributes */
-    rill__wbuf_put_i32(&b, 0);                                   /* last offset delta */
-    rill__wbuf_put_i64(&b, ts);
-    rill__wbuf_put_i64(&b, ts);
-    rill__wbuf_put_i64(&b, pid); /* producer id */
-    rill__wbuf_put_i16(&b, epoch);
-    rill__wbuf_put_i32(&b, seq);
-    rill__wbuf_put_i32(&b, 1); /* records */
-    rill__wbuf_put(&b, rec.data, rec.len);
-    rill__be32_put(b.data + 17, rill__crc32c(0, b.data + 21, b.len - 21));
-    GByteArray *out = g_byte_array_new();
-    g_byte_array_append(out, b.data, (guint)b.len);
-    rill__wbuf_free(&rec);
-    rill__wbuf_free(&body);
-    rill__wbuf_free(&b);
-    return out;
-}
-
-static GByteArray *make_batch(const char *key, const char *value, int64_t ts, int codec)
-{
-    return make_batch_p(key, value, ts, codec, -1, -1, -1, false);
-}
-
-static void create_topic(harness_t *h, const char *name, int32_t partitions)
-{
-    rb_create_topics_req_t req;
-    rb_create_topics_req_init(&req);
-    rb_create_topics_req_creatable_topic_t t;
-    rb_proto_init(&rb_create_topics_req_creatable_topic_desc, &t);
-    t.name = rb_str_c(name);
-    t.num_partitions = partitions;
-    t.replication_factor = 1;
-    req.topics = &t;
-    req.topics_count = 1;
-    captured_t *slot = send_req(h, RB_API_KEY_CREATE_TOPICS, 4, &req);
-    rb_create_topics_resp_t resp;
-    decode_resp(h, slot, RB_API_KEY_CREATE_TOPICS, 4, &resp);
-    assert_int_equal(resp.topics[0].error_code, 0);
-}
-
-/* Produces one batch to topic/partition; returns the partition's error, sets *base. */
-static int16_t produce(harness_t *h, int16_t v, int16_t acks, const char *topic, int32_t partition,
-                       GByteArray *batch, int64_t *base)
-{
-    rb_produce_req_t req;
-    rb_produce_req_init(&req);
-    req.acks = acks;
-    req.timeout_ms = 1000;
-    rb_produce_req_topic_produce_data_t td = {0};
-    rb_produce_req_partition_produce_data_t pd = {0};
-    pd.index = partition;
-    pd.records = (rb_records_t){batch->data, (int32_t)batch->len, -1, 0};
-    td.name = rb_str_c(topic);
-    td.partition_data = &pd;
-    td.partition_data_count = 1;
-    req.topic_data = &td;
-    req.topic_data_count = 1;
-    captured_t *slot = send_req(h, RB_API_KEY_PRODUCE, v, &req);
-    if (acks == 0) {
-        assert_true(slot->answered);
-        assert_false(slot->has_response);
-        return 0;
-    }
-    rb_produce_resp_t resp;
-    decode_resp(h, slot, RB_API_KEY_PRODUCE, v, &resp);
-    assert_int_equal(resp.responses_count, 1);
-    assert_true(rb_str_eq(resp.responses[0].name, topic));
-    assert_int_equal(resp.responses[0].partition_responses[0].index, partition);
-    if (base)
-        *base = resp.responses[0].partition_responses[0].base_offset;
-    return resp.responses[0].partition_responses[0].error_code;
-}
-
-static captured_t *send_fetch(harness_t *h, int16_t v, const char *topic, int32_t partition,
-                              int64_t offset, int32_t min_bytes, int32_t max_wait, int8_t iso)
-{
-    rb_fetch_req_t req;
-    rb_fetch_req_init(&req);
-    req.replica_id = -1;
-    req.max_wait_ms = max_wait;
-    req.min_bytes = min_bytes;
-    req.max_bytes = 1 << 20;
-    req.isolation_level = iso;
-    rb_fetch_req_fetch_topic_t ft;
-    rb_proto_init(&rb_fetch_req_fetch_topic_desc, &ft);
-    rb_fetch_req_fetch_partition_t fp;
-    rb_proto_init(&rb_fetch_req_fetch_partition_desc, &fp);
-    fp.partition = partition;
-    fp.fetch_offset = offset;
-    fp.partition_max_bytes = 1 << 20;
-    ft.topic = rb_str_c(topic);
-    ft.partitions = &fp;
-    ft.partitions_count = 1;
-    req.topics = &ft;
-    req.topics_count = 1;
-    return send_req(h, RB_API_KEY_FETCH, v, &req);
-}
+#include "tests/unit/broker/server-harness.h"
 
 /* ---- ApiVersions ---------------------------------------------------------------- */
 
@@ -340,7 +43,7 @@ static void test_server__api_versions_ranges_and_header_v0(void **state)
             apiv = k->min_version == 0 && k->max_version == 3;
     }
     assert_true(produce && fetch && meta && apiv);
-    assert_int_equal(resp.api_keys_count, 28);
+    assert_int_equal(resp.api_keys_count, 31); /* + DescribeProducers/Transactions, ListTransactions */
 
     /* kafka-python's v0 probe */
     slot = send_req(h, RB_API_KEY_API_VERSIONS, 0, &req);
@@ -558,6 +261,24 @@ static void test_server__produce_errors(void **state)
     assert_int_equal(h->closes, 1);
 }
 
+/* log.flush.on.ack: an acks=all produce is answered after its fsync, so the
+ * log's recovery point (what is known to be on disk) covers it. */
+static void test_server__flush_on_ack_fsyncs_before_answering(void **state)
+{
+    harness_t *h = *state;
+    rb_server_destroy(h->server);
+    set_config(h, "log.flush.on.ack", "true");
+    start_server(h);
+    create_topic(h, "dur", 1);
+    g_autoptr(GByteArray) b = make_batch("k", "v", 1000, 0);
+    assert_int_equal(produce(h, 7, -1, "dur", 0, b, NULL), 0);
+    rb_partition_t *part = rb__partition_find(h->server, rb_str_c("dur"), 0);
+    assert_int_equal(rb_log_recovery_point(part->log), 1);
+    g_autoptr(GByteArray) b2 = make_batch("k", "v", 1000, 0);
+    assert_int_equal(produce(h, 7, -1, "dur", 0, b2, NULL), 0);
+    assert_int_equal(rb_log_recovery_point(part->log), 2);
+}
+
 static void test_server__fetch_long_poll_wakes_on_append(void **state)
 {
     harness_t *h = *state;
@@ -573,11 +294,6 @@ static void test_server__fetch_long_poll_wakes_on_append(void **state)
     decode_resp(h, fetch, RB_API_KEY_FETCH, 11, &resp);
     assert_int_equal(resp.responses[0].partitions[0].records.len, (int32_t)b->len);
     assert_int_equal(resp.responses[0].partitions[0].high_watermark, 1);
-}
-
-static void stop_loop(void *ud)
-{
-    rb_loop_stop(ud);
 }
 
 static void test_server__fetch_long_poll_times_out(void **state)
@@ -603,28 +319,6 @@ static void test_server__fetch_long_poll_times_out(void **state)
 
 /* ---- ListOffsets ------------------------------------------------------------------- */
 
-static rb_list_offsets_resp_list_offsets_partition_response_t *
-list_offset(harness_t *h, int16_t v, const char *topic, int64_t ts)
-{
-    rb_list_offsets_req_t req;
-    rb_list_offsets_req_init(&req);
-    req.replica_id = -1;
-    rb_list_offsets_req_list_offsets_topic_t t = {0};
-    rb_list_offsets_req_list_offsets_partition_t p;
-    rb_proto_init(&rb_list_offsets_req_list_offsets_partition_desc, &p);
-    p.timestamp = ts;
-    p.max_num_offsets = 1;
-    t.name = rb_str_c(topic);
-    t.partitions = &p;
-    t.partitions_count = 1;
-    req.topics = &t;
-    req.topics_count = 1;
-    captured_t *slot = send_req(h, RB_API_KEY_LIST_OFFSETS, v, &req);
-    rb_list_offsets_resp_t *resp = rb_arena_alloc(&h->arena, sizeof(*resp));
-    decode_resp(h, slot, RB_API_KEY_LIST_OFFSETS, v, resp);
-    return &resp->topics[0].partitions[0];
-}
-
 static void test_server__list_offsets(void **state)
 {
     harness_t *h = *state;
@@ -639,6 +333,10 @@ static void test_server__list_offsets(void **state)
     assert_int_equal(p->offset, 1);
     assert_int_equal(p->timestamp, 2000);
     assert_int_equal(list_offset(h, 1, "lo", 99999)->offset, -1);
+    p = list_offset(h, 7, "lo", -3); /* the record with the largest timestamp */
+    assert_int_equal(p->offset, 2);
+    assert_int_equal(p->timestamp, 3000);
+    assert_int_equal(list_offset(h, 6, "lo", -1)->offset, 3); /* flexible */
     p = list_offset(h, 0, "lo", -1);
     assert_int_equal(p->old_style_offsets_count, 1);
     assert_int_equal(p->old_style_offsets[0], 3);
@@ -1015,411 +713,6 @@ static void test_server__fetch_max_bytes_over_partitions(void **state)
     assert_int_equal(resp.responses[0].partitions[1].records.len, (int32_t)b->len);
 }
 
-/* ---- consumer groups ------------------------------------------------------------------ */
-
-typedef struct waiter {
-    harness_t *h;
-    captured_t *slot;
-    int64_t deadline;
-} waiter_t;
-
-static void wait_tick(void *ud)
-{
-    waiter_t *w = ud;
-    if (w->slot->answered || rb_loop_now_ms(w->h->loop) >= w->deadline)
-        rb_loop_stop(w->h->loop);
-    else
-        rb_loop_add_timer(w->h->loop, 5, wait_tick, w);
-}
-
-/* Runs the loop until slot is answered (bounded: 5 s). */
-static void wait_answer(harness_t *h, captured_t *slot)
-{
-    if (slot->answered)
-        return;
-    waiter_t w = {h, slot, rb_loop_now_ms(h->loop) + 5000};
-    rb_loop_add_timer(h->loop, 5, wait_tick, &w);
-    rb_loop_run(h->loop);
-    assert_true(slot->answered);
-}
-
-static void test_server__consumer_group_round(void **state)
-{
-    harness_t *h = *state;
-    rb_server_destroy(h->server);
-    set_config(h, "group.initial.rebalance.delay.ms", "0");
-    start_server(h);
-    create_topic(h, "gt", 2);
-
-    rb_find_coordinator_req_t fc;
-    rb_find_coordinator_req_init(&fc);
-    fc.key = rb_str_c("g1");
-    captured_t *slot = send_req(h, RB_API_KEY_FIND_COORDINATOR, 2, &fc);
-    rb_find_coordinator_resp_t fcr;
-    decode_resp(h, slot, RB_API_KEY_FIND_COORDINATOR, 2, &fcr);
-    assert_int_equal(fcr.error_code, 0);
-    assert_int_equal(fcr.port, 19092);
-
-    /* JoinGroup v5: the first join gets MEMBER_ID_REQUIRED and an id */
-    rb_join_group_req_t jr;
-    rb_join_group_req_init(&jr);
-    rb_join_group_req_join_group_request_protocol_t proto = {rb_str_c("range"),
-                                                             {(const uint8_t *)"meta", 4}};
-    jr.group_id = rb_str_c("g1");
-    jr.session_timeout_ms = 10000;
-    jr.rebalance_timeout_ms = 10000;
-    jr.member_id = rb_str_c("");
-    jr.group_instance_id = RB_STR_NULL;
-    jr.protocol_type = rb_str_c("consumer");
-    jr.protocols = &proto;
-    jr.protocols_count = 1;
-    slot = send_req(h, RB_API_KEY_JOIN_GROUP, 5, &jr);
-    wait_answer(h, slot);
-    rb_join_group_resp_t jresp;
-    decode_resp(h, slot, RB_API_KEY_JOIN_GROUP, 5, &jresp);
-    assert_int_equal(jresp.error_code, 79);
-    assert_true(jresp.member_id.len > 0);
-    jr.member_id = jresp.member_id;
-    slot = send_req(h, RB_API_KEY_JOIN_GROUP, 5, &jr);
-    wait_answer(h, slot);
-    decode_resp(h, slot, RB_API_KEY_JOIN_GROUP, 5, &jresp);
-    assert_int_equal(jresp.error_code, 0);
-    assert_true(rb_str_eq(jresp.protocol_name, "range"));
-    assert_int_equal(jresp.members_count, 1); /* the leader sees every member */
-    assert_memory_equal(jresp.members[0].metadata.ptr, "meta", 4);
-    int32_t generation = jresp.generation_id;
-
-    rb_sync_group_req_t sr;
-    rb_sync_group_req_init(&sr);
-    rb_sync_group_req_sync_group_request_assignment_t as = {jr.member_id,
-                                                            {(const uint8_t *)"assign", 6}};
-    sr.group_id = rb_str_c("g1");
-    sr.generation_id = generation;
-    sr.member_id = jr.member_id;
-    sr.group_instance_id = RB_STR_NULL;
-    sr.assignments = &as;
-    sr.assignments_count = 1;
-    slot = send_req(h, RB_API_KEY_SYNC_GROUP, 3, &sr);
-    wait_answer(h, slot);
-    rb_sync_group_resp_t sresp;
-    decode_resp(h, slot, RB_API_KEY_SYNC_GROUP, 3, &sresp);
-    assert_int_equal(sresp.error_code, 0);
-    assert_int_equal(sresp.assignment.len, 6);
-
-    rb_heartbeat_req_t hb;
-    rb_heartbeat_req_init(&hb);
-    hb.group_id = rb_str_c("g1");
-    hb.generation_id = generation;
-    hb.member_id = jr.member_id;
-    hb.group_instance_id = RB_STR_NULL;
-    slot = send_req(h, RB_API_KEY_HEARTBEAT, 3, &hb);
-    rb_heartbeat_resp_t hresp;
-    decode_resp(h, slot, RB_API_KEY_HEARTBEAT, 3, &hresp);
-    assert_int_equal(hresp.error_code, 0);
-
-    /* commit and fetch offsets; an unknown partition is refused */
-    rb_offset_commit_req_t oc;
-    rb_offset_commit_req_init(&oc);
-    rb_offset_commit_req_offset_commit_request_topic_t ot = {0};
-    rb_offset_commit_req_offset_commit_request_partition_t op[2];
-    for (int i = 0; i < 2; i++) {
-        rb_proto_init(&rb_offset_commit_req_offset_commit_request_partition_desc, &op[i]);
-        op[i].partition_index = i == 0 ? 1 : 9;
-        op[i].committed_offset = 42;
-        op[i].committed_metadata = rb_str_c("m");
-    }
-    ot.name = rb_str_c("gt");
-    ot.partitions = op;
-    ot.partitions_count = 2;
-    oc.group_id = rb_str_c("g1");
-    oc.generation_id_or_member_epoch = generation;
-    oc.member_id = jr.member_id;
-    oc.group_instance_id = RB_STR_NULL;
-    oc.topics = &ot;
-    oc.topics_count = 1;
-    slot = send_req(h, RB_API_KEY_OFFSET_COMMIT, 7, &oc);
-    rb_offset_commit_resp_t ocr;
-    decode_resp(h, slot, RB_API_KEY_OFFSET_COMMIT, 7, &ocr);
-    assert_int_equal(ocr.topics[0].partitions[0].error_code, 0);
-    assert_int_equal(ocr.topics[0].partitions[1].error_code, RB_ERR_UNKNOWN_TOPIC_OR_PARTITION);
-
-    rb_offset_fetch_req_t of;
-    rb_offset_fetch_req_init(&of);
-    rb_offset_fetch_req_offset_fetch_request_topic_t oft = {0};
-    int32_t parts[2] = {0, 1};
-    oft.name = rb_str_c("gt");
-    oft.partition_indexes = parts;
-    oft.partition_indexes_count = 2;
-    of.group_id = rb_str_c("g1");
-    of.topics = &oft;
-    of.topics_count = 1;
-    for (int16_t v = 1; v <= 7; v += 6) { /* librdkafka's range: classic and flexible */
-        slot = send_req(h, RB_API_KEY_OFFSET_FETCH, v, &of);
-        rb_offset_fetch_resp_t ofr;
-        decode_resp(h, slot, RB_API_KEY_OFFSET_FETCH, v, &ofr);
-        assert_int_equal(ofr.topics[0].partitions[0].committed_offset, -1);
-        assert_int_equal(ofr.topics[0].partitions[1].committed_offset, 42);
-        assert_true(rb_str_eq(ofr.topics[0].partitions[1].metadata, "m"));
-    }
-    of.topics_count = -1; /* all committed partitions */
-    slot = send_req(h, RB_API_KEY_OFFSET_FETCH, 7, &of);
-    rb_offset_fetch_resp_t ofr;
-    decode_resp(h, slot, RB_API_KEY_OFFSET_FETCH, 7, &ofr);
-    assert_int_equal(ofr.topics_count, 1);
-    assert_int_equal(ofr.topics[0].partitions_count, 1);
-    assert_int_equal(ofr.topics[0].partitions[0].partition_index, 1);
-
-    rb_describe_groups_req_t dg;
-    rb_describe_groups_req_init(&dg);
-    rb_str_t gid = rb_str_c("g1");
-    dg.groups = &gid;
-    dg.groups_count = 1;
-    slot = send_req(h, RB_API_KEY_DESCRIBE_GROUPS, 4, &dg);
-    rb_describe_groups_resp_t dgr;
-    decode_resp(h, slot, RB_API_KEY_DESCRIBE_GROUPS, 4, &dgr);
-    assert_true(rb_str_eq(dgr.groups[0].group_state, "Stable"));
-    assert_int_equal(dgr.groups[0].members_count, 1);
-    assert_true(rb_str_eq(dgr.groups[0].members[0].client_host, "/127.0.0.1"));
-    assert_true(rb_str_eq(dgr.groups[0].members[0].client_id, "test-client"));
-
-    rb_list_groups_req_t lg;
-    rb_list_groups_req_init(&lg);
-    slot = send_req(h, RB_API_KEY_LIST_GROUPS, 3, &lg);
-    rb_list_groups_resp_t lgr;
-    decode_resp(h, slot, RB_API_KEY_LIST_GROUPS, 3, &lgr);
-    assert_int_equal(lgr.groups_count, 1);
-    assert_true(rb_str_eq(lgr.groups[0].protocol_type, "consumer"));
-
-    /* a non-empty group cannot be deleted; after LeaveGroup it can */
-    rb_delete_groups_req_t del;
-    rb_delete_groups_req_init(&del);
-    del.groups_names = &gid;
-    del.groups_names_count = 1;
-    slot = send_req(h, RB_API_KEY_DELETE_GROUPS, 1, &del);
-    rb_delete_groups_resp_t delr;
-    decode_resp(h, slot, RB_API_KEY_DELETE_GROUPS, 1, &delr);
-    assert_int_equal(delr.results[0].error_code, 68);
-    rb_leave_group_req_t lv;
-    rb_leave_group_req_init(&lv);
-    lv.group_id = rb_str_c("g1");
-    lv.member_id = jr.member_id;
-    slot = send_req(h, RB_API_KEY_LEAVE_GROUP, 1, &lv);
-    rb_leave_group_resp_t lvr;
-    decode_resp(h, slot, RB_API_KEY_LEAVE_GROUP, 1, &lvr);
-    assert_int_equal(lvr.error_code, 0);
-    slot = send_req(h, RB_API_KEY_DELETE_GROUPS, 1, &del);
-    decode_resp(h, slot, RB_API_KEY_DELETE_GROUPS, 1, &delr);
-    assert_int_equal(delr.results[0].error_code, 0);
-}
-
-/* Committed offsets survive a restart (the offsets log is replayed). */
-static void test_server__committed_offsets_survive_restart(void **state)
-{
-    harness_t *h = *state;
-    create_topic(h, "rt", 1);
-    rb_offset_commit_req_t oc;
-    rb_offset_commit_req_init(&oc);
-    rb_offset_commit_req_offset_commit_request_topic_t ot = {0};
-    rb_offset_commit_req_offset_commit_request_partition_t op;
-    rb_proto_init(&rb_offset_commit_req_offset_commit_request_partition_desc, &op);
-    op.committed_offset = 7;
-    ot.name = rb_str_c("rt");
-    ot.partitions = &op;
-    ot.partitions_count = 1;
-    oc.group_id = rb_str_c("simple");
-    oc.generation_id_or_member_epoch = -1;
-    oc.member_id = rb_str_c("");
-    oc.topics = &ot;
-    oc.topics_count = 1;
-    captured_t *slot = send_req(h, RB_API_KEY_OFFSET_COMMIT, 2, &oc);
-    rb_offset_commit_resp_t ocr;
-    decode_resp(h, slot, RB_API_KEY_OFFSET_COMMIT, 2, &ocr);
-    assert_int_equal(ocr.topics[0].partitions[0].error_code, 0);
-    rb_server_destroy(h->server);
-    start_server(h);
-    rb_offset_fetch_req_t of;
-    rb_offset_fetch_req_init(&of);
-    of.group_id = rb_str_c("simple");
-    of.topics_count = -1;
-    slot = send_req(h, RB_API_KEY_OFFSET_FETCH, 3, &of);
-    rb_offset_fetch_resp_t ofr;
-    decode_resp(h, slot, RB_API_KEY_OFFSET_FETCH, 3, &ofr);
-    assert_int_equal(ofr.error_code, 0);
-    assert_int_equal(ofr.topics_count, 1);
-    assert_int_equal(ofr.topics[0].partitions[0].committed_offset, 7);
-}
-
-/* ---- idempotence and transactions ------------------------------------------------------ */
-
-static void init_pid(harness_t *h, const char *tid, int64_t *pid, int16_t *epoch)
-{
-    rb_init_producer_id_req_t req;
-    rb_init_producer_id_req_init(&req);
-    req.transactional_id = rb_str_c(tid);
-    req.transaction_timeout_ms = 60000;
-    req.producer_id = -1;
-    req.producer_epoch = -1;
-    captured_t *slot = send_req(h, RB_API_KEY_INIT_PRODUCER_ID, 1, &req);
-    rb_init_producer_id_resp_t resp;
-    decode_resp(h, slot, RB_API_KEY_INIT_PRODUCER_ID, 1, &resp);
-    assert_int_equal(resp.error_code, 0);
-    assert_true(resp.producer_id >= 0);
-    *pid = resp.producer_id;
-    *epoch = resp.producer_epoch;
-}
-
-static void test_server__idempotent_produce_dedupes(void **state)
-{
-    harness_t *h = *state;
-    create_topic(h, "idem", 1);
-    int64_t pid;
-    int16_t epoch;
-    init_pid(h, NULL, &pid, &epoch);
-    int64_t base = -1;
-    g_autoptr(GByteArray) b0 = make_batch_p("k", "v0", 1000, 0, pid, epoch, 0, false);
-    assert_int_equal(produce(h, 7, -1, "idem", 0, b0, &base), 0);
-    assert_int_equal(base, 0);
-    /* the retry of the same batch is answered with its first offsets, not written */
-    g_autoptr(GByteArray) again = make_batch_p("k", "v0", 1000, 0, pid, epoch, 0, false);
-    assert_int_equal(produce(h, 7, -1, "idem", 0, again, &base), 0);
-    assert_int_equal(base, 0);
-    assert_int_equal(list_offset(h, 1, "idem", -1)->offset, 1);
-    /* a gap in the sequence */
-    g_autoptr(GByteArray) gap = make_batch_p("k", "v5", 1000, 0, pid, epoch, 5, false);
-    assert_int_equal(produce(h, 7, -1, "idem", 0, gap, &base), 45);
-    g_autoptr(GByteArray) b1 = make_batch_p("k", "v1", 1000, 0, pid, epoch, 1, false);
-    assert_int_equal(produce(h, 7, -1, "idem", 0, b1, &base), 0);
-    assert_int_equal(base, 1);
-}
-
-static int16_t simple_txn_call(harness_t *h, int16_t key, int16_t v, const void *req)
-{
-    captured_t *slot = send_req(h, key, v, req);
-    union {
-        rb_add_offsets_to_txn_resp_t ao;
-        rb_end_txn_resp_t et;
-    } resp;
-    decode_resp(h, slot, key, v, &resp);
-    return key == RB_API_KEY_END_TXN ? resp.et.error_code : resp.ao.error_code;
-}
-
-static int16_t add_partition(harness_t *h, const char *tid, int64_t pid, int16_t epoch,
-                             const char *topic, int32_t partition)
-{
-    rb_add_partitions_to_txn_req_t req;
-    rb_add_partitions_to_txn_req_init(&req);
-    rb_add_partitions_to_txn_req_add_partitions_to_txn_topic_t t = {rb_str_c(topic), &partition, 1};
-    req.v3_and_below_transactional_id = rb_str_c(tid);
-    req.v3_and_below_producer_id = pid;
-    req.v3_and_below_producer_epoch = epoch;
-    req.v3_and_below_topics = &t;
-    req.v3_and_below_topics_count = 1;
-    captured_t *slot = send_req(h, RB_API_KEY_ADD_PARTITIONS_TO_TXN, 1, &req);
-    rb_add_partitions_to_txn_resp_t resp;
-    decode_resp(h, slot, RB_API_KEY_ADD_PARTITIONS_TO_TXN, 1, &resp);
-    return resp.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code;
-}
-
-static int16_t end_txn(harness_t *h, const char *tid, int64_t pid, int16_t epoch, bool commit)
-{
-    rb_end_txn_req_t req = {rb_str_c(tid), pid, epoch, commit};
-    return simple_txn_call(h, RB_API_KEY_END_TXN, 1, &req);
-}
-
-static void test_server__transactions_lso_and_aborted_list(void **state)
-{
-    harness_t *h = *state;
-    create_topic(h, "tx", 1);
-    int64_t pid;
-    int16_t epoch;
-    init_pid(h, "tid-1", &pid, &epoch);
-    assert_int_equal(add_partition(h, "tid-1", pid, epoch, "tx", 0), 0);
-    assert_int_equal(add_partition(h, "tid-1", pid, epoch, "nope", 0),
-                     RB_ERR_UNKNOWN_TOPIC_OR_PARTITION);
-    g_autoptr(GByteArray) b0 = make_batch_p("k", "aborted", 1000, 0, pid, epoch, 0, true);
-    assert_int_equal(produce(h, 7, -1, "tx", 0, b0, NULL), 0);
-
-    /* open transaction: read_committed sees nothing yet, read_uncommitted sees it */
-    captured_t *slot = send_fetch(h, 11, "tx", 0, 0, 0, 0, 1);
-    rb_fetch_resp_t resp;
-    decode_resp(h, slot, RB_API_KEY_FETCH, 11, &resp);
-    assert_int_equal(resp.responses[0].partitions[0].high_watermark, 1);
-    assert_int_equal(resp.responses[0].partitions[0].last_stable_offset, 0);
-    assert_int_equal(resp.responses[0].partitions[0].records.len, 0);
-    assert_int_equal(list_offset(h, 2, "tx", -1)->offset, 1);
-    /* a parked read_committed fetch is woken by the abort marker */
-    captured_t *parked = send_fetch(h, 11, "tx", 0, 0, 1, 30000, 1);
-    assert_false(parked->answered);
-
-    assert_int_equal(end_txn(h, "tid-1", pid, epoch, false), 0);
-    assert_true(parked->answered);
-    decode_resp(h, parked, RB_API_KEY_FETCH, 11, &resp);
-    const rb_fetch_resp_partition_data_t *p = &resp.responses[0].partitions[0];
-    assert_int_equal(p->high_watermark, 2); /* the batch and the ABORT marker */
-    assert_int_equal(p->last_stable_offset, 2);
-    assert_int_equal(p->aborted_transactions_count, 1);
-    assert_int_equal(p->aborted_transactions[0].producer_id, pid);
-    assert_int_equal(p->aborted_transactions[0].first_offset, 0);
-    assert_true(p->records.len > (int32_t)b0->len); /* the data and the marker */
-    /* the marker is a control batch (attributes bit 5) */
-    assert_true(rill__be16_get(p->records.ptr + b0->len + 21) & 0x20);
-
-    /* a committed transaction, with offsets sent to a group */
-    assert_int_equal(add_partition(h, "tid-1", pid, epoch, "tx", 0), 0);
-    rb_add_offsets_to_txn_req_t ao = {rb_str_c("tid-1"), pid, epoch, rb_str_c("txg")};
-    assert_int_equal(simple_txn_call(h, RB_API_KEY_ADD_OFFSETS_TO_TXN, 1, &ao), 0);
-    g_autoptr(GByteArray) b1 = make_batch_p("k", "committed", 1000, 0, pid, epoch, 1, true);
-    assert_int_equal(produce(h, 7, -1, "tx", 0, b1, NULL), 0);
-    rb_txn_offset_commit_req_t tc;
-    rb_txn_offset_commit_req_init(&tc);
-    rb_txn_offset_commit_req_txn_offset_commit_request_topic_t tt = {0};
-    rb_txn_offset_commit_req_txn_offset_commit_request_partition_t tp;
-    rb_proto_init(&rb_txn_offset_commit_req_txn_offset_commit_request_partition_desc, &tp);
-    tp.committed_offset = 11;
-    tt.name = rb_str_c("tx");
-    tt.partitions = &tp;
-    tt.partitions_count = 1;
-    tc.transactional_id = rb_str_c("tid-1");
-    tc.group_id = rb_str_c("txg");
-    tc.producer_id = pid;
-    tc.producer_epoch = epoch;
-    tc.topics = &tt;
-    tc.topics_count = 1;
-    slot = send_req(h, RB_API_KEY_TXN_OFFSET_COMMIT, 2, &tc);
-    rb_txn_offset_commit_resp_t tcr;
-    decode_resp(h, slot, RB_API_KEY_TXN_OFFSET_COMMIT, 2, &tcr);
-    assert_int_equal(tcr.topics[0].partitions[0].error_code, 0);
-    assert_int_equal(end_txn(h, "tid-1", pid, epoch, true), 0);
-
-    slot = send_fetch(h, 11, "tx", 0, 2, 0, 0, 1);
-    decode_resp(h, slot, RB_API_KEY_FETCH, 11, &resp);
-    assert_int_equal(resp.responses[0].partitions[0].last_stable_offset, 4);
-    assert_int_equal(resp.responses[0].partitions[0].aborted_transactions_count, 0);
-    rb_offset_fetch_req_t of;
-    rb_offset_fetch_req_init(&of);
-    of.group_id = rb_str_c("txg");
-    of.topics_count = -1;
-    slot = send_req(h, RB_API_KEY_OFFSET_FETCH, 7, &of);
-    rb_offset_fetch_resp_t ofr;
-    decode_resp(h, slot, RB_API_KEY_OFFSET_FETCH, 7, &ofr);
-    assert_int_equal(ofr.topics_count, 1);
-    assert_int_equal(ofr.topics[0].partitions[0].committed_offset, 11);
-
-    /* the producer state survives a restart: a stale epoch is fenced after re-init */
-    rb_server_destroy(h->server);
-    start_server(h);
-    int64_t pid2;
-    int16_t epoch2;
-    init_pid(h, "tid-1", &pid2, &epoch2);
-    assert_int_equal(pid2, pid);
-    assert_true(epoch2 > epoch);
-    assert_int_equal(add_partition(h, "tid-1", pid, epoch, "tx", 0), 47); /* fenced (v1) */
-    slot = send_fetch(h, 11, "tx", 0, 0, 0, 0, 1);
-    decode_resp(h, slot, RB_API_KEY_FETCH, 11, &resp);
-    assert_int_equal(resp.responses[0].partitions[0].last_stable_offset, 4);
-    assert_int_equal(resp.responses[0].partitions[0].aborted_transactions_count, 1);
-}
-
 static void test_server__describe_cluster(void **state)
 {
     harness_t *h = *state;
@@ -1446,6 +739,7 @@ int main(void)
         T(test_server__metadata_auto_create),
         T(test_server__produce_then_fetch_byte_for_byte),
         T(test_server__produce_errors),
+        T(test_server__flush_on_ack_fsyncs_before_answering),
         T(test_server__fetch_long_poll_wakes_on_append),
         T(test_server__fetch_long_poll_times_out),
         T(test_server__list_offsets),
@@ -1457,10 +751,6 @@ int main(void)
         T(test_server__housekeeping_applies_retention),
         T(test_server__garbage_requests_are_answered_or_closed),
         T(test_server__fetch_max_bytes_over_partitions),
-        T(test_server__consumer_group_round),
-        T(test_server__committed_offsets_survive_restart),
-        T(test_server__idempotent_produce_dedupes),
-        T(test_server__transactions_lso_and_aborted_list),
         T(test_server__describe_cluster),
 #undef T
     };

@@ -682,9 +682,43 @@ static void test_coordinator__describe_and_list(void **state)
     assert_int_equal(rb_txn_state_from_name("Bogus"), -1);
 }
 
+static void test_coordinator__verify_produce(void **state)
+{
+    server_t *server = *state;
+    int64_t pid, pid2;
+    int16_t epoch, epoch2;
+    init_txn(server, "v", &pid, &epoch);
+    /* No transaction open yet. */
+    assert_int_equal(rb_txn_verify_produce(server->coord, pid, epoch, TOPIC, 0),
+                     RB_TXN_ERR_INVALID_TXN_STATE);
+    assert_int_equal(rb_txn_add_partitions(server->coord, "v", pid, epoch, two_partitions, 1), 0);
+    assert_int_equal(rb_txn_verify_produce(server->coord, pid, epoch, TOPIC, 0), 0);
+    assert_int_equal(rb_txn_verify_produce(server->coord, pid, epoch, TOPIC, 1),
+                     RB_TXN_ERR_INVALID_TXN_STATE);
+    assert_int_equal(rb_txn_verify_produce(server->coord, pid, epoch, "other", 0),
+                     RB_TXN_ERR_INVALID_TXN_STATE);
+    assert_int_equal(rb_txn_verify_produce(server->coord, pid + 100, 0, TOPIC, 0),
+                     RB_TXN_ERR_INVALID_PRODUCER_ID_MAPPING);
+    /* Survives a restart (the index is rebuilt from the log). */
+    server_restart(server);
+    assert_int_equal(rb_txn_verify_produce(server->coord, pid, epoch, TOPIC, 0), 0);
+    /* A successor fences the old epoch everywhere, even where it has not written. */
+    assert_int_equal(rb_txn_init_producer_id(server->coord, "v", 60000, -1, -1, &pid2, &epoch2),
+                     RB_TXN_ERR_CONCURRENT_TRANSACTIONS);
+    init_txn(server, "v", &pid2, &epoch2);
+    assert_int_equal(rb_txn_verify_produce(server->coord, pid, epoch, TOPIC, 0),
+                     RB_TXN_ERR_INVALID_PRODUCER_EPOCH);
+    assert_int_equal(rb_txn_add_partitions(server->coord, "v", pid2, epoch2, two_partitions, 2), 0);
+    assert_int_equal(rb_txn_verify_produce(server->coord, pid2, epoch2, TOPIC, 1), 0);
+    assert_int_equal(rb_txn_end(server->coord, "v", pid2, epoch2, true), 0);
+    assert_int_equal(rb_txn_verify_produce(server->coord, pid2, epoch2, TOPIC, 1),
+                     RB_TXN_ERR_INVALID_TXN_STATE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_coordinator__verify_produce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coordinator__producer_ids_never_reused, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_coordinator__transactional_id_epoch_bump_fences_old,

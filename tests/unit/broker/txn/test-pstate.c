@@ -603,9 +603,39 @@ static void test_pstate__rebuild_from_partition_log(void **state)
     rb_log_close(log);
 }
 
+static void test_pstate__maintain_snapshots_periodically(void **state)
+{
+    fixture_t *f = *state;
+    rb_pstate_t *ps = f->part.ps;
+    char *err = NULL;
+    int64_t base;
+    /* Nothing changed: no snapshot. */
+    assert_true(rb_pstate_maintain(ps, 0, 5000, &err));
+    assert_int_equal(rb_pstate_last_snapshot_offset(ps), -1);
+    assert_int_equal(test_produce(&f->part, 1, 0, 0, 2, false, &base), 0);
+    assert_true(rb_pstate_maintain(ps, f->part.end_offset, 5000, &err));
+    assert_int_equal(rb_pstate_last_snapshot_offset(ps), 2);
+    /* Within the interval: none, even though the state changed. */
+    assert_int_equal(test_produce(&f->part, 1, 0, 2, 1, false, &base), 0);
+    assert_true(rb_pstate_maintain(ps, f->part.end_offset, 5000 + 59999, &err));
+    assert_int_equal(rb_pstate_last_snapshot_offset(ps), 2);
+    assert_true(rb_pstate_maintain(ps, f->part.end_offset, 5000 + 60000, &err));
+    assert_int_equal(rb_pstate_last_snapshot_offset(ps), 3);
+    /* Plain batches do not make the state dirty. */
+    assert_int_equal(test_produce(&f->part, -1, -1, -1, 1, false, &base), 0);
+    assert_true(rb_pstate_maintain(ps, f->part.end_offset, 5000 + 200000, &err));
+    assert_int_equal(rb_pstate_last_snapshot_offset(ps), 3);
+    /* Expiry is a change: the next snapshot records the producer's absence. */
+    assert_true(rb_pstate_maintain(ps, f->part.end_offset, 1003 + 86400000, &err));
+    assert_int_equal(rb_pstate_producer_count(ps), 0);
+    assert_int_equal(rb_pstate_last_snapshot_offset(ps), 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_pstate__maintain_snapshots_periodically, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_pstate__rebuild_from_partition_log, setup, teardown),
         cmocka_unit_test(test_pstate__marker_is_a_valid_control_batch),
         cmocka_unit_test_setup_teardown(test_pstate__duplicate_answers_original_offsets, setup,
