@@ -14,7 +14,8 @@ broker_itests_c = \
 	tests/integration/0008-retention-delete-records \
 	tests/integration/0150-idempotence-transactions \
 	tests/integration/0100-consumer-group \
-	tests/integration/0102-static-membership
+	tests/integration/0102-static-membership \
+	tests/integration/0103-cooperative-rebalance
 check_PROGRAMS += $(broker_itests_c)
 tests_integration_0002_librdkafka_roundtrip_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0002_librdkafka_roundtrip_LDADD = $(ITEST_LIBS)
@@ -28,6 +29,8 @@ tests_integration_0100_consumer_group_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0100_consumer_group_LDADD = $(ITEST_LIBS)
 tests_integration_0102_static_membership_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0102_static_membership_LDADD = $(ITEST_LIBS)
+tests_integration_0103_cooperative_rebalance_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0103_cooperative_rebalance_LDADD = $(ITEST_LIBS)
 
 broker_itests_sh = \
 	tests/integration/0001-broker-cli.sh \
