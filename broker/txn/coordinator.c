@@ -514,7 +514,15 @@ static void txn_send_markers(rb_txn_coord_t *coord, rb__txn_t *txn)
             err = coord->hooks.write_marker(coord->hooks.ctx, tp->topic, tp->partition, w.data,
                                             w.len);
         }
-        if (err == RB_TXN_ERR_NONE) {
+        if (err == RB_TXN_ERR_PRODUCER_FENCED || err == RB_TXN_ERR_TRANSACTION_COORDINATOR_FENCED) {
+            /* The partition has seen a newer epoch of this producer (or of
+             * the coordinator): this marker is obsolete, and retrying it
+             * would keep the transaction in PrepareX forever. */
+            RILL_LOG_WARN("broker.txn",
+                          "marker refused as obsolete id=%s topic=%s partition=%d err=%d",
+                          txn->transactional_id, tp->topic, tp->partition, err);
+            g_hash_table_iter_remove(&iter);
+        } else if (err == RB_TXN_ERR_NONE) {
             g_hash_table_iter_remove(&iter);
         } else {
             failed = err;
