@@ -146,10 +146,12 @@ int rb_log_maintain(rb_log_t *log, int64_t now_ms);
 
 /* Compacts the sealed segments now (cleanup.policy=compact): keeps the latest
  * record of each key, drops tombstones older than delete.retention.ms, keeps
- * every offset. rb_log_maintain runs it by itself for compact topics when at
- * least half of the sealed bytes are new since the last pass. Compressed,
- * transactional and control batches are kept as they are. Runs on the
- * caller's thread. Returns the bytes removed, or -1 on an I/O error. */
+ * every offset. Compressed, transactional and control batches are kept as
+ * they are. Waits for the pass, which runs on the log's cleaner thread.
+ * Returns the bytes removed, or -1 on an I/O error. rb_log_maintain does the
+ * same for compact topics without waiting: it starts a pass when at least
+ * half of the sealed bytes are new since the last, and installs the result
+ * at a later call. */
 int64_t rb_log_compact(rb_log_t *log, int64_t now_ms);
 
 /* fsyncs everything written so far. Returns 0 or -1 (I/O error). */
