@@ -150,7 +150,8 @@ static double bench_coordinator(const char *dir, bool fsync, int ntxn)
     rb_txn_partition_t tps[4] = {{"t", 0}, {"t", 1}, {"t", 2}, {"t", 3}};
     double t0 = now_s();
     for (int i = 0; i < ntxn; i++) {
-        if (rb_txn_add_partitions(coord, fsync ? "bench-fsync" : "bench", pid, epoch, tps, 4) != 0 ||
+        if (rb_txn_add_partitions(coord, fsync ? "bench-fsync" : "bench", pid, epoch, tps, 4) !=
+                0 ||
             rb_txn_end(coord, fsync ? "bench-fsync" : "bench", pid, epoch, true) != 0)
             abort();
     }
@@ -199,8 +200,7 @@ int main(int argc, char **argv)
     int64_t sink = 0;
     for (int i = 0; i < n; i++)
         sink += rb_pstate_lso(ps, end);
-    printf("  lso (100 open txns)                        %.0f ns\n",
-           (now_s() - t0) * 1e9 / n);
+    printf("  lso (100 open txns)                        %.0f ns\n", (now_s() - t0) * 1e9 / n);
     t0 = now_s();
     int64_t hits = 0;
     for (int i = 0; i < n; i++) {

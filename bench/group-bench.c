@@ -54,7 +54,8 @@ static void cancel_timer(void *ud, rb_group_timer_id_t id)
         }
 }
 
-static rb_group_coord_t *open_coord(const char *dir, const rb_group_config_t *config, double *load_s)
+static rb_group_coord_t *open_coord(const char *dir, const rb_group_config_t *config,
+                                    double *load_s)
 {
     rb_group_store_t store;
     char *err = NULL;
@@ -112,8 +113,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < commits; i++) {
         char topic[32];
         g_snprintf(topic, sizeof(topic), "topic-%d", i % 10);
-        rb_offset_commit_part_t part = {.topic = topic, .partition = i % 100, .offset = i,
-                                        .leader_epoch = -1, .metadata = ""};
+        rb_offset_commit_part_t part = {
+            .topic = topic, .partition = i % 100, .offset = i, .leader_epoch = -1, .metadata = ""};
         rb_group_offset_commit(coord, "bench", -1, "", NULL, &part, 1);
         if (part.error_code) {
             fprintf(stderr, "commit: error %d\n", part.error_code);
@@ -130,8 +131,8 @@ int main(int argc, char **argv)
     t0 = rill__clock_mono_us();
     for (int i = 0; i < wide; i++) {
         for (int p = 0; p < 1000; p++)
-            parts[p] = (rb_offset_commit_part_t){.topic = "wide", .partition = p, .offset = i,
-                                                 .leader_epoch = -1};
+            parts[p] = (rb_offset_commit_part_t){
+                .topic = "wide", .partition = p, .offset = i, .leader_epoch = -1};
         rb_group_offset_commit(coord, "bench-wide", -1, "", NULL, parts, 1000);
     }
     s = (double)(rill__clock_mono_us() - t0) / 1e6;
@@ -154,19 +155,27 @@ int main(int argc, char **argv)
     for (int i = 0; i < members; i++) {
         char client[32];
         g_snprintf(client, sizeof(client), "client-%d", i);
-        rb_join_request_t req = {.group_id = "big", .member_id = "",
-                                 .protocol_type = "consumer", .protocols = &proto,
-                                 .protocol_count = 1, .session_timeout_ms = 30000,
-                                 .rebalance_timeout_ms = 60000, .client_id = client,
+        rb_join_request_t req = {.group_id = "big",
+                                 .member_id = "",
+                                 .protocol_type = "consumer",
+                                 .protocols = &proto,
+                                 .protocol_count = 1,
+                                 .session_timeout_ms = 30000,
+                                 .rebalance_timeout_ms = 60000,
+                                 .client_id = client,
                                  .client_host = "/127.0.0.1"};
         if (i == 1)
             t0 = rill__clock_mono_us();
         rb_group_join(coord, &req, on_join, &ids[i]);
     }
-    rb_join_request_t rejoin = {.group_id = "big", .member_id = ids[0],
-                                .protocol_type = "consumer", .protocols = &proto,
-                                .protocol_count = 1, .session_timeout_ms = 30000,
-                                .rebalance_timeout_ms = 60000, .client_id = "client-0",
+    rb_join_request_t rejoin = {.group_id = "big",
+                                .member_id = ids[0],
+                                .protocol_type = "consumer",
+                                .protocols = &proto,
+                                .protocol_count = 1,
+                                .session_timeout_ms = 30000,
+                                .rebalance_timeout_ms = 60000,
+                                .client_id = "client-0",
                                 .client_host = "/127.0.0.1"};
     g_autofree char *first = g_strdup(ids[0]);
     rejoin.member_id = first;
@@ -181,7 +190,8 @@ int main(int argc, char **argv)
         assignments[i] = (rb_group_assignment_t){ids[i], (const uint8_t *)"partitions", 10};
     t0 = rill__clock_mono_us();
     for (int i = members - 1; i >= 0; i--) {
-        rb_sync_request_t sreq = {.group_id = "big", .generation_id = generation,
+        rb_sync_request_t sreq = {.group_id = "big",
+                                  .generation_id = generation,
                                   .member_id = ids[i],
                                   .assignments = i == 0 ? assignments : NULL,
                                   .assignment_count = i == 0 ? (size_t)members : 0};

@@ -220,8 +220,7 @@ static rb_member_t *member_by_instance(rb_group_t *group, const char *instance_i
     return NULL;
 }
 
-int16_t rb__group_validate_member(rb_group_t *group, const char *member_id,
-                                  const char *instance_id)
+int16_t rb__group_validate_member(rb_group_t *group, const char *member_id, const char *instance_id)
 {
     if (instance_id) {
         rb_member_t *member = member_by_instance(group, instance_id);
@@ -573,8 +572,8 @@ static bool group_supports(rb_group_t *group, const rb_join_request_t *req)
     for (size_t i = 0; i < req->protocol_count; i++) {
         bool all = true;
         for (guint j = 0; all && j < group->members->len; j++)
-            all = member_protocol(g_ptr_array_index(group->members, j),
-                                  req->protocols[i].name) != NULL;
+            all = member_protocol(g_ptr_array_index(group->members, j), req->protocols[i].name) !=
+                  NULL;
         if (all)
             return true;
     }
@@ -713,10 +712,9 @@ static void complete_join(rb_group_t *group)
     }
     set_state(group, RB_GROUP_COMPLETING_REBALANCE);
     RILL_LOG_INFO(LOG_COMP, "group %s: generation %d with %u members protocol=%s leader=%s",
-                  group->group_id, group->generation_id, group->members->len,
-                  group->protocol_name, group->leader_id);
-    group->sync_timer =
-        timer_add(coord, group_rebalance_timeout(group), on_sync_timer, group);
+                  group->group_id, group->generation_id, group->members->len, group->protocol_name,
+                  group->leader_id);
+    group->sync_timer = timer_add(coord, group_rebalance_timeout(group), on_sync_timer, group);
     /* Answer from a snapshot of the member list: the callbacks cannot re-enter,
      * so the list is stable, but be explicit about what we iterate. */
     for (guint i = 0; i < group->members->len; i++) {
@@ -1022,8 +1020,7 @@ void rb_group_sync(rb_group_coord_t *coord, const rb_sync_request_t *req, rb_syn
         break;
     case RB_GROUP_COMPLETING_REBALANCE:
         if (member->sync_cb) /* a duplicate: the older one is superseded */
-            sync_error(coord, member->sync_cb, member->sync_ud,
-                       RB_GROUP_ERR_REBALANCE_IN_PROGRESS);
+            sync_error(coord, member->sync_cb, member->sync_ud, RB_GROUP_ERR_REBALANCE_IN_PROGRESS);
         member->sync_cb = cb;
         member->sync_ud = ud;
         member->synced = true;
@@ -1149,6 +1146,48 @@ int16_t rb_group_leave(rb_group_coord_t *coord, const char *group_id, rb_leave_m
     return RB_GROUP_ERR_NONE;
 }
 
+/* ---- subscriptions (for offset expiry) ----------------------------------------- */
+
+/* Adds the topics of one ConsumerProtocolSubscription (any version: int16
+ * version, then []string topics) to topics. Returns false if it does not parse. */
+static bool parse_subscription(GBytes *metadata, GHashTable *topics)
+{
+    size_t len;
+    const uint8_t *data = g_bytes_get_data(metadata, &len);
+    rill_rbuf_t r;
+    rill__rbuf_init(&r, data, len);
+    int16_t version = rill__rbuf_get_i16(&r);
+    int32_t count = rill__rbuf_get_i32(&r);
+    if (r.err || version < 0 || count < 0 || (size_t)count > rill__rbuf_remaining(&r) / 2)
+        return false;
+    for (int32_t i = 0; i < count; i++) {
+        int16_t n = rill__rbuf_get_i16(&r);
+        const uint8_t *name = n >= 0 ? rill__rbuf_get(&r, (size_t)n) : NULL;
+        if (r.err || !name)
+            return false;
+        char *topic = g_strndup((const char *)name, (size_t)n);
+        g_hash_table_replace(topics, topic, topic);
+    }
+    return true;
+}
+
+GHashTable *rb__group_subscribed_topics(rb_group_t *group)
+{
+    if (group->state != RB_GROUP_STABLE || !group->protocol_type ||
+        strcmp(group->protocol_type, "consumer") != 0)
+        return NULL;
+    GHashTable *topics = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    for (guint i = 0; i < group->members->len; i++) {
+        const rb_member_t *member = g_ptr_array_index(group->members, i);
+        const rb_member_protocol_t *proto = member_protocol(member, group->protocol_name);
+        if (!proto || !parse_subscription(proto->metadata, topics)) {
+            g_hash_table_unref(topics);
+            return NULL;
+        }
+    }
+    return topics;
+}
+
 /* ---- DescribeGroups, ListGroups ------------------------------------------------ */
 
 void rb_group_describe(rb_group_coord_t *coord, const char *group_id,
@@ -1208,8 +1247,8 @@ static gint compare_groups(gconstpointer a, gconstpointer b)
 }
 
 int16_t rb_group_list(rb_group_coord_t *coord, const char *const *states, size_t state_count,
-                      void (*fn)(const char *group_id, const char *protocol_type,
-                                 const char *state, void *ud),
+                      void (*fn)(const char *group_id, const char *protocol_type, const char *state,
+                                 void *ud),
                       void *ud)
 {
     g_assert(coord->in_callback == 0);

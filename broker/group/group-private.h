@@ -44,8 +44,8 @@ typedef struct rb_member {
     void *join_ud;
     rb_sync_cb sync_cb; /* set while awaiting the sync answer */
     void *sync_ud;
-    bool is_new;        /* joined in the current rebalance, not yet part of a generation */
-    bool synced;        /* sent SyncGroup in the current generation */
+    bool is_new; /* joined in the current rebalance, not yet part of a generation */
+    bool synced; /* sent SyncGroup in the current generation */
     rb_group_timer_id_t session_timer;
 } rb_member_t;
 
@@ -115,6 +115,11 @@ int16_t rb__group_validate_member(rb_group_t *group, const char *member_id,
 void rb__group_member_touch(rb_member_t *member);
 const char *rb__group_state_name(rb_group_state_t state);
 int64_t rb__group_wall(rb_group_coord_t *coord);
+/* The topics the members of a Stable "consumer" group subscribe to (topic ->
+ * itself, from each member's ConsumerProtocolSubscription for the selected
+ * protocol), or NULL when that cannot be told (another protocol type, a
+ * subscription that does not parse). (transfer full) */
+GHashTable *rb__group_subscribed_topics(rb_group_t *group);
 /* Writes the group's metadata record (or its tombstone when deleted). */
 int16_t rb__group_store_metadata(rb_group_t *group, bool tombstone);
 
@@ -146,9 +151,8 @@ void rb__batch_add(rb_offsets_batch_t *b, const rill_wbuf_t *key, const rill_wbu
 void rb__batch_discard(rb_offsets_batch_t *b);
 /* Finishes the batch (producer_id -1 for a plain one) and appends it to the
  * store. Returns 0 or a Kafka error code. */
-int16_t rb__batch_finish_append(rb_group_coord_t *coord, rb_offsets_batch_t *b,
-                                int64_t producer_id, int16_t producer_epoch, bool transactional,
-                                bool control);
+int16_t rb__batch_finish_append(rb_group_coord_t *coord, rb_offsets_batch_t *b, int64_t producer_id,
+                                int16_t producer_epoch, bool transactional, bool control);
 
 void rb__record_offset_key(rill_wbuf_t *w, const char *group_id, const char *topic,
                            int32_t partition);

@@ -72,8 +72,7 @@ typedef uint64_t rb_group_timer_id_t;
 typedef struct rb_group_env {
     int64_t (*now_ms)(void *ud);  /* monotonic: session and rebalance timeouts */
     int64_t (*wall_ms)(void *ud); /* ms since the epoch: commit timestamps, retention */
-    rb_group_timer_id_t (*add_timer)(void *ud, int64_t delay_ms, void (*cb)(void *arg),
-                                     void *arg);
+    rb_group_timer_id_t (*add_timer)(void *ud, int64_t delay_ms, void (*cb)(void *arg), void *arg);
     void (*cancel_timer)(void *ud, rb_group_timer_id_t id);
     void *ud;
 } rb_group_env_t;
@@ -103,6 +102,11 @@ typedef struct rb_group_store {
  * Returns 0, or -1 and sets *errmsg (g_free it). */
 int rb_group_store_open_log(const char *log_dir, rb_group_store_t *store, char **errmsg);
 
+/* The settings of the offsets log (compacted, no time retention, tombstones
+ * kept: see store-log.c), for a caller that opens the log itself. */
+struct rb_log_config;
+void rb_group_store_log_config(struct rb_log_config *config);
+
 /* A store on a log the caller owns (e.g. the server's topic registry opened
  * __consumer_offsets-0 itself): the log must outlive the coordinator, and
  * maintain is left to the caller. log is an rb_log_t (broker/log/log.h). */
@@ -114,13 +118,13 @@ void rb_group_store_borrow_log(struct rb_log *log, rb_group_store_t *store);
 
 /* Settings, with Kafka's names. */
 typedef struct rb_group_config {
-    int32_t min_session_timeout_ms;     /* group.min.session.timeout.ms (6000) */
-    int32_t max_session_timeout_ms;     /* group.max.session.timeout.ms (1800000) */
-    int32_t initial_rebalance_delay_ms; /* group.initial.rebalance.delay.ms (3000) */
-    int32_t max_size;                   /* group.max.size (-1 = unlimited) */
-    int64_t offsets_retention_ms;       /* offsets.retention.ms (7 days) */
+    int32_t min_session_timeout_ms;              /* group.min.session.timeout.ms (6000) */
+    int32_t max_session_timeout_ms;              /* group.max.session.timeout.ms (1800000) */
+    int32_t initial_rebalance_delay_ms;          /* group.initial.rebalance.delay.ms (3000) */
+    int32_t max_size;                            /* group.max.size (-1 = unlimited) */
+    int64_t offsets_retention_ms;                /* offsets.retention.ms (7 days) */
     int64_t offsets_retention_check_interval_ms; /* offsets.retention.check.interval.ms (600000) */
-    int32_t offset_metadata_max_bytes;  /* offset.metadata.max.bytes (4096) */
+    int32_t offset_metadata_max_bytes;           /* offset.metadata.max.bytes (4096) */
 } rb_group_config_t;
 
 /* Kafka's defaults. */
@@ -168,10 +172,10 @@ typedef struct rb_join_request {
     const rb_group_protocol_t *protocols;
     size_t protocol_count;
     int32_t session_timeout_ms;
-    int32_t rebalance_timeout_ms;  /* v0: -1, meaning session_timeout_ms */
-    bool require_known_member_id;  /* JoinGroup v4+ (KIP-394) */
-    const char *client_id;         /* from the request header (for Describe) */
-    const char *client_host;       /* peer address (for Describe) */
+    int32_t rebalance_timeout_ms; /* v0: -1, meaning session_timeout_ms */
+    bool require_known_member_id; /* JoinGroup v4+ (KIP-394) */
+    const char *client_id;        /* from the request header (for Describe) */
+    const char *client_host;      /* peer address (for Describe) */
 } rb_join_request_t;
 
 typedef struct rb_join_member {
@@ -189,8 +193,8 @@ typedef struct rb_join_result {
     const char *protocol_type; /* v7+ */
     const char *protocol_name;
     const char *leader;
-    const char *member_id;     /* the member's id: set with MEMBER_ID_REQUIRED too */
-    bool skip_assignment;      /* v9+: always false here */
+    const char *member_id;           /* the member's id: set with MEMBER_ID_REQUIRED too */
+    bool skip_assignment;            /* v9+: always false here */
     const rb_join_member_t *members; /* the leader gets every member; others none */
     size_t member_count;
 } rb_join_result_t;
@@ -213,9 +217,9 @@ typedef struct rb_sync_request {
     const char *group_id;
     int32_t generation_id;
     const char *member_id;
-    const char *group_instance_id; /* NULL unless static (v3+) */
-    const char *protocol_type;     /* v5+, NULL when absent */
-    const char *protocol_name;     /* v5+, NULL when absent */
+    const char *group_instance_id;            /* NULL unless static (v3+) */
+    const char *protocol_type;                /* v5+, NULL when absent */
+    const char *protocol_name;                /* v5+, NULL when absent */
     const rb_group_assignment_t *assignments; /* the leader's; others send none */
     size_t assignment_count;
 } rb_sync_request_t;
@@ -254,13 +258,13 @@ int16_t rb_group_leave(rb_group_coord_t *coord, const char *group_id, rb_leave_m
 /* ---- offsets ------------------------------------------------------------- */
 
 typedef struct rb_offset_commit_part {
-    const char *topic;      /* in */
-    int32_t partition;      /* in */
-    int64_t offset;         /* in: CommittedOffset */
-    int32_t leader_epoch;   /* in: CommittedLeaderEpoch, -1 if none */
-    const char *metadata;   /* in: CommittedMetadata, NULL = "" */
-    int16_t error_code;     /* in/out: an entry the handler already failed
-                             * (e.g. UNKNOWN_TOPIC_OR_PARTITION) is skipped */
+    const char *topic;    /* in */
+    int32_t partition;    /* in */
+    int64_t offset;       /* in: CommittedOffset */
+    int32_t leader_epoch; /* in: CommittedLeaderEpoch, -1 if none */
+    const char *metadata; /* in: CommittedMetadata, NULL = "" */
+    int16_t error_code;   /* in/out: an entry the handler already failed
+                           * (e.g. UNKNOWN_TOPIC_OR_PARTITION) is skipped */
 } rb_offset_commit_part_t;
 
 /* OffsetCommit. generation_id -1 with member_id "" is a commit from outside
@@ -303,8 +307,9 @@ size_t rb_group_topic_deleted(rb_group_coord_t *coord, const char *topic);
 /* Runs the expiry now (it also runs every offsets.retention.check.interval.ms):
  * offsets of Empty groups older than offsets.retention.ms (counted from the
  * time the group became Empty, or from the commit for groups that never had
- * members) are removed, and Empty groups left with no offsets are deleted.
- * Returns the number of offsets removed. */
+ * members), and offsets of topics no member of a Stable "consumer" group
+ * subscribes to any more (counted from the commit), are removed; Empty groups
+ * left with no offsets are deleted. Returns the number of offsets removed. */
 size_t rb_group_expire_offsets(rb_group_coord_t *coord);
 
 /* ---- transactional offsets (TxnOffsetCommit) ----------------------------- */
@@ -348,9 +353,9 @@ typedef struct rb_group_member_desc {
     const char *group_instance_id; /* NULL if dynamic */
     const char *client_id;
     const char *client_host;
-    const uint8_t *metadata;       /* Stable only, else empty */
+    const uint8_t *metadata; /* Stable only, else empty */
     size_t metadata_len;
-    const uint8_t *assignment;     /* Stable only, else empty */
+    const uint8_t *assignment; /* Stable only, else empty */
     size_t assignment_len;
 } rb_group_member_desc_t;
 
@@ -375,8 +380,8 @@ void rb_group_describe(rb_group_coord_t *coord, const char *group_id,
  * states (all when state_count is 0; names as in rb_group_desc_t, compared
  * case-insensitively). Returns 0 or COORDINATOR_LOAD_IN_PROGRESS. */
 int16_t rb_group_list(rb_group_coord_t *coord, const char *const *states, size_t state_count,
-                      void (*fn)(const char *group_id, const char *protocol_type,
-                                 const char *state, void *ud),
+                      void (*fn)(const char *group_id, const char *protocol_type, const char *state,
+                                 void *ud),
                       void *ud);
 
 /* DeleteGroups for one group: 0, INVALID_GROUP_ID, GROUP_ID_NOT_FOUND,

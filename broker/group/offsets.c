@@ -16,11 +16,13 @@
  * it. When a transaction commits, its offsets replace whatever was committed
  * for those partitions meanwhile.
  *
- * Expiry (Kafka's KIP-211): only Empty groups lose offsets. For a group that
- * had members, an offset expires offsets.retention.ms after the group became
- * Empty; for a group that only ever saw commits from outside group management
- * (no protocol type), offsets.retention.ms after its commit. An Empty group
- * left with no offsets is deleted (Empty -> Dead).
+ * Expiry (Kafka's KIP-211 and KIP-496): for a group that had members, an
+ * offset expires offsets.retention.ms after the group became Empty; for a
+ * group that only ever saw commits from outside group management (no
+ * protocol type), offsets.retention.ms after its commit; in a Stable
+ * "consumer" group, an offset of a topic that no member subscribes to any
+ * more, offsets.retention.ms after its commit. An Empty group left with no
+ * offsets is deleted (Empty -> Dead).
  */
 #include "config.h"
 
@@ -390,8 +392,7 @@ size_t rb_group_topic_deleted(rb_group_coord_t *coord, const char *topic)
         }
     }
     if (removed)
-        RILL_LOG_INFO(LOG_COMP, "topic %s deleted: %zu committed offsets removed", topic,
-                      removed);
+        RILL_LOG_INFO(LOG_COMP, "topic %s deleted: %zu committed offsets removed", topic, removed);
     return removed;
 }
 
@@ -408,19 +409,30 @@ size_t rb_group_expire_offsets(rb_group_coord_t *coord)
     g_autoptr(GPtrArray) groups = rb__table_values(coord->groups);
     for (guint g = 0; g < groups->len; g++) {
         rb_group_t *group = g_ptr_array_index(groups, g);
-        if (group->state != RB_GROUP_EMPTY)
-            continue;
+        bool empty = group->state == RB_GROUP_EMPTY;
+        /* A Stable consumer group: offsets of topics no member subscribes to
+         * any more expire from their commit (KIP-496's rule in Kafka). */
+        g_autoptr(GHashTable) subscribed = NULL;
+        if (!empty) {
+            if (group->state != RB_GROUP_STABLE)
+                continue;
+            subscribed = rb__group_subscribed_topics(group);
+            if (!subscribed)
+                continue;
+        }
         g_autoptr(GPtrArray) expired = g_ptr_array_new();
         GHashTableIter it;
         gpointer key;
         g_hash_table_iter_init(&it, group->offsets);
         while (g_hash_table_iter_next(&it, &key, NULL)) {
             const rb_offset_t *off = key;
-            int64_t base = group->protocol_type ? group->state_since : off->commit_ts;
+            if (subscribed && g_hash_table_contains(subscribed, off->topic))
+                continue;
+            int64_t base = empty && group->protocol_type ? group->state_since : off->commit_ts;
             if (now - base >= retention && !has_pending_txn_for(group, off->topic, off->partition))
                 g_ptr_array_add(expired, key);
         }
-        bool delete_group = g_hash_table_size(group->offsets) == expired->len &&
+        bool delete_group = empty && g_hash_table_size(group->offsets) == expired->len &&
                             g_hash_table_size(group->pending_txn) == 0 &&
                             g_hash_table_size(group->pending) == 0;
         size_t n = expired->len;
@@ -453,9 +465,8 @@ void rb__offsets_start_expiry(rb_group_coord_t *coord)
 {
     if (coord->expiry_timer)
         return;
-    coord->expiry_timer =
-        coord->env.add_timer(coord->env.ud, coord->config.offsets_retention_check_interval_ms,
-                             on_expiry_timer, coord);
+    coord->expiry_timer = coord->env.add_timer(
+        coord->env.ud, coord->config.offsets_retention_check_interval_ms, on_expiry_timer, coord);
 }
 
 /* ---- transactional offsets ------------------------------------------------------------ */
@@ -575,8 +586,9 @@ int16_t rb_group_txn_complete(rb_group_coord_t *coord, int64_t producer_id, int1
     rill__wbuf_free(&val);
     int16_t err = rb__batch_finish_append(coord, &batch, producer_id, producer_epoch, true, true);
     if (err) {
-        RILL_LOG_WARN(LOG_COMP, "transaction marker for producer %" G_GINT64_FORMAT
-                      " not stored: error %d", producer_id, err);
+        RILL_LOG_WARN(LOG_COMP,
+                      "transaction marker for producer %" G_GINT64_FORMAT " not stored: error %d",
+                      producer_id, err);
         return RB_GROUP_ERR_COORDINATOR_NOT_AVAILABLE;
     }
     apply_txn_end(coord, producer_id, commit);

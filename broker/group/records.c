@@ -45,9 +45,8 @@ void rb__batch_discard(rb_offsets_batch_t *b)
     rb_batch_builder_clear(&b->builder);
 }
 
-int16_t rb__batch_finish_append(rb_group_coord_t *coord, rb_offsets_batch_t *b,
-                                int64_t producer_id, int16_t producer_epoch, bool transactional,
-                                bool control)
+int16_t rb__batch_finish_append(rb_group_coord_t *coord, rb_offsets_batch_t *b, int64_t producer_id,
+                                int16_t producer_epoch, bool transactional, bool control)
 {
     g_assert(b->builder.count > 0);
     b->builder.producer_id = producer_id;
@@ -234,8 +233,7 @@ static int apply_group_record(rb_group_coord_t *coord, rill_rbuf_t *key, const u
     rb_group_t *group = rb__group_get_or_add(coord, group_id);
     group->generation_id = generation;
     g_free(group->protocol_type);
-    group->protocol_type =
-        protocol_type && *protocol_type ? g_steal_pointer(&protocol_type) : NULL;
+    group->protocol_type = protocol_type && *protocol_type ? g_steal_pointer(&protocol_type) : NULL;
     if (state_ts >= 0)
         group->state_since = state_ts;
     return 0;
@@ -264,8 +262,7 @@ static int apply_record(rb_group_coord_t *coord, const uint8_t *key, size_t key_
     switch (version) {
     case 0:
     case 1:
-        return apply_offset_record(coord, &r, value, value_len, transactional, producer_id,
-                                   errmsg);
+        return apply_offset_record(coord, &r, value, value_len, transactional, producer_id, errmsg);
     case 2:
         return apply_group_record(coord, &r, value, value_len, errmsg);
     default:
@@ -282,8 +279,8 @@ int rb__records_apply_batch(rb_group_coord_t *coord, const uint8_t *batch, size_
     if (err != RB_LOG_ERR_NONE || size != len) {
         *errmsg = g_strdup_printf("bad record batch (%zu bytes): %s", len,
                                   err == RB_LOG_ERR_CORRUPT_MESSAGE ? "CRC or length mismatch"
-                                  : err                            ? "not magic 2"
-                                                                   : "trailing bytes");
+                                  : err                             ? "not magic 2"
+                                                                    : "trailing bytes");
         return -1;
     }
     rb_record_iter_t it;
@@ -298,13 +295,13 @@ int rb__records_apply_batch(rb_group_coord_t *coord, const uint8_t *batch, size_
     int rc;
     while ((rc = rb_record_iter_next(&it, &rec)) == 1) {
         if (!rec.key) {
-            *errmsg = g_strdup_printf("record at offset %" G_GINT64_FORMAT " has no key",
-                                      rec.offset);
+            *errmsg =
+                g_strdup_printf("record at offset %" G_GINT64_FORMAT " has no key", rec.offset);
             return -1;
         }
         if (apply_record(coord, rec.key, (size_t)rec.key_len, rec.value,
-                         rec.value ? (size_t)rec.value_len : 0, transactional, control,
-                         producer_id, errmsg) != 0)
+                         rec.value ? (size_t)rec.value_len : 0, transactional, control, producer_id,
+                         errmsg) != 0)
             return -1;
     }
     if (rc < 0) {

@@ -4,9 +4,9 @@
  *
  * The log is compacted (cleanup.policy=compact): the cleaner keeps the latest
  * record per key, which is exactly what replay needs (the latest value per key
- * wins, a tombstone deletes). Replay reads whole batches: rb_log_read returns
- * at least one whole batch (KIP-74), and a batch cut at the end of a read is
- * read again at the next offset, with a larger buffer if it did not fit.
+ * wins, a tombstone deletes). Tombstones are kept (see rb_group_store_log_config). Replay reads
+ * whole batches: rb_log_read returns at least one whole batch (KIP-74), and a batch cut at the end
+ * of a read is read again at the next offset, with a larger buffer if it did not fit.
  */
 #include "config.h"
 
@@ -62,8 +62,7 @@ static int log_store_replay(void *ud, void (*fn)(void *arg, const uint8_t *batch
         rb_log_slice_t slice;
         rb_kerr_t err = rb_log_read(store->log, offset, end, max, &slice);
         if (err) {
-            *errmsg = g_strdup_printf("reading offset %" G_GINT64_FORMAT ": error %d", offset,
-                                      err);
+            *errmsg = g_strdup_printf("reading offset %" G_GINT64_FORMAT ": error %d", offset, err);
             return -1;
         }
         if (slice.len == 0)
@@ -118,15 +117,24 @@ static void log_store_close(void *ud)
     g_free(store);
 }
 
+void rb_group_store_log_config(struct rb_log_config *config)
+{
+    rb_log_config_init(config);
+    config->segment_bytes = 100 << 20;    /* offsets.topic.segment.bytes */
+    config->max_message_bytes = 16 << 20; /* one commit of many partitions is one batch */
+    config->retention_ms = -1;
+    config->compact = true; /* offsets.topic: cleanup.policy=compact */
+    config->delete_ = false;
+    /* Tombstones stay: the cleaner keeps transactional batches as they are, so
+     * a committed TxnOffsetCommit record outlives any later plain record of
+     * its key, and a dropped tombstone would let replay bring that offset back. */
+    config->delete_retention_ms = 100LL * 365 * 86400000;
+}
+
 int rb_group_store_open_log(const char *log_dir, rb_group_store_t *store, char **errmsg)
 {
     rb_log_config_t config;
-    rb_log_config_init(&config);
-    config.segment_bytes = 100 << 20;      /* offsets.topic.segment.bytes */
-    config.max_message_bytes = 16 << 20;   /* one commit of many partitions is one batch */
-    config.retention_ms = -1;
-    config.compact = true;                 /* offsets.topic: cleanup.policy=compact */
-    config.delete_ = false;
+    rb_group_store_log_config(&config);
     g_autofree char *dir = g_strdup_printf("%s/%s-0", log_dir, RB_GROUP_OFFSETS_TOPIC);
     rb_log_t *log = rb_log_open(dir, &config, errmsg);
     if (!log)

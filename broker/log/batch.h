@@ -134,14 +134,16 @@ static inline int32_t rb_batch_last_offset_delta(const uint8_t *p)
 {
     return (int32_t)rill__be32_get(p + RB_BATCH_OFF_LAST_OFFSET_DELTA);
 }
+/* (Offsets arithmetic wraps rather than overflows on a garbage header.) */
 static inline int64_t rb_batch_last_offset(const uint8_t *p)
 {
-    return rb_batch_base_offset(p) + rb_batch_last_offset_delta(p);
+    return (int64_t)((uint64_t)rb_batch_base_offset(p) +
+                     (uint64_t)(int64_t)rb_batch_last_offset_delta(p));
 }
 /* Offset after the batch: last offset + 1. */
 static inline int64_t rb_batch_next_offset(const uint8_t *p)
 {
-    return rb_batch_last_offset(p) + 1;
+    return (int64_t)((uint64_t)rb_batch_last_offset(p) + 1);
 }
 static inline int64_t rb_batch_base_timestamp(const uint8_t *p)
 {

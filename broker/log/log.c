@@ -549,18 +549,24 @@ static int read_hinted(rb_log_t *log, rb_segment_t *seg, int64_t pos, int64_t at
 
 /* Finds the batch of seg holding target (or the first one after it): the
  * best starting point from the cache and the index, then a forward scan.
+ * An index entry names the exact base offset of the batch at its position
+ * and is checked; a cache entry (o, p) says that every batch before p ends at
+ * or below o -- after compaction the batch at p may start above o -- and,
+ * being the log's own memory, is trusted.
  * Returns 0 with *h, 1 if no batch of seg reaches target, -1 on error. */
 static int locate(rb_log_t *log, rb_segment_t *seg, int64_t target, hdr_info_t *h)
 {
     int64_t pos, at;
+    bool cached = false;
     rb__segment_floor_offset(seg, target, &pos, &at);
     for (int i = 0; i < CACHE_SLOTS; i++)
         if (log->cache[i].seg == seg && log->cache[i].offset <= target &&
             log->cache[i].offset > at) {
             at = log->cache[i].offset;
             pos = log->cache[i].pos;
+            cached = true;
         }
-    int rc = read_hinted(log, seg, pos, at, h);
+    int rc = cached ? read_header(log, seg, pos, h) : read_hinted(log, seg, pos, at, h);
     if (rc == -2)
         rc = read_header(log, seg, 0, h);
     while (rc == 0 && h->next <= target)
@@ -783,8 +789,8 @@ int rb_log_maintain(rb_log_t *log, int64_t now_ms)
     }
     if (log->start_offset < log->segs[0]->base_offset)
         log->start_offset = log->segs[0]->base_offset;
-    if (config->compact)
-        rb__log_maybe_compact(log, now_ms);
+    if (config->compact || log->clean_job != NULL)
+        rb__log_maybe_compact(log, now_ms, config->compact);
     if (deleted > 0)
         RILL_LOG_INFO(LOG_COMPONENT, "retention deleted segments dir=%s count=%d log_start_offset=%" PRId64,
                       log->dir, deleted, log->start_offset);
@@ -931,6 +937,7 @@ static bool load_clean_segment(rb_log_t *log, rb_segment_t *seg, bool is_active,
 
 static void log_free(rb_log_t *log)
 {
+    rb__log_cleaner_stop(log);
     for (size_t i = 0; i < log->n_segs; i++)
         rb__segment_free(log->segs[i]);
     g_free(log->segs);
@@ -1109,6 +1116,7 @@ void rb_log_close(rb_log_t *log)
 {
     if (log == NULL)
         return;
+    rb__log_cleaner_stop(log);
     if (shutdown_files(log)) {
         g_autofree char *marker = g_strdup_printf("%s/%s", log->dir, CLEAN_MARKER_FILE);
         int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -11,7 +11,8 @@
  * after a deleted topic's logs are gone, so a crash in between leaves either
  * an empty log directory for a known topic (reopened empty) or a directory
  * nobody refers to (ignored, logged at start). Partition p of topic t lives
- * in <log.dirs>/t-p, as in Kafka. */
+ * in <log.dirs>/t-p, as in Kafka; its producer state (idempotence,
+ * transactions) in <log.dirs>/__producer_state/t-p. */
 #include "config.h"
 
 #include <string.h>
@@ -86,6 +87,14 @@ static char *partition_dir(const rb_server_t *server, const char *topic, int32_t
     return g_build_filename(server->log_dir, base, NULL);
 }
 
+/* <log.dirs>/__producer_state/<topic>-<partition>/: idempotence and
+ * transaction state (broker/txn/pstate.h) of one partition. */
+static char *pstate_dir(const rb_server_t *server, const char *topic, int32_t partition)
+{
+    g_autofree char *base = g_strdup_printf("%s-%d", topic, partition);
+    return g_build_filename(server->log_dir, "__producer_state", base, NULL);
+}
+
 static void topic_free(rb_topic_t *topic)
 {
     for (int32_t i = 0; i < topic->npartitions; i++)
@@ -107,7 +116,9 @@ static int open_partitions(rb_server_t *server, rb_topic_t *topic, int32_t from,
     for (int32_t i = from; i < to; i++) {
         g_autofree char *dir = partition_dir(server, topic->name, i);
         rb_log_t *log = rb_log_open(dir, &lc, errmsg);
-        rb_pstate_t *ps = log ? rb_pstate_new(dir, NULL) : NULL;
+        /* producer state beside the log's directory, which holds only the log's files */
+        g_autofree char *psdir = pstate_dir(server, topic->name, i);
+        rb_pstate_t *ps = log ? rb_pstate_new(psdir, NULL) : NULL;
         if (ps && !rb_pstate_rebuild(ps, log, errmsg)) {
             rb_pstate_free(ps);
             ps = NULL;

@@ -2,8 +2,29 @@
  * transactional id, its persistence in the transaction log, and the
  * commit/abort markers it has the server write (API in coordinator.h).
  *
- * The state machine (Kafka's TransactionMetadata), each arrow labelled with
- * the request or event and the function that performs it:
+ * The state machine (Kafka's TransactionMetadata):
+ *
+ *                  +--- InitProducerId (txn_bump) ---+
+ *                  v                                 |
+ *   new id ---> Empty ---------------------------------+
+ *  (txn_create)    |
+ *                  | AddPartitionsToTxn / AddOffsetsToTxn (txn_add)
+ *                  v
+ *               Ongoing <--- more partitions / groups (txn_add)
+ *                 |   |
+ *   EndTxn(commit)|   | EndTxn(abort) (txn_prepare), or InitProducerId /
+ *   (txn_prepare) |   | timeout / restart: PrepareEpochFence, epoch+1 (txn_fence)
+ *                 v   v
+ *   PrepareCommit       PrepareAbort      markers to every partition and group
+ *         |                  |            offsets ended (txn_send_markers;
+ *         v                  v            a failed hook retried by rb_txn_tick)
+ *   CompleteCommit      CompleteAbort     (txn_complete)
+ *         |                  |
+ *         +--> Empty (InitProducerId, txn_bump)
+ *         +--> Ongoing (AddPartitionsToTxn / AddOffsetsToTxn, txn_add)
+ *         +--> Dead, forgotten (idle > transactional.id.expiration.ms, txn_expire)
+ *
+ * The same, arrow by arrow, with the request or event and the function:
  *
  *     (unknown id) --InitProducerId [txn_create]--> Empty
  *
@@ -479,16 +500,16 @@ int32_t rb_txn_coordinator_epoch(const rb_txn_coord_t *coord)
 /* PrepareX -> CompleteX: every marker and group is done. */
 static void txn_complete(rb_txn_coord_t *coord, rb__txn_t *txn)
 {
-    txn->state = txn->state == RB_TXN_PREPARE_COMMIT ? RB_TXN_COMPLETE_COMMIT
-                                                      : RB_TXN_COMPLETE_ABORT;
+    txn->state =
+        txn->state == RB_TXN_PREPARE_COMMIT ? RB_TXN_COMPLETE_COMMIT : RB_TXN_COMPLETE_ABORT;
     txn->start_ms = -1;
     txn->update_ms = now_ms(coord);
     txn->retry_at_ms = 0;
     /* If this write fails, a restart finds PrepareX and writes the markers
      * again, which is harmless; memory moves on either way. */
     txn_persist(coord, txn, false);
-    RILL_LOG_DEBUG("broker.txn", "transaction completed id=%s state=%s",
-                   txn->transactional_id, rb_txn_state_name(txn->state));
+    RILL_LOG_DEBUG("broker.txn", "transaction completed id=%s state=%s", txn->transactional_id,
+                   rb_txn_state_name(txn->state));
 }
 
 /* In PrepareX: has the server write the markers and end the group offsets
@@ -509,12 +530,20 @@ static void txn_send_markers(rb_txn_coord_t *coord, rb__txn_t *txn)
         rb_kerr_t err = RB_TXN_ERR_NONE;
         if (coord->hooks.write_marker != NULL) {
             rill__wbuf_reset(&w);
-            rb_txn_marker_build(&w, txn->producer_id, txn->producer_epoch,
-                                coord->coordinator_epoch, commit, now);
+            rb_txn_marker_build(&w, txn->producer_id, txn->producer_epoch, coord->coordinator_epoch,
+                                commit, now);
             err = coord->hooks.write_marker(coord->hooks.ctx, tp->topic, tp->partition, w.data,
                                             w.len);
         }
-        if (err == RB_TXN_ERR_NONE) {
+        if (err == RB_TXN_ERR_PRODUCER_FENCED || err == RB_TXN_ERR_TRANSACTION_COORDINATOR_FENCED) {
+            /* The partition has seen a newer epoch of this producer (or of
+             * the coordinator): this marker is obsolete, and retrying it
+             * would keep the transaction in PrepareX forever. */
+            RILL_LOG_WARN("broker.txn",
+                          "marker refused as obsolete id=%s topic=%s partition=%d err=%d",
+                          txn->transactional_id, tp->topic, tp->partition, err);
+            g_hash_table_iter_remove(&iter);
+        } else if (err == RB_TXN_ERR_NONE) {
             g_hash_table_iter_remove(&iter);
         } else {
             failed = err;
@@ -582,8 +611,8 @@ static bool txn_fence(rb_txn_coord_t *coord, rb__txn_t *txn)
 }
 
 /* A new transactional id -> Empty with a new producer id, epoch 0. */
-static rb_kerr_t txn_create(rb_txn_coord_t *coord, const char *transactional_id,
-                            int32_t timeout_ms, rb__txn_t **out)
+static rb_kerr_t txn_create(rb_txn_coord_t *coord, const char *transactional_id, int32_t timeout_ms,
+                            rb__txn_t **out)
 {
     int64_t producer_id = rb_pid_alloc_next(coord->pids);
     if (producer_id < 0)
@@ -612,8 +641,8 @@ static bool expected_id_valid(const rb__txn_t *txn, int64_t producer_id, int16_t
 }
 
 /* Empty / CompleteX -> Empty with the epoch bumped (or a new producer id). */
-static rb_kerr_t txn_bump(rb_txn_coord_t *coord, rb__txn_t *txn, int32_t timeout_ms,
-                          bool expected, int16_t expected_epoch)
+static rb_kerr_t txn_bump(rb_txn_coord_t *coord, rb__txn_t *txn, int32_t timeout_ms, bool expected,
+                          int16_t expected_epoch)
 {
     txn_scalars_t saved = txn_save(txn);
     if (epoch_exhausted(txn->producer_epoch) &&
@@ -650,8 +679,7 @@ static rb_kerr_t txn_bump(rb_txn_coord_t *coord, rb__txn_t *txn, int32_t timeout
 
 /* The checks every request of an open producer shares. */
 static rb_kerr_t txn_lookup_checked(rb_txn_coord_t *coord, const char *transactional_id,
-                                    int64_t producer_id, int16_t producer_epoch,
-                                    rb__txn_t **out)
+                                    int64_t producer_id, int16_t producer_epoch, rb__txn_t **out)
 {
     if (transactional_id == NULL)
         return RB_TXN_ERR_INVALID_REQUEST;
@@ -720,8 +748,8 @@ static void txn_expire(rb_txn_coord_t *coord, rb__txn_t *txn)
 
 /* ---- requests ---------------------------------------------------------- */
 
-static rb_kerr_t init_idempotent(rb_txn_coord_t *coord, int64_t producer_id,
-                                 int16_t producer_epoch, int64_t *out_id, int16_t *out_epoch)
+static rb_kerr_t init_idempotent(rb_txn_coord_t *coord, int64_t producer_id, int16_t producer_epoch,
+                                 int64_t *out_id, int16_t *out_epoch)
 {
     int64_t now = now_ms(coord);
     if (producer_id >= 0 && producer_epoch >= 0) {
@@ -906,8 +934,7 @@ void rb_txn_tick(rb_txn_coord_t *coord)
             txn_fence(coord, txn);
         } else if (is_prepare(txn->state) && now >= txn->retry_at_ms) {
             txn_send_markers(coord, txn);
-        } else if (is_idle(txn->state) &&
-                   now > txn->update_ms + coord->config.id_expiration_ms) {
+        } else if (is_idle(txn->state) && now > txn->update_ms + coord->config.id_expiration_ms) {
             txn_expire(coord, txn);
         }
     }
@@ -987,8 +1014,8 @@ static void fill_info(const rb__txn_t *txn, rb_txn_info_t *info)
     info->producer_epoch = txn->producer_epoch;
 }
 
-bool rb_txn_describe(const rb_txn_coord_t *coord, const char *transactional_id,
-                     rb_txn_info_t *info, GArray *partitions, GPtrArray *groups)
+bool rb_txn_describe(const rb_txn_coord_t *coord, const char *transactional_id, rb_txn_info_t *info,
+                     GArray *partitions, GPtrArray *groups)
 {
     const rb__txn_t *txn = g_hash_table_lookup(coord->txns, transactional_id);
     if (txn == NULL)

@@ -37,7 +37,9 @@
  *                  producer_id in group_id; a group with nothing pending for it
  *                  returns 0 (calls may repeat after a restart).
  * A hook that fails leaves the transaction in PrepareCommit/PrepareAbort
- * (clients get CONCURRENT_TRANSACTIONS); rb_txn_tick() retries it.
+ * (clients get CONCURRENT_TRANSACTIONS); rb_txn_tick() retries it -- except
+ * write_marker answering PRODUCER_FENCED or TRANSACTION_COORDINATOR_FENCED
+ * (rb_pstate_check's verdict on an obsolete marker), which counts as done.
  * Hooks must not call back into the coordinator.
  *
  * Time: hooks->now_ms (wall clock, ms) is read for transaction start times,
@@ -92,10 +94,10 @@ typedef struct rb_txn_hooks {
 } rb_txn_hooks_t;
 
 typedef struct rb_txn_config {
-    int32_t max_timeout_ms;      /* transaction.max.timeout.ms (default 900000) */
-    int64_t id_expiration_ms;    /* transactional.id.expiration.ms (default 604800000) */
-    int64_t retry_backoff_ms;    /* between failed marker writes (default 100) */
-    bool fsync;                  /* fsync the transaction log on every write (default true) */
+    int32_t max_timeout_ms;   /* transaction.max.timeout.ms (default 900000) */
+    int64_t id_expiration_ms; /* transactional.id.expiration.ms (default 604800000) */
+    int64_t retry_backoff_ms; /* between failed marker writes (default 100) */
+    bool fsync;               /* fsync the transaction log on every write (default true) */
 } rb_txn_config_t;
 
 /* Fills config with Kafka's defaults. */
@@ -193,7 +195,7 @@ typedef struct rb_txn_info {
     const char *transactional_id; /* borrowed until the coordinator is next modified */
     rb_txn_state_t state;
     int32_t timeout_ms;
-    int64_t start_ms;             /* -1 when no transaction is open */
+    int64_t start_ms; /* -1 when no transaction is open */
     int64_t producer_id;
     int16_t producer_epoch;
 } rb_txn_info_t;
@@ -202,8 +204,8 @@ typedef struct rb_txn_info {
  * of rb_txn_partition_t whose topics are borrowed like info's strings), and
  * its groups to groups (GPtrArray of borrowed const char *, may be NULL).
  * Returns false if the id is unknown (TRANSACTIONAL_ID_NOT_FOUND). */
-bool rb_txn_describe(const rb_txn_coord_t *coord, const char *transactional_id,
-                     rb_txn_info_t *info, GArray *partitions, GPtrArray *groups);
+bool rb_txn_describe(const rb_txn_coord_t *coord, const char *transactional_id, rb_txn_info_t *info,
+                     GArray *partitions, GPtrArray *groups);
 
 /* ListTransactions: appends to out (GArray of rb_txn_info_t) every transaction
  * whose state is in states[0..n_states) and producer id in

@@ -95,39 +95,39 @@ void rb_txn_marker_build(rill_wbuf_t *out, int64_t producer_id, int16_t producer
     /* The record: attributes, deltas, key (4 bytes), value (6 bytes), no headers. */
     rill_wbuf_t body;
     rill__wbuf_init(&body, 32);
-    rill__wbuf_put_u8(&body, 0);      /* attributes */
-    rill__wbuf_put_varint(&body, 0);  /* timestamp delta */
-    rill__wbuf_put_varint(&body, 0);  /* offset delta */
-    rill__wbuf_put_varint(&body, 4);  /* key length */
-    rill__wbuf_put_i16(&body, 0);     /* key version */
+    rill__wbuf_put_u8(&body, 0);     /* attributes */
+    rill__wbuf_put_varint(&body, 0); /* timestamp delta */
+    rill__wbuf_put_varint(&body, 0); /* offset delta */
+    rill__wbuf_put_varint(&body, 4); /* key length */
+    rill__wbuf_put_i16(&body, 0);    /* key version */
     rill__wbuf_put_i16(&body, commit ? 1 : 0);
-    rill__wbuf_put_varint(&body, 6);  /* value length */
-    rill__wbuf_put_i16(&body, 0);     /* value version */
+    rill__wbuf_put_varint(&body, 6); /* value length */
+    rill__wbuf_put_i16(&body, 0);    /* value version */
     rill__wbuf_put_i32(&body, coordinator_epoch);
-    rill__wbuf_put_varint(&body, 0);  /* headers count */
+    rill__wbuf_put_varint(&body, 0); /* headers count */
 
     size_t start = out->len;
-    rill__wbuf_put_i64(out, 0);                 /* baseOffset */
+    rill__wbuf_put_i64(out, 0); /* baseOffset */
     size_t length_at = out->len;
-    rill__wbuf_put_i32(out, 0);                 /* batchLength, patched below */
-    rill__wbuf_put_i32(out, -1);                /* partitionLeaderEpoch */
-    rill__wbuf_put_u8(out, 2);                  /* magic */
+    rill__wbuf_put_i32(out, 0);  /* batchLength, patched below */
+    rill__wbuf_put_i32(out, -1); /* partitionLeaderEpoch */
+    rill__wbuf_put_u8(out, 2);   /* magic */
     size_t crc_at = out->len;
-    rill__wbuf_put_u32(out, 0);                 /* crc, patched below */
+    rill__wbuf_put_u32(out, 0); /* crc, patched below */
     rill__wbuf_put_i16(out, RB_BATCH_ATTR_CONTROL | RB_BATCH_ATTR_TRANSACTIONAL);
-    rill__wbuf_put_i32(out, 0);                 /* lastOffsetDelta */
-    rill__wbuf_put_i64(out, now_ms);            /* baseTimestamp */
-    rill__wbuf_put_i64(out, now_ms);            /* maxTimestamp */
+    rill__wbuf_put_i32(out, 0);      /* lastOffsetDelta */
+    rill__wbuf_put_i64(out, now_ms); /* baseTimestamp */
+    rill__wbuf_put_i64(out, now_ms); /* maxTimestamp */
     rill__wbuf_put_i64(out, producer_id);
     rill__wbuf_put_i16(out, producer_epoch);
-    rill__wbuf_put_i32(out, -1);                /* baseSequence */
-    rill__wbuf_put_i32(out, 1);                 /* recordsCount */
+    rill__wbuf_put_i32(out, -1); /* baseSequence */
+    rill__wbuf_put_i32(out, 1);  /* recordsCount */
     rill__wbuf_put_varint(out, (int64_t)body.len);
     rill__wbuf_put(out, body.data, body.len);
     rill__wbuf_free(&body);
 
     rill__wbuf_patch_i32(out, length_at, (int32_t)(out->len - start - 12));
-    uint32_t crc = rill__crc32c(0, out->data + start + OFF_ATTRIBUTES,
-                                out->len - start - OFF_ATTRIBUTES);
+    uint32_t crc =
+        rill__crc32c(0, out->data + start + OFF_ATTRIBUTES, out->len - start - OFF_ATTRIBUTES);
     rill__wbuf_patch_i32(out, crc_at, (int32_t)crc);
 }

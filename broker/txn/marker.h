@@ -28,11 +28,11 @@
 /* The fields of a batch header broker/txn/ uses. */
 typedef struct rb_txn_batch {
     int64_t base_offset;
-    int32_t length;          /* whole batch size in bytes (batchLength + 12) */
+    int32_t length; /* whole batch size in bytes (batchLength + 12) */
     int16_t attributes;
     int32_t last_offset_delta;
     int64_t max_timestamp;
-    int64_t producer_id;     /* -1: not idempotent */
+    int64_t producer_id; /* -1: not idempotent */
     int16_t producer_epoch;
     int32_t base_sequence;
     int32_t records_count;

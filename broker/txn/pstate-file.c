@@ -119,8 +119,7 @@ static void write_snapshot_body(const rb_pstate_t *ps, int64_t offset, rill_wbuf
 
 /* Reads a snapshot into ps (which must be empty). Returns false (ps left
  * empty) when the file is unreadable, corrupt, or not at expected_offset. */
-static bool read_snapshot(rb_pstate_t *ps, const char *path, int64_t expected_offset,
-                          char **why)
+static bool read_snapshot(rb_pstate_t *ps, const char *path, int64_t expected_offset, char **why)
 {
     g_autofree char *data = NULL;
     gsize len = 0;
@@ -249,6 +248,7 @@ bool rb_pstate_load(rb_pstate_t *ps, int64_t log_start, int64_t log_end, int64_t
 {
     rb__pstate_clear(ps);
     ps->last_snapshot = -1;
+    ps->log_start = log_start;
     *replay_from = log_start;
     if (ps->dir == NULL) {
         ps->applied_end = log_start;
@@ -322,16 +322,16 @@ bool rb_pstate_replay_fd(rb_pstate_t *ps, int fd, off_t pos, size_t len, int64_t
         }
         size_t used = rb_pstate_replay(ps, buf, (size_t)got);
         if (used == (size_t)-1) {
-            *errmsg = g_strdup_printf("replay: malformed batch at file position %lld",
-                                      (long long)pos);
+            *errmsg =
+                g_strdup_printf("replay: malformed batch at file position %lld", (long long)pos);
             ok = false;
             break;
         }
         if (used == 0) {
             /* One batch larger than the buffer, or a partial batch at the end. */
             rb_txn_batch_t batch;
-            if ((size_t)got < RB_BATCH_HEADER_SIZE || !rb_txn_batch_parse(buf, (size_t)got, &batch) ||
-                (size_t)batch.length > len)
+            if ((size_t)got < RB_BATCH_HEADER_SIZE ||
+                !rb_txn_batch_parse(buf, (size_t)got, &batch) || (size_t)batch.length > len)
                 break;
             cap = (size_t)batch.length;
             buf = g_realloc(buf, cap);
@@ -369,9 +369,9 @@ bool rb_pstate_rebuild(rb_pstate_t *ps, rb_log_t *log, char **errmsg)
             break; /* no whole batch in the slice: nothing more to learn */
         offset = next;
     }
-    RILL_LOG_DEBUG("broker.txn", "producer state rebuilt dir=%s from=%" PRId64 " to=%" PRId64
-                   " producers=%u", ps->dir != NULL ? ps->dir : "(memory)", from, offset,
-                   g_hash_table_size(ps->producers));
+    RILL_LOG_DEBUG(
+        "broker.txn", "producer state rebuilt dir=%s from=%" PRId64 " to=%" PRId64 " producers=%u",
+        ps->dir != NULL ? ps->dir : "(memory)", from, offset, g_hash_table_size(ps->producers));
     return true;
 }
 

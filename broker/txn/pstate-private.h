@@ -20,24 +20,25 @@ typedef struct rb__producer {
     int16_t epoch;             /* -1: none known yet */
     int32_t coordinator_epoch; /* -1: no marker seen */
     int64_t last_timestamp;
-    int64_t txn_first_offset;  /* -1: no open transaction; else key in ps->ongoing */
-    uint8_t nbatches;          /* batches[0] is the oldest */
+    int64_t txn_first_offset; /* -1: no open transaction; else key in ps->ongoing */
+    uint8_t nbatches;         /* batches[0] is the oldest */
     rb__pbatch_t batches[RB_PSTATE_MAX_BATCHES];
 } rb__producer_t;
 
 struct rb_pstate {
-    char *dir;                 /* NULL: memory only */
+    char *dir; /* NULL: memory only */
     rb_pstate_config_t config;
-    GHashTable *producers;     /* &producer->producer_id -> rb__producer_t (owned) */
-    GTree *ongoing;            /* rb__producer_t* ordered by txn_first_offset -> same */
-    GArray *aborted;           /* rb_aborted_txn_t, sorted by last_offset */
-    int64_t aborted_max_span;  /* max of last_offset - first_offset over aborted */
-    int64_t applied_end;       /* every batch below this offset has been applied */
-    int64_t last_snapshot;     /* offset of the newest snapshot, -1 if none */
-    int64_t last_snapshot_ms;  /* when rb_pstate_maintain last wrote one */
-    bool dirty;                /* changed since the last snapshot or load */
-    int index_fd;              /* aborted.txnindex opened O_APPEND, -1 if none */
-    bool index_write_failed;   /* rewrite the whole index at the next snapshot */
+    GHashTable *producers;    /* &producer->producer_id -> rb__producer_t (owned) */
+    GTree *ongoing;           /* rb__producer_t* ordered by txn_first_offset -> same */
+    GArray *aborted;          /* rb_aborted_txn_t, sorted by last_offset */
+    int64_t aborted_max_span; /* max of last_offset - first_offset over aborted */
+    int64_t log_start;        /* from rb_pstate_load / rb_pstate_truncate_head */
+    int64_t applied_end;      /* every batch below this offset has been applied */
+    int64_t last_snapshot;    /* offset of the newest snapshot, -1 if none */
+    int64_t last_snapshot_ms; /* when rb_pstate_maintain last wrote one */
+    bool dirty;               /* changed since the last snapshot or load */
+    int index_fd;             /* aborted.txnindex opened O_APPEND, -1 if none */
+    bool index_write_failed;  /* rewrite the whole index at the next snapshot */
 };
 
 /* pstate.c */

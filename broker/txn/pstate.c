@@ -114,8 +114,11 @@ static rb_kerr_t check_marker(const rb_pstate_t *ps, const rb_txn_batch_t *batch
         return RB_TXN_ERR_NONE;
     if (batch->producer_epoch < producer->epoch)
         return RB_TXN_ERR_PRODUCER_FENCED;
-    if (batch->coordinator_epoch < producer->coordinator_epoch)
-        return RB_TXN_ERR_TRANSACTION_COORDINATOR_FENCED;
+    /* Kafka also refuses a marker from an older coordinator epoch, to fence a
+     * coordinator that lost leadership. One node has no such zombie, and the
+     * check would do harm: a lost transaction log restarts the coordinator
+     * epoch, and every marker would then be refused, leaving transactions
+     * open in the partitions for ever. The epoch is still recorded. */
     return RB_TXN_ERR_NONE;
 }
 
@@ -271,7 +274,11 @@ int64_t rb_pstate_first_unstable_offset(const rb_pstate_t *ps)
 int64_t rb_pstate_lso(const rb_pstate_t *ps, int64_t high_watermark)
 {
     int64_t first = rb_pstate_first_unstable_offset(ps);
-    return first >= 0 && first < high_watermark ? first : high_watermark;
+    if (first < 0 || first >= high_watermark)
+        return high_watermark;
+    /* An open transaction whose first batches retention or DeleteRecords
+     * removed: nothing below the log start can be read anyway (as Kafka). */
+    return first > ps->log_start ? first : ps->log_start;
 }
 
 size_t rb_pstate_aborted_txns(const rb_pstate_t *ps, int64_t fetch_offset, int64_t upper_offset,
@@ -338,6 +345,8 @@ bool rb_pstate_maintain(rb_pstate_t *ps, int64_t log_end, int64_t now_ms, char *
 
 void rb_pstate_truncate_head(rb_pstate_t *ps, int64_t log_start)
 {
+    if (log_start > ps->log_start)
+        ps->log_start = log_start;
     guint dropped = 0;
     /* Not a prefix in general (first offsets are not sorted), but an entry
      * whose marker is below the start describes only deleted data. */
@@ -380,9 +389,8 @@ void rb_pstate_producers(const rb_pstate_t *ps, GArray *out)
         rb_producer_info_t info = {
             .producer_id = producer->producer_id,
             .producer_epoch = producer->epoch,
-            .last_sequence = producer->nbatches > 0
-                                 ? producer->batches[producer->nbatches - 1].last_seq
-                                 : -1,
+            .last_sequence =
+                producer->nbatches > 0 ? producer->batches[producer->nbatches - 1].last_seq : -1,
             .last_timestamp = producer->last_timestamp,
             .coordinator_epoch = producer->coordinator_epoch,
             .current_txn_start_offset = producer->txn_first_offset,

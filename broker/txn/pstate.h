@@ -95,7 +95,7 @@ typedef struct rb_aborted_txn {
 typedef struct rb_producer_info {
     int64_t producer_id;
     int16_t producer_epoch;
-    int32_t last_sequence;            /* -1 if no batch known */
+    int32_t last_sequence; /* -1 if no batch known */
     int64_t last_timestamp;
     int32_t coordinator_epoch;        /* -1 if no marker seen */
     int64_t current_txn_start_offset; /* -1 if no open transaction */
@@ -149,8 +149,8 @@ bool rb_pstate_rebuild(rb_pstate_t *ps, rb_log_t *log, char **errmsg);
  * than 0; INVALID_TXN_STATE for a non-transactional batch while the producer
  * has a transaction open here; INVALID_RECORD for a client control batch or a
  * producer id without epoch/sequence; CORRUPT_MESSAGE for a short header.
- * Markers (RB_PSTATE_COORDINATOR): PRODUCER_FENCED for an older epoch,
- * TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch.
+ * Markers (RB_PSTATE_COORDINATOR): PRODUCER_FENCED for an older producer
+ * epoch (the coordinator epoch is recorded, not enforced: see pstate.c).
  * Never modifies the state; dup may be NULL only for markers. */
 rb_kerr_t rb_pstate_check(const rb_pstate_t *ps, const uint8_t *batch, size_t len,
                           rb_pstate_origin_t origin, rb_pstate_dup_t *dup);
@@ -161,8 +161,9 @@ rb_kerr_t rb_pstate_check(const rb_pstate_t *ps, const uint8_t *batch, size_t le
  * aborted-index entry). Batches without a producer id are ignored. */
 void rb_pstate_appended(rb_pstate_t *ps, const uint8_t *batch, size_t len);
 
-/* The last stable offset: the first offset of the oldest open transaction,
- * or high_watermark when none is open (or it is below that offset). */
+/* The last stable offset: the first offset of the oldest open transaction
+ * (but not below the log start offset known from rb_pstate_load or
+ * rb_pstate_truncate_head), or high_watermark when none is open. */
 int64_t rb_pstate_lso(const rb_pstate_t *ps, int64_t high_watermark);
 
 /* First offset of the oldest open transaction, -1 if none. */

@@ -5,7 +5,7 @@
  * truncations, extensions, varint runs, header fields edited under a fixed-up
  * CRC so that the parser gets past the checksum). A crash or sanitizer report
  * fails the test; the run is bounded and repeatable ($RILL_FUZZ_ITERATIONS,
- * default 20000; seed $RILL_FUZZ_SEED). */
+ * default 50000; seed $RILL_FUZZ_SEED). */
 #include "config.h"
 
 #include <stdint.h>
@@ -76,7 +76,7 @@ int main(int argc, char **argv)
     }
     const char *it_env = g_getenv("RILL_FUZZ_ITERATIONS");
     const char *seed_env = g_getenv("RILL_FUZZ_SEED");
-    long iterations = it_env ? atol(it_env) : 20000;
+    long iterations = it_env ? atol(it_env) : 50000;
     GRand *rand = g_rand_new_with_seed(seed_env ? (guint32)atol(seed_env) : 20261125);
     GPtrArray *seeds = make_seeds();
     for (guint i = 0; i < seeds->len; i++) {

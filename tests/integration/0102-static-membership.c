@@ -101,8 +101,7 @@ int main(void)
     for (int i = 0; i < 20; i++) /* let the group settle */
         poll_all(both, 2, 50);
     int a_rebalances = a.rebalances;
-    printf("step 1: static members own 2+2 partitions (A saw %d rebalance events)\n",
-           a_rebalances);
+    printf("step 1: static members own 2+2 partitions (A saw %d rebalance events)\n", a_rebalances);
 
     /* 2. B restarts with the same instance id */
     rd_kafka_consumer_close(b.rk);

@@ -60,8 +60,8 @@ static GPtrArray *read_all(const char *bootstrap, int32_t partition, const char 
         rd_kafka_message_destroy(m);
     }
     if (!eof)
-        rt_fail("partition %d (%s): no end of partition within 30 s (LSO stuck?)",
-                (int)partition, isolation);
+        rt_fail("partition %d (%s): no end of partition within 30 s (LSO stuck?)", (int)partition,
+                isolation);
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
     return values;
@@ -100,10 +100,10 @@ static void produce_n(rd_kafka_t *rk, const char *prefix, int n)
 {
     for (int i = 0; i < n; i++) {
         g_autofree char *value = g_strdup_printf("%s-%d", prefix, i);
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            rk, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(i % NPART),
-            RD_KAFKA_V_VALUE(value, strlen(value)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_END);
+        rd_kafka_resp_err_t err =
+            rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(TOPIC), RD_KAFKA_V_PARTITION(i % NPART),
+                              RD_KAFKA_V_VALUE(value, strlen(value)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (err)
             rt_fail("produce %s: %s", value, rd_kafka_err2str(err));
     }
@@ -123,8 +123,8 @@ static void step_idempotent(const char *bootstrap)
     }
     kt_producer_flush(p, 60000);
     for (int i = 0; i < N; i++)
-        RT_CHECK(kt_producer_offset(p, idx[i]) == i, "idempotent record %d at offset %" PRId64,
-                 i, kt_producer_offset(p, idx[i]));
+        RT_CHECK(kt_producer_offset(p, idx[i]) == i, "idempotent record %d at offset %" PRId64, i,
+                 kt_producer_offset(p, idx[i]));
     kt_producer_destroy(p);
     int64_t lo, hi;
     kt_watermarks(bootstrap, TOPIC, 0, &lo, &hi);
@@ -189,10 +189,8 @@ static void step_crash_mid_transaction(rt_broker_t *broker)
         g_ptr_array_free(ru, TRUE);
     }
     RT_CHECK(open_raw == 6, "the open transaction's records: %d in the log, expected 6", open_raw);
-    RT_CHECK(open_seen == 0, "read_committed saw %d records of the aborted transaction",
-             open_seen);
-    RT_CHECK(after_seen == 4, "read_committed saw %d of the 4 later committed records",
-             after_seen);
+    RT_CHECK(open_seen == 0, "read_committed saw %d records of the aborted transaction", open_seen);
+    RT_CHECK(after_seen == 4, "read_committed saw %d of the 4 later committed records", after_seen);
 }
 
 static void step_timeout_fences(const char *bootstrap)

@@ -13,8 +13,10 @@ broker_itests_c = \
 	tests/integration/0006-restart-durability \
 	tests/integration/0008-retention-delete-records \
 	tests/integration/0150-idempotence-transactions \
+	tests/integration/0151-txn-kill9-atomicity \
 	tests/integration/0100-consumer-group \
-	tests/integration/0102-static-membership
+	tests/integration/0102-static-membership \
+	tests/integration/0103-cooperative-rebalance
 check_PROGRAMS += $(broker_itests_c)
 tests_integration_0002_librdkafka_roundtrip_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0002_librdkafka_roundtrip_LDADD = $(ITEST_LIBS)
@@ -24,10 +26,14 @@ tests_integration_0008_retention_delete_records_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0008_retention_delete_records_LDADD = $(ITEST_LIBS)
 tests_integration_0150_idempotence_transactions_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0150_idempotence_transactions_LDADD = $(ITEST_LIBS)
+tests_integration_0151_txn_kill9_atomicity_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0151_txn_kill9_atomicity_LDADD = $(ITEST_LIBS)
 tests_integration_0100_consumer_group_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0100_consumer_group_LDADD = $(ITEST_LIBS)
 tests_integration_0102_static_membership_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0102_static_membership_LDADD = $(ITEST_LIBS)
+tests_integration_0103_cooperative_rebalance_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0103_cooperative_rebalance_LDADD = $(ITEST_LIBS)
 
 broker_itests_sh = \
 	tests/integration/0001-broker-cli.sh \

@@ -34,8 +34,7 @@ static int64_t h_wall(void *ud)
     return H_WALL_BASE + ((harness_t *)ud)->now;
 }
 
-static rb_group_timer_id_t h_add_timer(void *ud, int64_t delay_ms, void (*cb)(void *arg),
-                                       void *arg)
+static rb_group_timer_id_t h_add_timer(void *ud, int64_t delay_ms, void (*cb)(void *arg), void *arg)
 {
     harness_t *h = ud;
     assert_true(delay_ms >= 0);
@@ -216,8 +215,7 @@ void h_free(harness_t *h)
 
 /* ---- clients ----------------------------------------------------------------------- */
 
-void client_init(client_t *c, const char *client_id, const char *instance_id,
-                 const char *protocols)
+void client_init(client_t *c, const char *client_id, const char *instance_id, const char *protocols)
 {
     memset(c, 0, sizeof(*c));
     c->client_id = client_id;

@@ -15,13 +15,13 @@
 #define H_WALL_BASE 1700000000000LL
 
 typedef struct harness {
-    int64_t now;              /* monotonic ms; wall = H_WALL_BASE + now */
-    GArray *timers;           /* h_timer_t */
+    int64_t now;    /* monotonic ms; wall = H_WALL_BASE + now */
+    GArray *timers; /* h_timer_t */
     uint64_t next_timer_id;
-    char *dir;                /* temp dir */
-    char *store_path;         /* dir/offsets.log */
-    int fail_appends;         /* > 0: that many next appends fail */
-    int appends;              /* appends done (including failed) */
+    char *dir;        /* temp dir */
+    char *store_path; /* dir/offsets.log */
+    int fail_appends; /* > 0: that many next appends fail */
+    int appends;      /* appends done (including failed) */
     rb_group_config_t config;
     rb_group_coord_t *coord;
 } harness_t;
@@ -29,8 +29,8 @@ typedef struct harness {
 /* A test's view of one consumer. */
 typedef struct client {
     const char *client_id;
-    const char *instance_id; /* NULL: dynamic */
-    const char *protocols;   /* "range,roundrobin": metadata is "<proto>:<client_id>" */
+    const char *instance_id;        /* NULL: dynamic */
+    const char *protocols;          /* "range,roundrobin": metadata is "<proto>:<client_id>" */
     const char *protocol_type;      /* JoinGroup's ProtocolType: "consumer" */
     const char *sync_protocol_name; /* SyncGroup v5's ProtocolName: NULL */
     int32_t session_ms;
@@ -60,8 +60,8 @@ void h_open_unloaded(harness_t *h); /* new coordinator, not loaded yet */
 void h_open_with_store(harness_t *h, const rb_group_store_t *store);
 /* Loads; returns the error message (g_free it) or NULL. */
 char *h_load(harness_t *h);
-void h_close(harness_t *h);         /* destroys the coordinator (store file stays) */
-void h_free(harness_t *h);          /* closes and removes the temp dir */
+void h_close(harness_t *h); /* destroys the coordinator (store file stays) */
+void h_free(harness_t *h);  /* closes and removes the temp dir */
 rb_group_store_t h_store(harness_t *h);
 void h_advance(harness_t *h, int64_t ms);
 size_t h_pending_timers(const harness_t *h);

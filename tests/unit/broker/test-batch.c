@@ -411,6 +411,47 @@ static void test_batch__add_record_copies_with_offsets(void **state)
     assert_memory_equal(d, p, len);
 }
 
+/* Found by the fuzz driver: a varint whose 10th byte carries more than the
+ * 64th bit was accepted by the validation walk (as 0) but not by the iterator. */
+static void test_batch__overlong_varint_rejected_everywhere(void **state)
+{
+    rb_batch_builder_t b;
+    rb_batch_builder_init(&b, 0);
+    rb_batch_builder_add(&b, 0, "k", 1, "012345678", 9, NULL, 0);
+    size_t len;
+    g_autofree uint8_t *p = rb_batch_builder_finish(&b, &len);
+    /* record: len(61) attr(62) ts(63) off(64) klen(65) 'k'(66) vlen(67)
+     * value(68..76) headers(77) */
+    assert_int_equal(p[67], 18); /* zigzag(9) */
+    assert_int_equal(p[77], 0);
+    /* vlen and the value become one 10-byte varint whose low 64 bits say 0 but
+     * whose 10th byte carries junk: read as 0, the record would parse */
+    memset(p + 67, 0x80, 9);
+    p[76] = 0x78;
+    rb_batch_update_crc(p, len);
+    assert_int_equal(rb_batch_validate(p, len, NULL), RB_LOG_ERR_INVALID_RECORD);
+    rb_record_iter_t it;
+    rb_record_t rec;
+    rb_record_iter_init(&it, p, len);
+    assert_int_equal(rb_record_iter_next(&it, &rec), -1);
+}
+
+/* Found by the fuzz driver: offsets near INT64_MIN/MAX in a garbage header
+ * made the iterator overflow (UBSan); they wrap now. */
+static void test_batch__extreme_base_offset_does_not_overflow(void **state)
+{
+    size_t len;
+    g_autofree uint8_t *p = build_two(&len);
+    rb_batch_set_base_offset(p, INT64_MAX);
+    assert_true(rb_batch_next_offset(p) == INT64_MIN + 1);
+    rb_record_iter_t it;
+    rb_record_t rec;
+    rb_record_iter_init(&it, p, len);
+    assert_int_equal(rb_record_iter_next(&it, &rec), 1);
+    assert_int_equal(rb_record_iter_next(&it, &rec), 1);
+    assert_true(rec.offset == INT64_MIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -426,6 +467,8 @@ int main(void)
         cmocka_unit_test(test_batch__iterator_stops_at_malformed_record),
         cmocka_unit_test(test_batch__many_records_round_trip),
         cmocka_unit_test(test_batch__add_record_copies_with_offsets),
+        cmocka_unit_test(test_batch__overlong_varint_rejected_everywhere),
+        cmocka_unit_test(test_batch__extreme_base_offset_does_not_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "broker/log/log.h"
+#include "common/buf.h"
 #include "common/log.h"
 #include "group-harness.h"
 
@@ -36,14 +38,17 @@ static int teardown(void **state)
 static int16_t commit1(harness_t *h, const char *group, int32_t generation, const char *member_id,
                        const char *topic, int32_t partition, int64_t offset, const char *metadata)
 {
-    rb_offset_commit_part_t part = {.topic = topic, .partition = partition, .offset = offset,
-                                    .leader_epoch = 3, .metadata = metadata};
+    rb_offset_commit_part_t part = {.topic = topic,
+                                    .partition = partition,
+                                    .offset = offset,
+                                    .leader_epoch = 3,
+                                    .metadata = metadata};
     rb_group_offset_commit(h->coord, group, generation, member_id, NULL, &part, 1);
     return part.error_code;
 }
 
-static int16_t simple_commit(harness_t *h, const char *group, const char *topic,
-                             int32_t partition, int64_t offset)
+static int16_t simple_commit(harness_t *h, const char *group, const char *topic, int32_t partition,
+                             int64_t offset)
 {
     return commit1(h, group, -1, "", topic, partition, offset, "");
 }
@@ -99,8 +104,8 @@ static void test_group_offsets__commit_and_fetch(void **state)
         {.topic = "gone", .partition = 0, .offset = 1, .leader_epoch = -1, .error_code = 3},
         {.topic = "v", .partition = 1, .offset = 2, .leader_epoch = -1},
     };
-    assert_int_equal(
-        rb_group_offset_commit(h->coord, G, a.generation, a.member_id, NULL, parts, 3), 0);
+    assert_int_equal(rb_group_offset_commit(h->coord, G, a.generation, a.member_id, NULL, parts, 3),
+                     0);
     assert_int_equal(parts[0].error_code, 0);
     assert_int_equal(parts[1].error_code, 3);
     assert_int_equal(parts[2].error_code, 0);
@@ -364,8 +369,7 @@ static void test_group_offsets__transactional_offsets(void **state)
         {.topic = "t", .partition = 0, .offset = 10, .leader_epoch = -1, .metadata = "tx"},
         {.topic = "t", .partition = 1, .offset = 20, .leader_epoch = -1},
     };
-    assert_int_equal(
-        rb_group_txn_offset_commit(h->coord, G, 1000, 0, -1, "", NULL, parts, 2), 0);
+    assert_int_equal(rb_group_txn_offset_commit(h->coord, G, 1000, 0, -1, "", NULL, parts, 2), 0);
     assert_true(rb_group_has_pending_txn_offsets(h->coord, G));
     /* invisible until the transaction commits; unstable under RequireStable */
     assert_int_equal(fetch1(h, G, "t", 0, NULL, 0), 5);
@@ -413,12 +417,12 @@ static void test_group_offsets__transactional_offsets(void **state)
                                                 a.member_id, NULL, &p3, 1),
                      RB_GROUP_ERR_ILLEGAL_GENERATION);
     p3.error_code = 0;
-    assert_int_equal(rb_group_txn_offset_commit(h->coord, "g2", 4000, 0, a.generation, "nope",
-                                                NULL, &p3, 1),
-                     RB_GROUP_ERR_UNKNOWN_MEMBER_ID);
+    assert_int_equal(
+        rb_group_txn_offset_commit(h->coord, "g2", 4000, 0, a.generation, "nope", NULL, &p3, 1),
+        RB_GROUP_ERR_UNKNOWN_MEMBER_ID);
     p3.error_code = 0;
-    assert_int_equal(rb_group_txn_offset_commit(h->coord, "g2", 4000, 0, a.generation,
-                                                a.member_id, NULL, &p3, 1),
+    assert_int_equal(rb_group_txn_offset_commit(h->coord, "g2", 4000, 0, a.generation, a.member_id,
+                                                NULL, &p3, 1),
                      0);
     assert_int_equal(rb_group_txn_complete(h->coord, 4000, 0, true), 0);
     assert_int_equal(fetch1(h, "g2", "t", 0, NULL, 0), 1);
@@ -428,8 +432,7 @@ static void test_group_offsets__transactional_offsets(void **state)
     rb_offset_commit_part_t q1 = {.topic = "t", .partition = 5, .offset = 55, .leader_epoch = -1};
     rb_offset_commit_part_t q2 = {.topic = "t", .partition = 6, .offset = 66, .leader_epoch = -1};
     assert_int_equal(rb_group_txn_offset_commit(h->coord, G, 5000, 2, -1, "", NULL, &q1, 1), 0);
-    assert_int_equal(rb_group_txn_offset_commit(h->coord, "g3", 5000, 2, -1, "", NULL, &q2, 1),
-                     0);
+    assert_int_equal(rb_group_txn_offset_commit(h->coord, "g3", 5000, 2, -1, "", NULL, &q2, 1), 0);
     assert_int_equal(rb_group_txn_end(h->coord, "nobody", 5000, 2, true), 0);
     assert_true(rb_group_has_pending_txn_offsets(h->coord, "g3"));
     appends = h->appends;
@@ -557,8 +560,8 @@ static void test_group_offsets__on_the_partition_log(void **state)
     assert_int_equal(rb_group_txn_offset_commit(h->coord, G, 42, 0, -1, "", NULL, &p, 1), 0);
     assert_int_equal(rb_group_delete(h->coord, "other"), 0);
     h_close(h);
-    g_autofree char *seg = g_build_filename(log_dir, "__consumer_offsets-0",
-                                            "00000000000000000000.log", NULL);
+    g_autofree char *seg =
+        g_build_filename(log_dir, "__consumer_offsets-0", "00000000000000000000.log", NULL);
     assert_true(g_file_test(seg, G_FILE_TEST_EXISTS));
 
     open_on_log(h, log_dir);
@@ -584,6 +587,139 @@ static void test_group_offsets__on_the_partition_log(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Replay after the log's compaction (broker/log's cleaner): only the latest
+ * value per key is left in the sealed segments, tombstones included, and the
+ * reload still gives every group's latest offsets. */
+static void test_group_offsets__reload_after_compaction(void **state)
+{
+    harness_t *h = *state;
+    g_autofree char *log_dir = g_build_filename(h->dir, "compacted", NULL);
+    rb_log_config_t lc;
+    rb_group_store_log_config(&lc);
+    lc.segment_bytes = 4096; /* many sealed segments to compact */
+    char *err = NULL;
+    rb_log_t *log = rb_log_open(log_dir, &lc, &err);
+    if (!log)
+        fail_msg("open: %s", err);
+    rb_group_store_t store;
+    rb_group_store_borrow_log(log, &store);
+    h_close(h);
+    h_open_with_store(h, &store);
+    for (int round = 0; round < 50; round++)
+        for (int p = 0; p < 8; p++)
+            assert_int_equal(commit1(h, G, -1, "", "t", p, round * 100 + p, "m"), 0);
+    assert_int_equal(simple_commit(h, "gone", "t", 0, 1), 0);
+    assert_int_equal(rb_group_delete(h->coord, "gone"), 0);
+    /* an offset committed by a transaction, then deleted with its topic */
+    rb_offset_commit_part_t tx = {
+        .topic = "t", .partition = 0, .offset = 424242, .leader_epoch = -1};
+    assert_int_equal(rb_group_txn_offset_commit(h->coord, G, 77, 0, -1, "", NULL, &tx, 1), 0);
+    assert_int_equal(rb_group_txn_end(h->coord, G, 77, 0, true), 0);
+    assert_int_equal(fetch1(h, G, "t", 0, NULL, 0), 424242);
+    assert_int_equal(rb_group_topic_deleted(h->coord, "t"), 8);
+    for (int p = 0; p < 8; p++)
+        assert_int_equal(commit1(h, G, -1, "", "u", p, 7000 + p, "last"), 0);
+    for (int p = 0; p < 4; p++) /* more rounds, so that the segments above are sealed */
+        for (int round = 0; round < 20; round++)
+            assert_int_equal(commit1(h, "filler", -1, "", "f", p, round, ""), 0);
+    int64_t before = rb_log_size_bytes(log);
+    int64_t removed = rb_log_compact(log, H_WALL_BASE + h->now);
+    assert_true(removed > 0);
+    assert_true(rb_log_size_bytes(log) < before);
+    h_close(h);
+    rb_group_store_borrow_log(log, &store);
+    h_open_with_store(h, &store);
+    for (int p = 0; p < 8; p++) {
+        char md[8];
+        assert_int_equal(fetch1(h, G, "u", p, md, sizeof(md)), 7000 + p);
+        assert_string_equal(md, "last");
+        assert_int_equal(fetch1(h, G, "t", p, NULL, 0), -1);
+    }
+    assert_int_equal(fetch1(h, "gone", "t", 0, NULL, 0), -1);
+    assert_int_equal(fetch1(h, "filler", "f", 3, NULL, 0), 19);
+    g_autofree char *listed = list_groups(h, NULL, 0);
+    assert_string_equal(listed, "app(,Empty);filler(,Empty);");
+    /* two days later (past Kafka's delete.retention.ms): nothing comes back,
+     * not even the transaction's offset, whose batch the cleaner keeps */
+    assert_true(rb_log_compact(log, H_WALL_BASE + h->now + 2 * 86400000LL) >= 0);
+    h_close(h);
+    rb_group_store_borrow_log(log, &store);
+    h_open_with_store(h, &store);
+    for (int p = 0; p < 8; p++) {
+        assert_int_equal(fetch1(h, G, "u", p, NULL, 0), 7000 + p);
+        assert_int_equal(fetch1(h, G, "t", p, NULL, 0), -1);
+    }
+    assert_int_equal(fetch1(h, "gone", "t", 0, NULL, 0), -1);
+    h_close(h);
+    rb_log_close(log);
+    g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", log_dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+typedef struct joined {
+    int16_t err;
+    int32_t generation;
+    char member_id[160];
+} joined_t;
+
+static void on_joined(const rb_join_result_t *r, void *ud)
+{
+    joined_t *j = ud;
+    j->err = r->error_code;
+    j->generation = r->generation_id;
+    g_strlcpy(j->member_id, r->member_id, sizeof(j->member_id));
+}
+
+static void on_synced(const rb_sync_result_t *r, void *ud)
+{
+    *(int16_t *)ud = r->error_code;
+}
+
+/* In a Stable consumer group, offsets of topics no member subscribes to any
+ * more expire from their commit; subscribed ones do not. */
+static void test_group_offsets__unsubscribed_topics_expire(void **state)
+{
+    harness_t *h = *state;
+    h_close(h);
+    h->config.offsets_retention_ms = 100000;
+    h->config.offsets_retention_check_interval_ms = 10000;
+    h_open(h);
+    /* ConsumerProtocolSubscription v0: topics ["sub"], no user data */
+    rill_wbuf_t md;
+    rill__wbuf_init(&md, 32);
+    rill__wbuf_put_i16(&md, 0);
+    rill__wbuf_put_i32(&md, 1);
+    rill__wbuf_put_i16(&md, 3);
+    rill__wbuf_put(&md, "sub", 3);
+    rill__wbuf_put_i32(&md, -1);
+    rb_group_protocol_t proto = {"range", md.data, md.len};
+    rb_join_request_t req = {.group_id = G,
+                             .member_id = "",
+                             .protocol_type = "consumer",
+                             .protocols = &proto,
+                             .protocol_count = 1,
+                             .session_timeout_ms = 30000,
+                             .rebalance_timeout_ms = 30000,
+                             .client_id = "c"};
+    joined_t j = {0};
+    rb_group_join(h->coord, &req, on_joined, &j);
+    assert_int_equal(j.err, 0);
+    int16_t sync_err = -2;
+    rb_sync_request_t sreq = {
+        .group_id = G, .generation_id = j.generation, .member_id = j.member_id};
+    rb_group_sync(h->coord, &sreq, on_synced, &sync_err);
+    assert_int_equal(sync_err, 0);
+    assert_int_equal(commit1(h, G, j.generation, j.member_id, "sub", 0, 1, ""), 0);
+    assert_int_equal(commit1(h, G, j.generation, j.member_id, "old", 0, 2, ""), 0);
+    for (int i = 0; i < 25; i++) { /* 125 s, heartbeating */
+        h_advance(h, 5000);
+        assert_int_equal(rb_group_heartbeat(h->coord, G, j.generation, j.member_id, NULL), 0);
+    }
+    assert_int_equal(fetch1(h, G, "sub", 0, NULL, 0), 1);
+    assert_int_equal(fetch1(h, G, "old", 0, NULL, 0), -1);
+    rill__wbuf_free(&md);
+}
+
 int main(void)
 {
     rill__log_init();
@@ -604,10 +740,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group_offsets__delete_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_offsets__expired_offsets_cleanup, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_group_offsets__transactional_offsets, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_group_offsets__transactional_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_offsets__describe_and_list, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_group_offsets__on_the_partition_log, setup,
+        cmocka_unit_test_setup_teardown(test_group_offsets__on_the_partition_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_offsets__reload_after_compaction, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_group_offsets__unsubscribed_topics_expire, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -190,7 +190,7 @@ static void test_group__three_members_leader_and_assignments(void **state)
     client_join(h, G, &c, false);
     h_advance(h, 69);
     assert_false(a.joined);
-    h_advance(h, 1);  /* 100 after the last extension started ... c arrived: again */
+    h_advance(h, 1); /* 100 after the last extension started ... c arrived: again */
     assert_false(a.joined);
     h_advance(h, 100);
     assert_true(a.joined && b.joined && c.joined);
@@ -652,16 +652,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_group__initial_delay_bounded_by_rebalance_timeout,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_group__leave_triggers_rebalance, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_group__session_expiry_removes_member, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_group__session_expiry_removes_member, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group__rebalance_timeout_removes_members_not_rejoined,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_group__late_joiner_restarts_completing_rebalance,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_group__leader_that_never_syncs_is_removed, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_group__static_member_rejoins_without_rebalance,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group__static_member_rejoins_without_rebalance, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_group__protocol_selection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group__invalid_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group__max_size, setup, teardown),

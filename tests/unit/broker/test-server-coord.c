@@ -381,6 +381,11 @@ static void test_server__transactions_lso_and_aborted_list(void **state)
 
     /* the producer state survives a restart: a stale epoch is fenced after re-init */
     rb_server_destroy(h->server);
+    /* it lives beside the log's directory, not in it */
+    g_autofree char *psdir = g_build_filename(h->dir, "__producer_state", "tx-0", NULL);
+    g_autofree char *stray = g_build_filename(h->dir, "tx-0", "aborted.txnindex", NULL);
+    assert_true(g_file_test(psdir, G_FILE_TEST_IS_DIR));
+    assert_false(g_file_test(stray, G_FILE_TEST_EXISTS));
     start_server(h);
     int64_t pid2;
     int16_t epoch2;

@@ -184,8 +184,8 @@ static void join(harness_t *h, int16_t v, const char *group, const char *member_
 {
     rb_join_group_req_t req;
     rb_join_group_req_init(&req);
-    rb_join_group_req_join_group_request_protocol_t proto = {
-        rb_str_c("range"), {(const uint8_t *)"md", 2}};
+    rb_join_group_req_join_group_request_protocol_t proto = {rb_str_c("range"),
+                                                             {(const uint8_t *)"md", 2}};
     req.group_id = rb_str_c(group);
     req.session_timeout_ms = session_ms;
     req.rebalance_timeout_ms = 10000;
@@ -322,8 +322,8 @@ static void test_server_group__leave_versions(void **state)
     assert_true(str_is(lgr.groups[0].group_state, "Empty"));
 }
 
-static void commit(harness_t *h, int16_t v, const char *group, const char *topic,
-                   int64_t offset0, int64_t offset1, rb_offset_commit_resp_t *resp)
+static void commit(harness_t *h, int16_t v, const char *group, const char *topic, int64_t offset0,
+                   int64_t offset1, rb_offset_commit_resp_t *resp)
 {
     rb_offset_commit_req_t req;
     rb_offset_commit_req_init(&req);

@@ -13,6 +13,7 @@
 
 #include <glib.h>
 
+#include "broker/log/batch.h"
 #include "tests/unit/broker/server-harness.h"
 
 /* ---- ApiVersions ---------------------------------------------------------------- */
@@ -43,7 +44,8 @@ static void test_server__api_versions_ranges_and_header_v0(void **state)
             apiv = k->min_version == 0 && k->max_version == 3;
     }
     assert_true(produce && fetch && meta && apiv);
-    assert_int_equal(resp.api_keys_count, 31); /* + DescribeProducers/Transactions, ListTransactions */
+    assert_int_equal(resp.api_keys_count,
+                     31); /* + DescribeProducers/Transactions, ListTransactions */
 
     /* kafka-python's v0 probe */
     slot = send_req(h, RB_API_KEY_API_VERSIONS, 0, &req);
@@ -261,6 +263,24 @@ static void test_server__produce_errors(void **state)
     assert_int_equal(h->closes, 1);
 }
 
+/* log.flush.on.ack: an acks=all produce is answered after its fsync, so the
+ * log's recovery point (what is known to be on disk) covers it. */
+static void test_server__flush_on_ack_fsyncs_before_answering(void **state)
+{
+    harness_t *h = *state;
+    rb_server_destroy(h->server);
+    set_config(h, "log.flush.on.ack", "true");
+    start_server(h);
+    create_topic(h, "dur", 1);
+    g_autoptr(GByteArray) b = make_batch("k", "v", 1000, 0);
+    assert_int_equal(produce(h, 7, -1, "dur", 0, b, NULL), 0);
+    rb_partition_t *part = rb__partition_find(h->server, rb_str_c("dur"), 0);
+    assert_int_equal(rb_log_recovery_point(part->log), 1);
+    g_autoptr(GByteArray) b2 = make_batch("k", "v", 1000, 0);
+    assert_int_equal(produce(h, 7, -1, "dur", 0, b2, NULL), 0);
+    assert_int_equal(rb_log_recovery_point(part->log), 2);
+}
+
 static void test_server__fetch_long_poll_wakes_on_append(void **state)
 {
     harness_t *h = *state;
@@ -315,9 +335,26 @@ static void test_server__list_offsets(void **state)
     assert_int_equal(p->offset, 1);
     assert_int_equal(p->timestamp, 2000);
     assert_int_equal(list_offset(h, 1, "lo", 99999)->offset, -1);
+    p = list_offset(h, 7, "lo", -3); /* the record with the largest timestamp */
+    assert_int_equal(p->offset, 2);
+    assert_int_equal(p->timestamp, 3000);
+    assert_int_equal(list_offset(h, 6, "lo", -1)->offset, 3); /* flexible */
+    /* inside a batch of several records: the record, with its own timestamp */
+    rb_batch_builder_t bb;
+    rb_batch_builder_init(&bb, 0);
+    for (int i = 0; i < 3; i++)
+        rb_batch_builder_add(&bb, 5000 + 100 * i, "k", 1, "v", 1, NULL, 0);
+    size_t len;
+    g_autofree uint8_t *multi = rb_batch_builder_finish(&bb, &len);
+    g_autoptr(GByteArray) mb = g_byte_array_new();
+    g_byte_array_append(mb, multi, (guint)len);
+    assert_int_equal(produce(h, 7, 1, "lo", 0, mb, NULL), 0); /* offsets 3..5 */
+    p = list_offset(h, 4, "lo", 5150);
+    assert_int_equal(p->offset, 5);
+    assert_int_equal(p->timestamp, 5200);
     p = list_offset(h, 0, "lo", -1);
     assert_int_equal(p->old_style_offsets_count, 1);
-    assert_int_equal(p->old_style_offsets[0], 3);
+    assert_int_equal(p->old_style_offsets[0], 6);
     assert_int_equal(list_offset(h, 1, "zz", -1)->error_code, RB_ERR_UNKNOWN_TOPIC_OR_PARTITION);
 }
 
@@ -717,6 +754,7 @@ int main(void)
         T(test_server__metadata_auto_create),
         T(test_server__produce_then_fetch_byte_for_byte),
         T(test_server__produce_errors),
+        T(test_server__flush_on_ack_fsyncs_before_answering),
         T(test_server__fetch_long_poll_wakes_on_append),
         T(test_server__fetch_long_poll_times_out),
         T(test_server__list_offsets),

@@ -22,8 +22,9 @@
 typedef struct server {
     char *dir;
     int64_t now;
-    GHashTable *parts;     /* "partition/topic" -> test_part_t (owned) */
-    int fail_markers;      /* the next N write_marker calls fail */
+    GHashTable *parts;  /* "partition/topic" -> test_part_t (owned) */
+    int fail_markers;   /* the next N write_marker calls fail */
+    rb_kerr_t fail_err; /* with this error (0: UNKNOWN_SERVER_ERROR) */
     int marker_calls;
     GPtrArray *group_ends; /* "group pid epoch commit|abort" */
     rb_txn_config_t config;
@@ -53,18 +54,18 @@ static int64_t hook_now(void *ctx)
     return ((server_t *)ctx)->now;
 }
 
-static rb_kerr_t hook_write_marker(void *ctx, const char *topic, int32_t partition,
-                                   uint8_t *batch, size_t len)
+static rb_kerr_t hook_write_marker(void *ctx, const char *topic, int32_t partition, uint8_t *batch,
+                                   size_t len)
 {
     server_t *server = ctx;
     server->marker_calls++;
     if (server->fail_markers > 0) {
         server->fail_markers--;
-        return RB_TXN_ERR_UNKNOWN_SERVER_ERROR;
+        return server->fail_err != 0 ? server->fail_err : RB_TXN_ERR_UNKNOWN_SERVER_ERROR;
     }
     int64_t offset;
-    return test_part_append(part_get(server, topic, partition), batch, len,
-                            RB_PSTATE_COORDINATOR, &offset);
+    return test_part_append(part_get(server, topic, partition), batch, len, RB_PSTATE_COORDINATOR,
+                            &offset);
 }
 
 static rb_kerr_t hook_end_group_txn(void *ctx, const char *group_id, int64_t producer_id,
@@ -203,11 +204,10 @@ static void test_coordinator__transactional_id_epoch_bump_fences_old(void **stat
                      RB_TXN_ERR_PRODUCER_FENCED);
     assert_int_equal(rb_txn_error_for_version(RB_TXN_API_END_TXN, 1, err),
                      RB_TXN_ERR_INVALID_PRODUCER_EPOCH);
-    assert_int_equal(rb_txn_error_for_version(RB_TXN_API_END_TXN, 1,
-                                              RB_TXN_ERR_CONCURRENT_TRANSACTIONS),
-                     RB_TXN_ERR_CONCURRENT_TRANSACTIONS);
-    assert_int_equal(rb_txn_end(server->coord, "app-1", pid, 0, true),
-                     RB_TXN_ERR_PRODUCER_FENCED);
+    assert_int_equal(
+        rb_txn_error_for_version(RB_TXN_API_END_TXN, 1, RB_TXN_ERR_CONCURRENT_TRANSACTIONS),
+        RB_TXN_ERR_CONCURRENT_TRANSACTIONS);
+    assert_int_equal(rb_txn_end(server->coord, "app-1", pid, 0, true), RB_TXN_ERR_PRODUCER_FENCED);
     assert_int_equal(rb_txn_add_offsets(server->coord, "app-1", pid, 0, "g"),
                      RB_TXN_ERR_PRODUCER_FENCED);
     /* Another producer id, or an unknown transactional id. */
@@ -218,9 +218,9 @@ static void test_coordinator__transactional_id_epoch_bump_fences_old(void **stat
     /* Bad timeouts and ids. */
     assert_int_equal(rb_txn_init_producer_id(server->coord, "app-1", 0, -1, -1, &pid2, &epoch2),
                      RB_TXN_ERR_INVALID_TRANSACTION_TIMEOUT);
-    assert_int_equal(rb_txn_init_producer_id(server->coord, "app-1", 900001, -1, -1, &pid2,
-                                             &epoch2),
-                     RB_TXN_ERR_INVALID_TRANSACTION_TIMEOUT);
+    assert_int_equal(
+        rb_txn_init_producer_id(server->coord, "app-1", 900001, -1, -1, &pid2, &epoch2),
+        RB_TXN_ERR_INVALID_TRANSACTION_TIMEOUT);
     assert_int_equal(pid2, -1);
     assert_int_equal(rb_txn_init_producer_id(server->coord, "", 1000, -1, -1, &pid2, &epoch2),
                      RB_TXN_ERR_INVALID_REQUEST);
@@ -236,9 +236,9 @@ static void test_coordinator__transactional_id_epoch_bump_fences_old(void **stat
     assert_int_equal(epoch2, 2);
     assert_int_equal(rb_txn_init_producer_id(server->coord, "app-1", 1000, pid, 0, &pid2, &epoch2),
                      RB_TXN_ERR_PRODUCER_FENCED);
-    assert_int_equal(rb_txn_init_producer_id(server->coord, "app-1", 1000, 424242, 2, &pid2,
-                                             &epoch2),
-                     RB_TXN_ERR_PRODUCER_FENCED);
+    assert_int_equal(
+        rb_txn_init_producer_id(server->coord, "app-1", 1000, 424242, 2, &pid2, &epoch2),
+        RB_TXN_ERR_PRODUCER_FENCED);
     /* The state survives a restart. */
     server_restart(server);
     init_txn(server, "app-1", &pid2, &epoch2);
@@ -350,7 +350,8 @@ static void test_coordinator__timeout_aborts_and_fences(void **state)
     int64_t pid;
     int16_t epoch;
     assert_int_equal(rb_txn_init_producer_id(server->coord, "slow", 1000, -1, -1, &pid, &epoch), 0);
-    assert_int_equal(rb_txn_add_partitions(server->coord, "slow", pid, epoch, two_partitions, 2), 0);
+    assert_int_equal(rb_txn_add_partitions(server->coord, "slow", pid, epoch, two_partitions, 2),
+                     0);
     produce_txn(server, pid, epoch, 0, 2);
     int64_t started = server->now;
     assert_int_equal(rb_txn_next_deadline(server->coord), started + 1001);
@@ -545,9 +546,9 @@ static void test_coordinator__txn_offsets_verified_and_completed(void **state)
                      RB_TXN_ERR_INVALID_TXN_STATE);
     assert_int_equal(rb_txn_verify_offset_commit(server->coord, "app", pid, epoch + 1, "g1"),
                      RB_TXN_ERR_PRODUCER_FENCED);
-    assert_int_equal(rb_txn_error_for_version(RB_TXN_API_TXN_OFFSET_COMMIT, 3,
-                                              RB_TXN_ERR_PRODUCER_FENCED),
-                     RB_TXN_ERR_INVALID_PRODUCER_EPOCH);
+    assert_int_equal(
+        rb_txn_error_for_version(RB_TXN_API_TXN_OFFSET_COMMIT, 3, RB_TXN_ERR_PRODUCER_FENCED),
+        RB_TXN_ERR_INVALID_PRODUCER_EPOCH);
     assert_int_equal(rb_txn_verify_offset_commit(server->coord, "app", pid + 7, epoch, "g1"),
                      RB_TXN_ERR_INVALID_PRODUCER_ID_MAPPING);
     assert_int_equal(rb_txn_end(server->coord, "app", pid, epoch, false), 0);
@@ -574,16 +575,14 @@ static void test_coordinator__epoch_exhaustion_rotates_producer_id(void **state)
     assert_int_equal(epoch, INT16_MAX - 1);
     /* Exhausted: a new producer id, epoch 0; the old pair remains a valid
      * "expected" id for a retry (KIP-360). */
-    assert_int_equal(rb_txn_init_producer_id(server->coord, "old", 1000, pid, epoch, &pid2,
-                                             &epoch2),
-                     0);
+    assert_int_equal(
+        rb_txn_init_producer_id(server->coord, "old", 1000, pid, epoch, &pid2, &epoch2), 0);
     assert_true(pid2 != pid);
     assert_int_equal(epoch2, 0);
     int64_t pid3;
     int16_t epoch3;
-    assert_int_equal(rb_txn_init_producer_id(server->coord, "old", 1000, pid, epoch, &pid3,
-                                             &epoch3),
-                     0);
+    assert_int_equal(
+        rb_txn_init_producer_id(server->coord, "old", 1000, pid, epoch, &pid3, &epoch3), 0);
     assert_int_equal(pid3, pid2);
     assert_int_equal(epoch3, 0);
     /* The log was compacted along the way and still loads. */
@@ -715,9 +714,28 @@ static void test_coordinator__verify_produce(void **state)
                      RB_TXN_ERR_INVALID_TXN_STATE);
 }
 
+static void test_coordinator__obsolete_marker_is_not_retried(void **state)
+{
+    server_t *server = *state;
+    int64_t pid;
+    int16_t epoch;
+    init_txn(server, "app", &pid, &epoch);
+    assert_int_equal(rb_txn_add_partitions(server->coord, "app", pid, epoch, two_partitions, 2), 0);
+    server->fail_markers = 1;
+    server->fail_err = RB_TXN_ERR_PRODUCER_FENCED; /* that partition saw a newer epoch */
+    assert_int_equal(rb_txn_end(server->coord, "app", pid, epoch, true), 0);
+    assert_int_equal(state_of(server, "app"), RB_TXN_COMPLETE_COMMIT);
+    assert_int_equal(server->marker_calls, 2);
+    server->now += 1000;
+    rb_txn_tick(server->coord);
+    assert_int_equal(server->marker_calls, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_coordinator__obsolete_marker_is_not_retried, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_coordinator__verify_produce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coordinator__producer_ids_never_reused, setup,
                                         teardown),
@@ -737,8 +755,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_coordinator__restart_in_ongoing_aborts, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(test_coordinator__txn_offsets_verified_and_completed,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_coordinator__txn_offsets_verified_and_completed, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_coordinator__epoch_exhaustion_rotates_producer_id,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_coordinator__torn_log_tail_and_expiry, setup,

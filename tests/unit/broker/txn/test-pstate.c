@@ -189,8 +189,7 @@ static void test_pstate__invalid_batches_rejected(void **state)
                      RB_TXN_ERR_CORRUPT_MESSAGE);
     rill__wbuf_free(&w);
     /* A transactional batch without a producer id. */
-    assert_int_equal(test_produce(&f->part, -1, -1, -1, 1, true, &base),
-                     RB_TXN_ERR_INVALID_RECORD);
+    assert_int_equal(test_produce(&f->part, -1, -1, -1, 1, true, &base), RB_TXN_ERR_INVALID_RECORD);
     /* Non-idempotent batches pass untouched. */
     assert_int_equal(test_produce(&f->part, -1, -1, -1, 2, false, &base), 0);
     assert_int_equal(rb_pstate_producer_count(f->part.ps), 0);
@@ -236,20 +235,29 @@ static void test_pstate__lso_with_interleaved_transactions(void **state)
     assert_int_equal(entry->last_offset, 8);
     assert_int_equal(entry->last_stable_offset, 7);
     g_array_free(aborted, TRUE);
+
+    /* An open transaction whose start was deleted (retention): the LSO does
+     * not go below the log start. */
+    assert_int_equal(test_produce(part, 300, 0, 0, 1, true, &base), 0); /* at 10 */
+    assert_int_equal(rb_pstate_lso(part->ps, part->end_offset), 10);
+    assert_int_equal(test_produce(part, -1, -1, -1, 3, false, &base), 0); /* 11-13 */
+    rb_pstate_truncate_head(part->ps, 12);
+    assert_int_equal(rb_pstate_lso(part->ps, part->end_offset), 12);
+    assert_int_equal(rb_pstate_first_unstable_offset(part->ps), 10);
 }
 
 /* Aborted transactions: P1 [0..3], P2 [2..6], P3 [10..12] (first..marker). */
 static void make_three_aborts(test_part_t *part)
 {
     int64_t base;
-    assert_int_equal(test_produce(part, 1, 0, 0, 2, true, &base), 0);  /* 0-1 */
-    assert_int_equal(test_produce(part, 2, 0, 0, 1, true, &base), 0);  /* 2 */
-    assert_int_equal(write_marker(part, 1, 0, 0, false, &base), 0);    /* 3 */
-    assert_int_equal(test_produce(part, 2, 0, 1, 2, true, &base), 0);  /* 4-5 */
-    assert_int_equal(write_marker(part, 2, 0, 0, false, &base), 0);    /* 6 */
+    assert_int_equal(test_produce(part, 1, 0, 0, 2, true, &base), 0);     /* 0-1 */
+    assert_int_equal(test_produce(part, 2, 0, 0, 1, true, &base), 0);     /* 2 */
+    assert_int_equal(write_marker(part, 1, 0, 0, false, &base), 0);       /* 3 */
+    assert_int_equal(test_produce(part, 2, 0, 1, 2, true, &base), 0);     /* 4-5 */
+    assert_int_equal(write_marker(part, 2, 0, 0, false, &base), 0);       /* 6 */
     assert_int_equal(test_produce(part, -1, -1, -1, 3, false, &base), 0); /* 7-9 */
-    assert_int_equal(test_produce(part, 3, 0, 0, 2, true, &base), 0);  /* 10-11 */
-    assert_int_equal(write_marker(part, 3, 0, 0, false, &base), 0);    /* 12 */
+    assert_int_equal(test_produce(part, 3, 0, 0, 2, true, &base), 0);     /* 10-11 */
+    assert_int_equal(write_marker(part, 3, 0, 0, false, &base), 0);       /* 12 */
     assert_int_equal(part->end_offset, 13);
 }
 
@@ -319,16 +327,16 @@ static void test_pstate__restart_rebuilds_from_snapshot_and_replay(void **state)
     fixture_t *f = *state;
     test_part_t *part = &f->part;
     int64_t base;
-    assert_int_equal(test_produce(part, 50, 1, 0, 2, false, &base), 0);   /* 0-1 */
-    assert_int_equal(test_produce(part, 60, 0, 0, 1, true, &base), 0);    /* 2 */
-    assert_int_equal(write_marker(part, 60, 0, 3, false, &base), 0);      /* 3: abort */
+    assert_int_equal(test_produce(part, 50, 1, 0, 2, false, &base), 0); /* 0-1 */
+    assert_int_equal(test_produce(part, 60, 0, 0, 1, true, &base), 0);  /* 2 */
+    assert_int_equal(write_marker(part, 60, 0, 3, false, &base), 0);    /* 3: abort */
     char *err = NULL;
     assert_true(rb_pstate_snapshot(part->ps, part->end_offset, &err));
     assert_int_equal(rb_pstate_last_snapshot_offset(part->ps), 4);
-    assert_int_equal(test_produce(part, 50, 1, 2, 3, false, &base), 0);   /* 4-6 */
-    assert_int_equal(test_produce(part, 70, 0, 0, 1, true, &base), 0);    /* 7: open txn */
-    assert_int_equal(test_produce(part, 60, 1, 0, 1, true, &base), 0);    /* 8 */
-    assert_int_equal(write_marker(part, 60, 1, 3, false, &base), 0);      /* 9: abort */
+    assert_int_equal(test_produce(part, 50, 1, 2, 3, false, &base), 0); /* 4-6 */
+    assert_int_equal(test_produce(part, 70, 0, 0, 1, true, &base), 0);  /* 7: open txn */
+    assert_int_equal(test_produce(part, 60, 1, 0, 1, true, &base), 0);  /* 8 */
+    assert_int_equal(write_marker(part, 60, 1, 3, false, &base), 0);    /* 9: abort */
 
     GArray *before = g_array_new(FALSE, FALSE, sizeof(rb_producer_info_t));
     rb_pstate_producers(part->ps, before);
@@ -389,11 +397,11 @@ static void test_pstate__snapshot_past_log_end_and_corrupt_snapshot(void **state
     int64_t base;
     char *err = NULL;
     assert_int_equal(test_produce(part, 5, 0, 0, 1, false, &base), 0); /* 0 */
-    assert_true(rb_pstate_snapshot(part->ps, part->end_offset, &err));  /* @1 */
+    assert_true(rb_pstate_snapshot(part->ps, part->end_offset, &err)); /* @1 */
     assert_int_equal(test_produce(part, 5, 0, 1, 1, false, &base), 0); /* 1 */
     assert_int_equal(test_produce(part, 6, 0, 0, 1, true, &base), 0);  /* 2 */
     assert_int_equal(write_marker(part, 6, 0, 0, false, &base), 0);    /* 3 */
-    assert_true(rb_pstate_snapshot(part->ps, part->end_offset, &err));  /* @4 */
+    assert_true(rb_pstate_snapshot(part->ps, part->end_offset, &err)); /* @4 */
 
     /* The log lost its tail in a crash (recovered end 2): the snapshot at 4 is
      * past it and must be ignored and removed; the abort at 3 must not remain
@@ -483,7 +491,8 @@ static void test_pstate__marker_is_a_valid_control_batch(void **state)
     rb_batch_info_t info;
     assert_int_equal(rb_batch_validate(w.data, w.len, &info), 0);
     assert_int_equal(info.record_count, 1);
-    assert_int_equal(rb_batch_attributes(w.data), RB_BATCH_ATTR_CONTROL | RB_BATCH_ATTR_TRANSACTIONAL);
+    assert_int_equal(rb_batch_attributes(w.data),
+                     RB_BATCH_ATTR_CONTROL | RB_BATCH_ATTR_TRANSACTIONAL);
     assert_int_equal(rb_batch_producer_id(w.data), 0x0102030405LL);
     assert_int_equal(rb_batch_producer_epoch(w.data), 7);
     assert_int_equal(rb_batch_base_sequence(w.data), -1);
@@ -492,7 +501,7 @@ static void test_pstate__marker_is_a_valid_control_batch(void **state)
     rb_record_t rec;
     assert_int_equal(rb_record_iter_init(&it, w.data, w.len), 0);
     assert_int_equal(rb_record_iter_next(&it, &rec), 1);
-    static const uint8_t key[] = {0, 0, 0, 1};        /* version 0, COMMIT */
+    static const uint8_t key[] = {0, 0, 0, 1};          /* version 0, COMMIT */
     static const uint8_t value[] = {0, 0, 0, 0, 0, 42}; /* version 0, coordinator epoch */
     assert_int_equal(rec.key_len, 4);
     assert_memory_equal(rec.key, key, 4);
@@ -646,8 +655,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pstate__unknown_producer_and_new_epoch, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_pstate__stale_epoch_is_fenced, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_pstate__sequence_wraps_at_int32_max, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_pstate__sequence_wraps_at_int32_max, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pstate__invalid_batches_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pstate__lso_with_interleaved_transactions, setup,
                                         teardown),

@@ -191,11 +191,13 @@ static int16_t produce(harness_t *h, int32_t partition, int64_t pid, int16_t epo
 static rb_fetch_resp_partition_data_t *fetch(harness_t *h, int32_t partition, int64_t offset,
                                              int8_t isolation)
 {
-    rb_fetch_req_fetch_partition_t fp = {.partition = partition, .fetch_offset = offset,
+    rb_fetch_req_fetch_partition_t fp = {.partition = partition,
+                                         .fetch_offset = offset,
                                          .partition_max_bytes = 1 << 20,
-                                         .current_leader_epoch = -1, .log_start_offset = -1};
-    rb_fetch_req_fetch_topic_t ft = {.topic = rb_str_c("t"), .partitions = &fp,
-                                     .partitions_count = 1};
+                                         .current_leader_epoch = -1,
+                                         .log_start_offset = -1};
+    rb_fetch_req_fetch_topic_t ft = {
+        .topic = rb_str_c("t"), .partitions = &fp, .partitions_count = 1};
     rb_fetch_req_t req;
     rb_fetch_req_init(&req);
     req.replica_id = -1;
@@ -230,8 +232,7 @@ static void test_txn_server__idempotent_produce_dedupes_on_the_wire(void **state
     assert_int_equal(rb_log_end_offset(rb__partition_find(h->server, rb_str_c("t"), 0)->log), 5);
     assert_int_equal(produce(h, 0, pid, epoch, 9, 1, false, &base),
                      RB_TXN_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
-    assert_int_equal(produce(h, 1, pid, epoch, 4, 1, false, &base),
-                     RB_TXN_ERR_UNKNOWN_PRODUCER_ID);
+    assert_int_equal(produce(h, 1, pid, epoch, 4, 1, false, &base), RB_TXN_ERR_UNKNOWN_PRODUCER_ID);
     /* FindCoordinator for a transaction: this broker */
     rb_find_coordinator_req_t fc;
     rb_find_coordinator_req_init(&fc);
@@ -263,19 +264,16 @@ static void test_txn_server__abort_seen_by_read_committed_fetch(void **state)
     ap.v3_and_below_topics_count = 1;
     rb_add_partitions_to_txn_resp_t apr;
     call(h, RB_API_KEY_ADD_PARTITIONS_TO_TXN, 0, &ap, &apr);
-    assert_int_equal(apr.results_by_topic_v3_and_below[0].results_by_partition[0]
-                         .partition_error_code,
-                     55);
-    assert_int_equal(apr.results_by_topic_v3_and_below[0].results_by_partition[1]
-                         .partition_error_code,
-                     3);
+    assert_int_equal(
+        apr.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code, 55);
+    assert_int_equal(
+        apr.results_by_topic_v3_and_below[0].results_by_partition[1].partition_error_code, 3);
     topic.partitions_count = 1;
     call(h, RB_API_KEY_ADD_PARTITIONS_TO_TXN, 0, &ap, &apr);
-    assert_int_equal(apr.results_by_topic_v3_and_below[0].results_by_partition[0]
-                         .partition_error_code,
-                     0);
+    assert_int_equal(
+        apr.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code, 0);
 
-    assert_int_equal(produce(h, 0, -1, -1, -1, 2, false, &base), 0); /* 0-1 plain */
+    assert_int_equal(produce(h, 0, -1, -1, -1, 2, false, &base), 0);   /* 0-1 plain */
     assert_int_equal(produce(h, 0, pid, epoch, 0, 3, true, &base), 0); /* 2-4 in the txn */
     assert_int_equal(base, 2);
     rb_fetch_resp_partition_data_t *pr = fetch(h, 0, 0, 1);
@@ -321,8 +319,7 @@ static void test_txn_server__abort_seen_by_read_committed_fetch(void **state)
     assert_int_equal(produce(h, 1, pid, epoch, 0, 1, true, &base),
                      RB_TXN_ERR_INVALID_PRODUCER_EPOCH);
     /* Nor the new epoch to a partition it did not add. */
-    assert_int_equal(produce(h, 1, pid2, epoch2, 0, 1, true, &base),
-                     RB_TXN_ERR_INVALID_TXN_STATE);
+    assert_int_equal(produce(h, 1, pid2, epoch2, 0, 1, true, &base), RB_TXN_ERR_INVALID_TXN_STATE);
     assert_int_equal(rb_log_end_offset(rb__partition_find(h->server, rb_str_c("t"), 1)->log), 0);
 }
 
@@ -343,9 +340,8 @@ static void test_txn_server__operator_views(void **state)
     ap.v3_and_below_topics_count = 1;
     rb_add_partitions_to_txn_resp_t apr;
     call(h, RB_API_KEY_ADD_PARTITIONS_TO_TXN, 1, &ap, &apr);
-    assert_int_equal(apr.results_by_topic_v3_and_below[0].results_by_partition[0]
-                         .partition_error_code,
-                     0);
+    assert_int_equal(
+        apr.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code, 0);
     assert_int_equal(produce(h, 1, pid, epoch, 0, 2, true, &base), 0);
 
     int32_t idx[] = {1, 9};

@@ -46,8 +46,7 @@ static inline void test_rmtree(const char *path)
 
 /* Appends a record batch v2 with nrecords small records to out. */
 static inline void test_build_batch(rill_wbuf_t *out, int64_t producer_id, int16_t epoch,
-                                    int32_t base_seq, int nrecords, bool transactional,
-                                    int64_t ts)
+                                    int32_t base_seq, int nrecords, bool transactional, int64_t ts)
 {
     rill_wbuf_t recs;
     rill__wbuf_init(&recs, 64);
@@ -139,8 +138,7 @@ static inline rb_kerr_t test_part_append(test_part_t *part, const uint8_t *batch
 
 /* Builds and produces a data batch. */
 static inline rb_kerr_t test_produce(test_part_t *part, int64_t producer_id, int16_t epoch,
-                                     int32_t seq, int nrecords, bool transactional,
-                                     int64_t *base)
+                                     int32_t seq, int nrecords, bool transactional, int64_t *base)
 {
     rill_wbuf_t w;
     rill__wbuf_init(&w, 128);
