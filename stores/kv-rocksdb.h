@@ -45,10 +45,10 @@ typedef rill_err_t (*rill__rocksdb_config_setter_t)(void *ud, const char *store_
 
 typedef struct rill__rocksdb_config {
     size_t block_cache_bytes;   /* shared LRU cache of every store (default 64 MiB) */
-    size_t write_buffer_bytes;  /* memtable size per store (default 32 MiB) */
+    size_t write_buffer_bytes;  /* memtable size per store (default 16 MiB) */
     int max_write_buffers;      /* memtables per store, active + immutable (default 3) */
     size_t block_size;          /* SST block size (default 16 KiB) */
-    int background_threads;     /* flush/compaction threads, shared (default 2) */
+    int background_threads;     /* flush and compaction threads each (default 2) */
     double bloom_bits_per_key;  /* 0 = no filter (default 10) */
     bool use_rocksdb_defaults;  /* ignore all of the above and the tuning: RocksDB's own
                                  * default options and a WAL (for comparisons only) */
