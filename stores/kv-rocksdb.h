@@ -11,8 +11,10 @@
  * each store holds at most write_buffer_bytes * max_write_buffers of
  * memtables. The process's RocksDB memory is therefore at most
  *     block_cache_bytes + open stores * write_buffer_bytes * max_write_buffers
- * (plus RocksDB's small per-instance overhead); rill__rocksdb_shared_memory_bound()
- * computes it.
+ * (plus what RocksDB does not charge to the cache: table readers, compaction
+ * buffers); rill__rocksdb_shared_memory_bound() computes it. A store in
+ * restore mode (rill__kv_restore_begin) uses up to (2 + background_threads)
+ * memtables of 2 * write_buffer_bytes instead.
  *
  * Durability: no WAL (as Kafka Streams): the changelog topic is the
  * durability, and rill__kv_flush() flushes the memtables to SST files before
