@@ -1,0 +1,434 @@
+/* test-window.c: window stores, in memory and on RocksDB, with one shared test body: semantics, expiry, duplicates, logging, restore.
+ *
+ * Each case runs against both backends (the fixture picks one). Windows are
+ * written with printable keys except where a case is about key bytes, and
+ * iterators are rendered as "key@start=value," strings so that an assertion
+ * shows the whole result at once. */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "stores/segments.h"
+#include "stores/window.h"
+#include "stores/windowed-key.h"
+#include "window-fixture.h"
+
+#define MINUTE 60000
+
+static rill__window_store_t *open_ws(fx_t *f, const char *name, int64_t size, int64_t retention,
+                                     int64_t interval, bool dups, bool logged)
+{
+    g_autofree char *path = fx_path(f, name);
+    rill__window_store_config_t c = {
+        .name = name,
+        .window_size_ms = size,
+        .retention_ms = retention,
+        .segment_interval_ms = interval,
+        .retain_duplicates = dups,
+        .rocksdb = f->shared,
+        .path = path,
+        .changelog = logged ? &f->sink : NULL,
+    };
+    rill_error_t *error = NULL;
+    rill__window_store_t *ws = rill__window_store_open(&c, &error);
+    if (ws == NULL)
+        fail_msg("open: %s", rill_error_message(error));
+    return ws;
+}
+
+static void put(rill__window_store_t *ws, const char *k, int64_t start, const char *v)
+{
+    rill_error_t *error = NULL;
+    if (rill__window_put(ws, k, strlen(k), start, v, v ? strlen(v) : 0, start, &error) != RILL_OK)
+        fail_msg("put: %s", rill_error_message(error));
+}
+
+static char *fetch(rill__window_store_t *ws, const char *k, int64_t start)
+{
+    GBytes *v = NULL;
+    assert_int_equal(rill__window_fetch(ws, k, strlen(k), start, &v, NULL), RILL_OK);
+    if (v == NULL)
+        return NULL;
+    size_t len;
+    const char *data = g_bytes_get_data(v, &len);
+    char *s = len ? g_strndup(data, len) : g_strdup("");
+    g_bytes_unref(v);
+    return s;
+}
+
+/* "key@start=value," for every window; 0x00 bytes of keys shown as "~". */
+static char *render(rill__window_iter_t *it)
+{
+    assert_non_null(it);
+    GString *s = g_string_new("");
+    const void *k, *v;
+    size_t kl, vl;
+    int64_t start;
+    while (rill__window_iter_next(it, &k, &kl, &start, &v, &vl)) {
+        for (size_t i = 0; i < kl; i++)
+            g_string_append_c(s, ((const char *)k)[i] ? ((const char *)k)[i] : '~');
+        g_string_append_printf(s, "@%" G_GINT64_FORMAT "=", start);
+        g_string_append_len(s, v, (gssize)vl);
+        g_string_append_c(s, ',');
+    }
+    assert_int_equal(rill__window_iter_status(it, NULL), RILL_OK);
+    rill__window_iter_destroy(it);
+    return g_string_free(s, FALSE);
+}
+
+static char *range(rill__window_store_t *ws, const char *k, int64_t from, int64_t to)
+{
+    return render(rill__window_fetch_range(ws, k, strlen(k), from, to, NULL));
+}
+
+#define assert_str(actual, expected)                                                          \
+    do {                                                                                      \
+        char *a_ = (actual);                                                                  \
+        assert_string_equal(a_, expected);                                                    \
+        g_free(a_);                                                                           \
+    } while (0)
+
+/* ---- cases ------------------------------------------------------------------------- */
+
+static void test_window__put_fetch_overwrite_delete(void **state)
+{
+    fx_t *f = *state;
+    rill__window_store_t *ws = open_ws(f, "w", 10, 100 * MINUTE, 0, false, false);
+    put(ws, "a", 0, "1");
+    put(ws, "a", 10, "2");
+    put(ws, "b", 0, "3");
+    assert_str(fetch(ws, "a", 0), "1");
+    assert_str(fetch(ws, "a", 10), "2");
+    assert_str(fetch(ws, "b", 0), "3");
+    assert_null(fetch(ws, "a", 5));
+    put(ws, "a", 0, "1b");
+    assert_str(fetch(ws, "a", 0), "1b");
+    put(ws, "a", 0, NULL);
+    assert_null(fetch(ws, "a", 0));
+    assert_str(range(ws, "a", 0, 100), "a@10=2,");
+    /* an empty value is present */
+    put(ws, "e", 0, "");
+    assert_str(fetch(ws, "e", 0), "");
+    assert_int_equal(rill__window_store_stream_time(ws), 10);
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+}
+
+static void test_window__time_range_is_inclusive_at_both_ends(void **state)
+{
+    fx_t *f = *state;
+    rill__window_store_t *ws = open_ws(f, "w", 10, 100 * MINUTE, 0, false, false);
+    for (int64_t t = 0; t <= 40; t += 10)
+        put(ws, "k", t, t == 0 ? "a" : t == 10 ? "b" : t == 20 ? "c" : t == 30 ? "d" : "e");
+    assert_str(range(ws, "k", 10, 30), "k@10=b,k@20=c,k@30=d,");
+    assert_str(range(ws, "k", 11, 29), "k@20=c,");
+    assert_str(range(ws, "k", 11, 19), "");
+    assert_str(range(ws, "k", 20, 20), "k@20=c,");
+    assert_str(range(ws, "k", 30, 10), ""); /* from > to: nothing */
+    assert_str(range(ws, "k", INT64_MIN, INT64_MAX), "k@0=a,k@10=b,k@20=c,k@30=d,k@40=e,");
+    assert_str(render(rill__window_fetch_all(ws, 10, 20, NULL)), "k@10=b,k@20=c,");
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+}
+
+static void test_window__per_key_scan_is_in_time_order_and_sees_only_that_key(void **state)
+{
+    fx_t *f = *state;
+    /* interval 1 min, retention 1 h: windows spread over many segments */
+    rill__window_store_t *ws = open_ws(f, "w", 1000, 60 * MINUTE, MINUTE, false, false);
+    static const int64_t starts[] = {5 * MINUTE, 0, 3 * MINUTE + 7, 1, 2 * MINUTE, MINUTE - 1, 4 * MINUTE};
+    for (size_t i = 0; i < G_N_ELEMENTS(starts); i++) {
+        g_autofree char *v = g_strdup_printf("%zu", i);
+        put(ws, "a", starts[i], v);
+        /* keys that the plain `key | start` layout would interleave with "a" */
+        rill_error_t *error = NULL;
+        assert_int_equal(rill__window_put(ws, "a\0\x01", 3, starts[i], "x", 1, 0, &error), RILL_OK);
+        put(ws, "ab", starts[i], "y");
+        put(ws, "", starts[i], "z");
+    }
+    assert_str(range(ws, "a", INT64_MIN, INT64_MAX),
+               "a@0=1,a@1=3,a@59999=5,a@120000=4,a@180007=2,a@240000=6,a@300000=0,");
+    assert_str(range(ws, "a", 1, 2 * MINUTE), "a@1=3,a@59999=5,a@120000=4,");
+    assert_str(range(ws, "", 0, 1), "@0=z,@1=z,");
+    /* key ranges are inclusive and in key order within a segment */
+    assert_str(render(rill__window_fetch_keys(ws, "a", 1, "ab", 2, 0, 1, NULL)),
+               "a@0=1,a@1=3,a~\x01@0=x,a~\x01@1=x,ab@0=y,ab@1=y,");
+    assert_str(render(rill__window_fetch_keys(ws, "a\0", 2, "a\0\x02", 3, 0, 0, NULL)),
+               "a~\x01@0=x,");
+    assert_str(render(rill__window_fetch_keys(ws, "b", 1, "a", 1, 0, INT64_MAX, NULL)), "");
+    assert_str(render(rill__window_fetch_keys(ws, NULL, 0, "a", 1, 0, 0, NULL)), "@0=z,a@0=1,");
+    /* all(): segment order, then key order */
+    char *all = render(rill__window_all(ws, NULL));
+    assert_true(g_str_has_prefix(all, "@0=z,@1=z,@59999=z,a@0=1,a@1=3,a@59999=5,"));
+    assert_true(g_str_has_suffix(all, "ab@300000=y,"));
+    g_free(all);
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+}
+
+static void test_window__segments_roll_and_expire_whole(void **state)
+{
+    fx_t *f = *state;
+    /* retention 2 min + interval 1 min (the default: max(2 min / 2, 60 s)) */
+    rill__window_store_t *ws = open_ws(f, "w", 1000, 2 * MINUTE, 0, false, false);
+    rill__kv_store_t *segs = rill__window_store_segments(ws);
+    assert_int_equal(rill__segments_interval(segs), MINUTE);
+    g_autofree char *path = fx_path(f, "w");
+    put(ws, "k", 0, "s0");
+    put(ws, "k", MINUTE + 1, "s1");
+    assert_str(range(ws, "k", 0, INT64_MAX), "k@0=s0,k@60001=s1,");
+    put(ws, "k", 2 * MINUTE + 2, "s2");
+    assert_str(range(ws, "k", 1, INT64_MAX), "k@60001=s1,k@120002=s2,");
+    GArray *list = rill__segments_list(segs);
+    assert_int_equal(list->len, 3);
+    assert_int_equal(g_array_index(list, int64_t, 0), 0);
+    assert_int_equal(g_array_index(list, int64_t, 2), 2 * MINUTE);
+    g_array_unref(list);
+    if (f->rocksdb)
+        assert_int_equal(count_entries(path, "w."), 3);
+
+    /* stream time 2 min + 2: live from 2 + 1 = 3 on: window 0 is expired
+     * and hidden, though its segment [0, 1 min) still holds it */
+    assert_int_equal(rill__segments_live_min(segs), 3);
+    assert_null(fetch(ws, "k", 0));
+    put(ws, "k", 2, "late"); /* expired: dropped, not an error */
+    assert_int_equal(rill__segments_expired_drops(segs), 1);
+    assert_null(fetch(ws, "k", 2));
+
+    /* stream time 3 min + 1: live from 1 min + 2; segment 0 is all expired */
+    put(ws, "k", 3 * MINUTE + 1, "s3");
+    list = rill__segments_list(segs);
+    assert_int_equal(list->len, 3);
+    assert_int_equal(g_array_index(list, int64_t, 0), MINUTE);
+    g_array_unref(list);
+    if (f->rocksdb) {
+        assert_int_equal(count_entries(path, "w."), 3);
+        g_autofree char *seg0 = g_build_filename(path, "w.0", NULL);
+        assert_false(g_file_test(seg0, G_FILE_TEST_EXISTS));
+    }
+    assert_str(range(ws, "k", 0, INT64_MAX), "k@120002=s2,k@180001=s3,");
+
+    /* a jump far ahead expires everything older */
+    put(ws, "k", 100 * MINUTE, "s4");
+    list = rill__segments_list(segs);
+    assert_int_equal(list->len, 1);
+    g_array_unref(list);
+    if (f->rocksdb)
+        assert_int_equal(count_entries(path, "w."), 1);
+    assert_str(render(rill__window_all(ws, NULL)), "k@6000000=s4,");
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+}
+
+static void test_window__open_iterator_keeps_dropped_segment_alive(void **state)
+{
+    fx_t *f = *state;
+    rill__window_store_t *ws = open_ws(f, "w", 1000, 2 * MINUTE, 0, false, false);
+    put(ws, "k", 0, "old");
+    put(ws, "k", MINUTE, "mid");
+    rill__window_iter_t *it = rill__window_fetch_range(ws, "k", 1, 0, INT64_MAX, NULL);
+    put(ws, "k", 10 * MINUTE, "new"); /* drops both segments while it is open */
+    const void *k, *v;
+    size_t kl, vl;
+    int64_t start;
+    /* the iterator may or may not see the expired windows, but must not crash
+     * and must end cleanly */
+    while (rill__window_iter_next(it, &k, &kl, &start, &v, &vl))
+        assert_true(start == 0 || start == MINUTE);
+    assert_int_equal(rill__window_iter_status(it, NULL), RILL_OK);
+    rill__window_iter_destroy(it);
+    if (f->rocksdb) {
+        g_autofree char *path = fx_path(f, "w");
+        assert_int_equal(count_entries(path, "w."), 1);
+    }
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+}
+
+static void test_window__duplicates_are_all_kept_in_put_order(void **state)
+{
+    fx_t *f = *state;
+    rill__window_store_t *ws = open_ws(f, "j", 100, 100 * MINUTE, 0, true, true);
+    put(ws, "k", 10, "first");
+    put(ws, "k", 10, "second");
+    put(ws, "k", 5, "earlier");
+    put(ws, "k", 10, "third");
+    put(ws, "k", 10, NULL); /* no-op with duplicates, and not logged */
+    assert_str(range(ws, "k", 0, 100), "k@5=earlier,k@10=first,k@10=second,k@10=third,");
+    assert_str(fetch(ws, "k", 10), "first");
+    assert_int_equal(f->log->len, 4);
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+
+    /* restored into a fresh store, then one more: all five, new one last */
+    rill__window_store_t *r = open_ws(f, "j2", 100, 100 * MINUTE, 0, true, false);
+    fx_restore(f, rill__window_store_kv(r), 2);
+    put(r, "k", 10, "fourth");
+    assert_str(range(r, "k", 0, 100), "k@5=earlier,k@10=first,k@10=second,k@10=third,k@10=fourth,");
+    assert_int_equal(rill__window_store_close(r, NULL), RILL_OK);
+}
+
+static void test_window__changelog_gets_exactly_the_writes(void **state)
+{
+    fx_t *f = *state;
+    rill__window_store_t *ws = open_ws(f, "w", 10, 100 * MINUTE, 0, false, true);
+    put(ws, "a", 0, "1");
+    assert_int_equal(rill__window_put(ws, "a\0b", 3, 10, "2", 1, 10, NULL), RILL_OK);
+    put(ws, "a", 0, NULL);
+    assert_int_equal(f->log->len, 3);
+    static const struct {
+        const char *key;
+        size_t key_len;
+        int64_t start;
+        const char *value;
+    } want[] = {{"a", 1, 0, "1"}, {"a\0b", 3, 10, "2"}, {"a", 1, 0, NULL}};
+    GByteArray *k = g_byte_array_new();
+    for (guint i = 0; i < 3; i++) {
+        log_rec_t *rec = g_ptr_array_index(f->log, i);
+        size_t len;
+        const uint8_t *skey = g_bytes_get_data(rec->key, &len);
+        const uint8_t *suffix;
+        assert_true(rill__wkey_decode(skey, len, RILL__WINDOW_SUFFIX_LEN, k, &suffix));
+        assert_int_equal(k->len, want[i].key_len);
+        assert_memory_equal(k->data, want[i].key, want[i].key_len);
+        assert_int_equal(rill__wkey_time_get(suffix), want[i].start);
+        assert_int_equal(rec->timestamp, want[i].start);
+        if (want[i].value == NULL)
+            assert_null(rec->value);
+        else
+            assert_memory_equal(g_bytes_get_data(rec->value, NULL), want[i].value, 1);
+    }
+    g_byte_array_unref(k);
+    /* reads are not logged */
+    g_free(range(ws, "a", 0, 100));
+    g_free(fetch(ws, "a", 0));
+    assert_int_equal(f->log->len, 3);
+    /* a failed send fails the put */
+    f->log_fails = true;
+    rill_error_t *error = NULL;
+    assert_int_equal(rill__window_put(ws, "z", 1, 0, "v", 1, 0, &error), RILL_ERR_KAFKA);
+    rill_error_destroy(error);
+    f->log_fails = false;
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+}
+
+static void test_window__restore_rebuilds_an_identical_store(void **state)
+{
+    fx_t *f = *state;
+    rill__window_store_t *ws = open_ws(f, "w", 1000, 3 * MINUTE, MINUTE, false, true);
+    GRand *rand = g_rand_new_with_seed(7);
+    for (int i = 0; i < 3000; i++) {
+        char k[8];
+        g_snprintf(k, sizeof k, "k%d", g_rand_int_range(rand, 0, 50));
+        int64_t start = (i / 10) * 100 + g_rand_int_range(rand, 0, 2000); /* out of order */
+        if (g_rand_int_range(rand, 0, 10) == 0)
+            put(ws, k, start, NULL);
+        else {
+            char v[16];
+            g_snprintf(v, sizeof v, "v%d", i);
+            put(ws, k, start, v);
+        }
+    }
+    g_rand_free(rand);
+    char *want = render(rill__window_all(ws, NULL));
+    assert_true(strlen(want) > 1000);
+    rill__window_store_t *r = open_ws(f, "w-restored", 1000, 3 * MINUTE, MINUTE, false, false);
+    fx_restore(f, rill__window_store_kv(r), 100);
+    char *got = render(rill__window_all(r, NULL));
+    assert_string_equal(got, want);
+    assert_int_equal(rill__window_store_stream_time(r), rill__window_store_stream_time(ws));
+    /* (the segment lists may differ: a segment that holds only windows that
+     * expired later in the log is never created by the restore) */
+    g_free(want);
+    g_free(got);
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+    assert_int_equal(rill__window_store_close(r, NULL), RILL_OK);
+}
+
+static void test_window__bad_arguments_are_refused(void **state)
+{
+    fx_t *f = *state;
+    rill_error_t *error = NULL;
+    rill__window_store_config_t c = {.name = "w", .window_size_ms = 100, .retention_ms = 50};
+    assert_null(rill__window_store_open(&c, &error));
+    assert_int_equal(rill_error_code(error), RILL_ERR_INVALID_ARG);
+    g_clear_pointer(&error, rill_error_destroy);
+    c.retention_ms = 100;
+    c.rocksdb = f->shared ? f->shared : NULL;
+    c.path = NULL;
+    rill__window_store_t *ws = rill__window_store_open(&c, &error);
+    if (f->rocksdb) {
+        assert_null(ws); /* RocksDB needs a path */
+        g_clear_pointer(&error, rill_error_destroy);
+        return;
+    }
+    assert_non_null(ws);
+    assert_int_equal(rill__window_put(ws, NULL, 3, 0, "v", 1, 0, &error), RILL_ERR_INVALID_ARG);
+    g_clear_pointer(&error, rill_error_destroy);
+    /* the kv view refuses keys that are not windowed keys */
+    assert_int_equal(rill__kv_put(rill__window_store_kv(ws), "short", 5, "v", 1, 0, &error),
+                     RILL_ERR_INVALID_ARG);
+    g_clear_pointer(&error, rill_error_destroy);
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+}
+
+/* RocksDB only: data survives close and reopen, segments included. */
+static void test_window__rocksdb_reopen_keeps_data(void **state)
+{
+    fx_t *f = *state;
+    if (!f->rocksdb) {
+        /* memory stores keep nothing by design: a new one is empty */
+        rill__window_store_t *ws = open_ws(f, "w", 1000, 10 * MINUTE, MINUTE, false, false);
+        put(ws, "k", 1, "v");
+        assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+        ws = open_ws(f, "w", 1000, 10 * MINUTE, MINUTE, false, false);
+        assert_str(render(rill__window_all(ws, NULL)), "");
+        assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+        return;
+    }
+    rill__window_store_t *ws = open_ws(f, "w", 1000, 10 * MINUTE, MINUTE, true, false);
+    put(ws, "k", 1, "a");
+    put(ws, "k", 1, "b");
+    put(ws, "k", 3 * MINUTE, "c");
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+    ws = open_ws(f, "w", 1000, 10 * MINUTE, MINUTE, true, false);
+    assert_str(render(rill__window_all(ws, NULL)), "k@1=a,k@1=b,k@180000=c,");
+    /* stream time restarts at the newest segment's start, a lower bound */
+    assert_int_equal(rill__window_store_stream_time(ws), 3 * MINUTE);
+    put(ws, "k", 1, "d"); /* a new sequence number, not an overwrite of "a" */
+    assert_str(range(ws, "k", 1, 1), "k@1=a,k@1=b,k@1=d,");
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+}
+
+#define WINDOW_TESTS(setup)                                                                   \
+    cmocka_unit_test_setup_teardown(test_window__put_fetch_overwrite_delete, setup, fx_teardown), \
+        cmocka_unit_test_setup_teardown(test_window__time_range_is_inclusive_at_both_ends,    \
+                                        setup, fx_teardown),                                  \
+        cmocka_unit_test_setup_teardown(                                                      \
+            test_window__per_key_scan_is_in_time_order_and_sees_only_that_key, setup,         \
+            fx_teardown),                                                                     \
+        cmocka_unit_test_setup_teardown(test_window__segments_roll_and_expire_whole, setup,   \
+                                        fx_teardown),                                         \
+        cmocka_unit_test_setup_teardown(test_window__open_iterator_keeps_dropped_segment_alive, \
+                                        setup, fx_teardown),                                  \
+        cmocka_unit_test_setup_teardown(test_window__duplicates_are_all_kept_in_put_order,    \
+                                        setup, fx_teardown),                                  \
+        cmocka_unit_test_setup_teardown(test_window__changelog_gets_exactly_the_writes, setup, \
+                                        fx_teardown),                                         \
+        cmocka_unit_test_setup_teardown(test_window__restore_rebuilds_an_identical_store,     \
+                                        setup, fx_teardown),                                  \
+        cmocka_unit_test_setup_teardown(test_window__bad_arguments_are_refused, setup,        \
+                                        fx_teardown),                                         \
+        cmocka_unit_test_setup_teardown(test_window__rocksdb_reopen_keeps_data, setup,        \
+                                        fx_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest memory[] = {WINDOW_TESTS(setup_memory)};
+    const struct CMUnitTest rocksdb[] = {WINDOW_TESTS(setup_rocksdb)};
+    int failed = 0;
+    failed += cmocka_run_group_tests_name("window-memory", memory, NULL, NULL);
+    failed += cmocka_run_group_tests_name("window-rocksdb", rocksdb, NULL, NULL);
+    return failed ? 1 : 0;
+}
