@@ -260,7 +260,7 @@ static rill_err_t seg_get(rill__kv_store_t *store, const void *key, size_t key_l
                           GBytes **value, rill_error_t **error)
 {
     segstore_t *ss = (segstore_t *)store;
-    int64_t t;
+    int64_t t = 0;
     rill_err_t err = key_time(ss, key, key_len, &t, error);
     if (err || t < live_min(ss))
         return err;
@@ -273,7 +273,7 @@ static rill_err_t seg_put(rill__kv_store_t *store, const void *key, size_t key_l
                           rill_error_t **error)
 {
     segstore_t *ss = (segstore_t *)store;
-    int64_t t;
+    int64_t t = 0;
     rill_err_t err = key_time(ss, key, key_len, &t, error);
     if (err)
         return err;
@@ -293,7 +293,7 @@ static rill_err_t seg_del(rill__kv_store_t *store, const void *key, size_t key_l
                           int64_t timestamp, GBytes **old, rill_error_t **error)
 {
     segstore_t *ss = (segstore_t *)store;
-    int64_t t;
+    int64_t t = 0;
     rill_err_t err = key_time(ss, key, key_len, &t, error);
     if (err)
         return err;
@@ -327,7 +327,7 @@ static rill_err_t seg_put_batch(rill__kv_store_t *store, const rill__kv_entry_t 
     routed_t *r = g_new(routed_t, n);
     rill_err_t err = RILL_OK;
     for (size_t i = 0; i < n && err == RILL_OK; i++) {
-        int64_t t;
+        int64_t t = 0;
         err = key_time(ss, entries[i].key, entries[i].key_len, &t, error);
         r[i] = (routed_t){t, i};
         if (t > tmax)
