@@ -9,13 +9,16 @@
  *   fetch     point fetches of (random key, one of the 5 live windows)
  *   range     fetch_range(random key, the last 5 windows): ≤ 5 windows each
  * Each backend runs --rounds times (default 3, interleaved) in a fresh
- * directory; the best rate of each figure is reported with the median.
+ * directory; the best and median rates are reported, with the process CPU
+ * time per operation (RocksDB's background threads included), which other
+ * load on a shared machine disturbs less than wall-clock rates.
  * Usage: window-bench [--records N] [--keys N] [--fetches N] [--rounds N] [--dir DIR] */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -31,10 +34,19 @@
 #define RETENTION_MS 300000
 
 typedef struct result {
-    double puts, fetches, ranges;
+    double puts, fetches, ranges;          /* per wall-clock second */
+    double puts_cpu, fetches_cpu, ranges_cpu; /* process CPU ns per operation */
     uint64_t found;
     unsigned segments;
 } result_t;
+
+/* Process CPU time (all threads: RocksDB's flushes and compactions count), ns. */
+static int64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
 
 static void die(const char *what, rill_error_t *error)
 {
@@ -68,7 +80,7 @@ static result_t run(const char *dir, bool rocksdb, uint64_t records, uint32_t ke
     uint8_t value[8];
     result_t r = {0};
 
-    int64_t t0 = rill__clock_mono_us();
+    int64_t t0 = rill__clock_mono_us(), c0 = cpu_ns();
     for (uint64_t i = 0; i < records; i++) {
         int64_t t = (int64_t)i * step;
         int n = g_snprintf(key, sizeof key, "user-%u", g_rand_int_range(rand, 0, (gint32)keys));
@@ -79,10 +91,11 @@ static result_t run(const char *dir, bool rocksdb, uint64_t records, uint32_t ke
     if (rill__window_store_flush(ws, &error))
         die("flush", error);
     r.puts = (double)records / ((double)(rill__clock_mono_us() - t0) / 1e6);
+    r.puts_cpu = (double)(cpu_ns() - c0) / (double)records;
     int64_t last = ((int64_t)(records - 1) * step);
     last -= last % WINDOW_MS;
 
-    t0 = rill__clock_mono_us();
+    t0 = rill__clock_mono_us(), c0 = cpu_ns();
     for (uint64_t i = 0; i < fetches; i++) {
         int n = g_snprintf(key, sizeof key, "user-%u", g_rand_int_range(rand, 0, (gint32)keys));
         int64_t start = last - WINDOW_MS * g_rand_int_range(rand, 0, 5);
@@ -95,8 +108,9 @@ static result_t run(const char *dir, bool rocksdb, uint64_t records, uint32_t ke
         }
     }
     r.fetches = (double)fetches / ((double)(rill__clock_mono_us() - t0) / 1e6);
+    r.fetches_cpu = (double)(cpu_ns() - c0) / (double)fetches;
 
-    t0 = rill__clock_mono_us();
+    t0 = rill__clock_mono_us(), c0 = cpu_ns();
     for (uint64_t i = 0; i < fetches; i++) {
         int n = g_snprintf(key, sizeof key, "user-%u", g_rand_int_range(rand, 0, (gint32)keys));
         rill__window_iter_t *it =
@@ -111,6 +125,7 @@ static result_t run(const char *dir, bool rocksdb, uint64_t records, uint32_t ke
         rill__window_iter_destroy(it);
     }
     r.ranges = (double)fetches / ((double)(rill__clock_mono_us() - t0) / 1e6);
+    r.ranges_cpu = (double)(cpu_ns() - c0) / (double)fetches;
     GArray *segs = rill__segments_list(rill__window_store_segments(ws));
     r.segments = segs->len;
     g_array_unref(segs);
@@ -130,10 +145,12 @@ static int dcmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static void report(const char *name, double *v, int n)
+static void report(const char *name, double *v, double *cpu, int n)
 {
     qsort(v, (size_t)n, sizeof *v, dcmp);
-    printf("  %-10s best %12.0f /s   median %12.0f /s\n", name, v[n - 1], v[n / 2]);
+    qsort(cpu, (size_t)n, sizeof *cpu, dcmp);
+    printf("  %-8s best %10.0f /s  median %10.0f /s  CPU per op: median %7.0f ns, best %7.0f ns\n",
+           name, v[n - 1], v[n / 2], cpu[n / 2], cpu[0]);
 }
 
 int main(int argc, char **argv)
@@ -173,7 +190,7 @@ int main(int argc, char **argv)
            " ms, 60 s windows, retention 5 min (segment interval 150 s), %" G_GUINT64_FORMAT
            " fetches, %d rounds\n",
            records, keys, step, fetches, rounds);
-    double puts[2][16], fe[2][16], ra[2][16];
+    double puts[2][16], fe[2][16], ra[2][16], puts_c[2][16], fe_c[2][16], ra_c[2][16];
     unsigned segments[2] = {0};
     for (int round = 0; round < rounds; round++) {
         for (int b = 0; b < 2; b++) {
@@ -181,6 +198,9 @@ int main(int argc, char **argv)
             puts[b][round] = r.puts;
             fe[b][round] = r.fetches;
             ra[b][round] = r.ranges;
+            puts_c[b][round] = r.puts_cpu;
+            fe_c[b][round] = r.fetches_cpu;
+            ra_c[b][round] = r.ranges_cpu;
             segments[b] = r.segments;
             printf("round %d %-7s puts %10.0f/s  fetches %10.0f/s  ranges %10.0f/s  (%u live "
                    "segments, %" G_GUINT64_FORMAT " found)\n",
@@ -191,9 +211,9 @@ int main(int argc, char **argv)
     }
     for (int b = 0; b < 2; b++) {
         printf("%s (%u live segments at the end):\n", b ? "rocksdb" : "memory", segments[b]);
-        report("puts", puts[b], rounds);
-        report("fetches", fe[b], rounds);
-        report("ranges", ra[b], rounds);
+        report("puts", puts[b], puts_c[b], rounds);
+        report("fetches", fe[b], fe_c[b], rounds);
+        report("ranges", ra[b], ra_c[b], rounds);
     }
     if (dir == NULL)
         g_rmdir(tmp);
