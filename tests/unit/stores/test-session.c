@@ -148,6 +148,20 @@ static void test_session__merge_replaces_sessions(void **state)
     assert_null(((log_rec_t *)g_ptr_array_index(f->log, 2))->value);
     assert_null(((log_rec_t *)g_ptr_array_index(f->log, 3))->value);
     assert_non_null(((log_rec_t *)g_ptr_array_index(f->log, 4))->value);
+    /* changelog keys carry (key, end, start): the merged session's */
+    {
+        log_rec_t *rec = g_ptr_array_index(f->log, 4);
+        size_t len;
+        const uint8_t *skey = g_bytes_get_data(rec->key, &len);
+        GByteArray *key = g_byte_array_new();
+        const uint8_t *suffix;
+        assert_true(rill__wkey_decode(skey, len, RILL__SESSION_SUFFIX_LEN, key, &suffix));
+        assert_int_equal(key->len, 1);
+        assert_int_equal(key->data[0], 'k');
+        assert_int_equal(rill__wkey_time_get(suffix), 60);
+        assert_int_equal(rill__wkey_time_get(suffix + 8), 20);
+        g_byte_array_unref(key);
+    }
     rill_error_t *error = NULL;
     assert_int_equal(rill__session_put(ss, "k", 1, 10, 5, "x", 1, 0, &error),
                      RILL_ERR_INVALID_ARG); /* end before start */

@@ -401,6 +401,62 @@ static void test_window__rocksdb_reopen_keeps_data(void **state)
     assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
 }
 
+static void test_window__restore_expires_and_deletes_old_segments(void **state)
+{
+    fx_t *f = *state;
+    /* a changelog spanning 20 min of windows into a store that keeps 2 min */
+    rill__window_store_t *ws = open_ws(f, "w", 1000, 2 * MINUTE, MINUTE, false, true);
+    for (int64_t t = 0; t < 20 * MINUTE; t += 10000)
+        put(ws, t % 20000 ? "a" : "b", t, "v");
+    char *want = render(rill__window_all(ws, NULL));
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+    assert_int_equal(f->log->len, 120);
+
+    rill__window_store_t *r = open_ws(f, "w2", 1000, 2 * MINUTE, MINUTE, false, false);
+    fx_restore(f, rill__window_store_kv(r), 7); /* many small batches, segments roll */
+    char *got = render(rill__window_all(r, NULL));
+    assert_string_equal(got, want);
+    /* live: start > 1190000 - 120000; by segment (18 and 19 min), then key, then start */
+    assert_string_equal(got, "a@1090000=v,a@1110000=v,a@1130000=v,b@1080000=v,b@1100000=v,"
+                             "b@1120000=v,a@1150000=v,a@1170000=v,a@1190000=v,b@1140000=v,"
+                             "b@1160000=v,b@1180000=v,");
+    /* segments 17 (holding only expired windows, not all of its times are), 18, 19 */
+    GArray *list = rill__segments_list(rill__window_store_segments(r));
+    assert_int_equal(list->len, 3);
+    g_array_unref(list);
+    if (f->rocksdb) {
+        g_autofree char *path = fx_path(f, "w2");
+        assert_int_equal(count_entries(path, "w2."), 3); /* the 17 others were deleted */
+    }
+    g_free(want);
+    g_free(got);
+    assert_int_equal(rill__window_store_close(r, NULL), RILL_OK);
+}
+
+static void test_window__unusable_directory_is_a_clear_error(void **state)
+{
+    fx_t *f = *state;
+    if (!f->rocksdb)
+        return; /* memory stores have no directory: nothing can fail here */
+    g_autofree char *path = fx_path(f, "file");
+    assert_true(g_file_set_contents(path, "not a directory", -1, NULL));
+    rill__window_store_config_t c = {.name = "file",
+                                     .window_size_ms = 10,
+                                     .retention_ms = 10,
+                                     .rocksdb = f->shared,
+                                     .path = path};
+    rill_error_t *error = NULL;
+    assert_null(rill__window_store_open(&c, &error));
+    assert_non_null(error);
+    assert_non_null(strstr(rill_error_message(error), "window store file"));
+    assert_non_null(strstr(rill_error_message(error), path));
+    rill_error_destroy(error);
+    /* the file is left as it was */
+    g_autofree char *content = NULL;
+    assert_true(g_file_get_contents(path, &content, NULL, NULL));
+    assert_string_equal(content, "not a directory");
+}
+
 #define WINDOW_TESTS(setup)                                                                   \
     cmocka_unit_test_setup_teardown(test_window__put_fetch_overwrite_delete, setup, fx_teardown), \
         cmocka_unit_test_setup_teardown(test_window__time_range_is_inclusive_at_both_ends,    \
@@ -421,7 +477,11 @@ static void test_window__rocksdb_reopen_keeps_data(void **state)
         cmocka_unit_test_setup_teardown(test_window__bad_arguments_are_refused, setup,        \
                                         fx_teardown),                                         \
         cmocka_unit_test_setup_teardown(test_window__rocksdb_reopen_keeps_data, setup,        \
-                                        fx_teardown)
+                                        fx_teardown),                                         \
+        cmocka_unit_test_setup_teardown(test_window__restore_expires_and_deletes_old_segments, \
+                                        setup, fx_teardown),                                  \
+        cmocka_unit_test_setup_teardown(test_window__unusable_directory_is_a_clear_error,     \
+                                        setup, fx_teardown)
 
 int main(void)
 {
