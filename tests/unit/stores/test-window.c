@@ -457,6 +457,161 @@ static void test_window__unusable_directory_is_a_clear_error(void **state)
     assert_string_equal(content, "not a directory");
 }
 
+/* ---- a model ------------------------------------------------------------------------ */
+
+typedef struct mentry {
+    char key[4];
+    size_t key_len;
+    int64_t start;
+    char value[16];
+} mentry_t;
+
+static int64_t model_interval;
+
+static int64_t fdiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && a < 0) ? q - 1 : q;
+}
+
+/* the documented order of multi-key results: segment, key bytes, start */
+static gint mentry_cmp(gconstpointer a, gconstpointer b)
+{
+    const mentry_t *x = *(const mentry_t *const *)a, *y = *(const mentry_t *const *)b;
+    int64_t sx = fdiv(x->start, model_interval), sy = fdiv(y->start, model_interval);
+    if (sx != sy)
+        return sx < sy ? -1 : 1;
+    int c = rill__kv_key_compare(x->key, x->key_len, y->key, y->key_len);
+    if (c)
+        return c;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static void render_entry(GString *s, const mentry_t *e)
+{
+    for (size_t i = 0; i < e->key_len; i++)
+        g_string_append_c(s, e->key[i] ? e->key[i] : '~');
+    g_string_append_printf(s, "@%" G_GINT64_FORMAT "=%s,", e->start, e->value);
+}
+
+/* The model's answer to fetch_keys(kfrom, kto, from, to) (kfrom/kto NULL = open). */
+static char *model_query(GPtrArray *model, int64_t live_min, const mentry_t *kfrom,
+                         const mentry_t *kto, int64_t from, int64_t to)
+{
+    GPtrArray *hits = g_ptr_array_new();
+    for (guint i = 0; i < model->len; i++) {
+        mentry_t *e = g_ptr_array_index(model, i);
+        if (e->start < live_min || e->start < from || e->start > to)
+            continue;
+        if (kfrom && rill__kv_key_compare(e->key, e->key_len, kfrom->key, kfrom->key_len) < 0)
+            continue;
+        if (kto && rill__kv_key_compare(e->key, e->key_len, kto->key, kto->key_len) > 0)
+            continue;
+        g_ptr_array_add(hits, e);
+    }
+    g_ptr_array_sort(hits, mentry_cmp);
+    GString *s = g_string_new("");
+    for (guint i = 0; i < hits->len; i++)
+        render_entry(s, g_ptr_array_index(hits, i));
+    g_ptr_array_unref(hits);
+    return g_string_free(s, FALSE);
+}
+
+static void test_window__matches_a_model_over_random_writes_and_expiry(void **state)
+{
+    fx_t *f = *state;
+    static const struct {
+        const char *bytes;
+        size_t len;
+    } keys[] = {{"", 0}, {"a", 1}, {"a\0", 2}, {"a\0b", 3}, {"ab", 2}, {"b", 1}, {"\xff", 1}};
+    const int64_t retention = 3 * MINUTE, interval = MINUTE;
+    model_interval = interval;
+    rill__window_store_t *ws = open_ws(f, "w", 1000, retention, interval, false, false);
+    rill__kv_store_t *segs = rill__window_store_segments(ws);
+    GPtrArray *model = g_ptr_array_new_with_free_func(g_free);
+    GRand *rand = g_rand_new_with_seed(2024);
+    int64_t stream_time = INT64_MIN;
+    for (int op = 0; op < 4000; op++) {
+        int ki = g_rand_int_range(rand, 0, G_N_ELEMENTS(keys));
+        /* mostly near stream time, sometimes late (expired), sometimes a jump */
+        int64_t base = stream_time == INT64_MIN ? 0 : stream_time;
+        int64_t start = base + g_rand_int_range(rand, -4 * MINUTE, 20000);
+        if (g_rand_int_range(rand, 0, 500) == 0)
+            start = base + 10 * MINUTE;
+        start -= start % 1000;
+        bool del = g_rand_int_range(rand, 0, 8) == 0;
+        char value[16];
+        g_snprintf(value, sizeof value, "v%d", op);
+        assert_int_equal(rill__window_put(ws, keys[ki].bytes, keys[ki].len, start,
+                                          del ? NULL : value, del ? 0 : strlen(value), start, NULL),
+                         RILL_OK);
+        /* the model: stream time moves first, then expired writes are dropped */
+        if (start > stream_time)
+            stream_time = start;
+        int64_t live_min = stream_time - retention + 1;
+        guint found = model->len;
+        for (guint i = 0; i < model->len; i++) {
+            mentry_t *e = g_ptr_array_index(model, i);
+            if (e->start == start && e->key_len == keys[ki].len &&
+                memcmp(e->key, keys[ki].bytes, e->key_len) == 0)
+                found = i;
+        }
+        if (start >= live_min) {
+            if (del && found < model->len)
+                g_ptr_array_remove_index_fast(model, found);
+            else if (!del && found < model->len)
+                g_strlcpy(((mentry_t *)g_ptr_array_index(model, found))->value, value, 16);
+            else if (!del) {
+                mentry_t *e = g_new0(mentry_t, 1);
+                memcpy(e->key, keys[ki].bytes, keys[ki].len);
+                e->key_len = keys[ki].len;
+                e->start = start;
+                g_strlcpy(e->value, value, sizeof e->value);
+                g_ptr_array_add(model, e);
+            }
+        }
+        assert_int_equal(rill__window_store_stream_time(ws), stream_time);
+        if (op % 50 != 49)
+            continue;
+        /* queries: one key, a key range, everything */
+        int64_t from = stream_time - g_rand_int_range(rand, 0, 5 * MINUTE);
+        int64_t to = from + g_rand_int_range(rand, 0, 3 * MINUTE);
+        int qa = g_rand_int_range(rand, 0, G_N_ELEMENTS(keys));
+        int qb = g_rand_int_range(rand, 0, G_N_ELEMENTS(keys));
+        mentry_t ka = {.key_len = keys[qa].len}, kb = {.key_len = keys[qb].len};
+        memcpy(ka.key, keys[qa].bytes, ka.key_len);
+        memcpy(kb.key, keys[qb].bytes, kb.key_len);
+        char *want = model_query(model, live_min, &ka, &ka, from, to);
+        char *got = render(rill__window_fetch_range(ws, ka.key, ka.key_len, from, to, NULL));
+        assert_string_equal(got, want);
+        g_free(want);
+        g_free(got);
+        want = model_query(model, live_min, &ka, &kb, from, to);
+        got = render(rill__window_fetch_keys(ws, ka.key, ka.key_len, kb.key, kb.key_len, from, to,
+                                             NULL));
+        if (rill__kv_key_compare(ka.key, ka.key_len, kb.key, kb.key_len) > 0)
+            assert_string_equal(got, "");
+        else
+            assert_string_equal(got, want);
+        g_free(want);
+        g_free(got);
+        want = model_query(model, live_min, NULL, NULL, INT64_MIN, INT64_MAX);
+        got = render(rill__window_all(ws, NULL));
+        assert_string_equal(got, want);
+        g_free(want);
+        g_free(got);
+        /* no segment outlives its retention, none is missing */
+        GArray *list = rill__segments_list(segs);
+        for (guint i = 0; i < list->len; i++)
+            assert_true(g_array_index(list, int64_t, i) + interval - 1 >= live_min);
+        assert_true(list->len <= (guint)(retention / interval) + 1);
+        g_array_unref(list);
+    }
+    g_rand_free(rand);
+    g_ptr_array_unref(model);
+    assert_int_equal(rill__window_store_close(ws, NULL), RILL_OK);
+}
+
 #define WINDOW_TESTS(setup)                                                                   \
     cmocka_unit_test_setup_teardown(test_window__put_fetch_overwrite_delete, setup, fx_teardown), \
         cmocka_unit_test_setup_teardown(test_window__time_range_is_inclusive_at_both_ends,    \
@@ -481,7 +636,9 @@ static void test_window__unusable_directory_is_a_clear_error(void **state)
         cmocka_unit_test_setup_teardown(test_window__restore_expires_and_deletes_old_segments, \
                                         setup, fx_teardown),                                  \
         cmocka_unit_test_setup_teardown(test_window__unusable_directory_is_a_clear_error,     \
-                                        setup, fx_teardown)
+                                        setup, fx_teardown),                                  \
+        cmocka_unit_test_setup_teardown(                                                      \
+            test_window__matches_a_model_over_random_writes_and_expiry, setup, fx_teardown)
 
 int main(void)
 {
