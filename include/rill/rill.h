@@ -8,6 +8,13 @@
 
 #include <rill/export.h>
 #include <rill/error.h>
+#include <rill/record.h>
+#include <rill/serde.h>
+#include <rill/topology.h>
+#include <rill/processor.h>
+#include <rill/driver.h>
+#include <rill/config.h>
+#include <rill/app.h>
 
 RILL_BEGIN_DECLS
 
