@@ -5,3 +5,10 @@ bench_targets =
 bench: $(bench_targets)
 .PHONY: bench
 CLEANFILES += $(bench_targets)
+
+# runtime: rill's stream threads against a raw librdkafka consume->produce loop.
+EXTRA_PROGRAMS += bench/runtime-bench
+bench_targets += bench/runtime-bench$(EXEEXT)
+bench_runtime_bench_SOURCES = bench/runtime-bench.c
+bench_runtime_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+bench_runtime_bench_LDADD = librill.la $(RDKAFKA_LIBS)
