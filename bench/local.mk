@@ -6,6 +6,41 @@ bench: $(bench_targets)
 .PHONY: bench
 CLEANFILES += $(bench_targets)
 
+# store-bench: puts/s (RocksDB defaults, Kafka Streams' options, rill's, memory), restore, RSS.
+EXTRA_PROGRAMS += bench/store-bench
+bench_targets += bench/store-bench$(EXEEXT)
+bench_store_bench_SOURCES = bench/store-bench.c
+bench_store_bench_CFLAGS = $(AM_CFLAGS) $(ROCKSDB_CFLAGS)
+bench_store_bench_LDADD = libstores.la libcommon.la $(ROCKSDB_LIBS) $(GLIB_LIBS)
+
+# broker-bench: rill-broker against librdkafka's mock cluster (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/broker-bench
+bench_targets += bench/broker-bench$(EXEEXT)
+bench_broker_bench_SOURCES = bench/broker-bench.c \
+	tests/integration/harness.c tests/integration/harness.h
+bench_broker_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+bench_broker_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)
+bench: rill-broker$(EXEEXT)
+
+# broker/log/: append and fetch throughput of the partition log vs raw pwrite.
+EXTRA_PROGRAMS += bench/bench-log
+bench_targets += bench/bench-log$(EXEEXT)
+bench_bench_log_SOURCES = bench/bench-log.c
+bench_bench_log_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+
+# broker/txn/: producer-state cost per produced batch, read_committed lookups,
+# snapshot/rebuild, transactions through the coordinator.
+EXTRA_PROGRAMS += bench/bench-txn
+bench_targets += bench/bench-txn
+bench_bench_txn_SOURCES = bench/bench-txn.c
+bench_bench_txn_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+
+# group-bench: the group coordinator in process on the real offsets log (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/group-bench
+bench_targets += bench/group-bench$(EXEEXT)
+bench_group_bench_SOURCES = bench/group-bench.c
+bench_group_bench_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+
 # runtime: rill's stream threads against a raw librdkafka consume->produce loop.
 EXTRA_PROGRAMS += bench/runtime-bench
 bench_targets += bench/runtime-bench$(EXEEXT)

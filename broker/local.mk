@@ -10,4 +10,6 @@ libbroker_la_LIBADD = $(GLIB_LIBS)
 include broker/protocol/local.mk
 include broker/net/local.mk
 include broker/log/local.mk
+include broker/group/local.mk
+include broker/txn/local.mk
 include broker/server/local.mk

@@ -6,8 +6,10 @@ libcommon_la_SOURCES = \
 	%reldir%/crc32c.c %reldir%/crc32c.h \
 	%reldir%/error.c \
 	%reldir%/log.c %reldir%/log.h \
+	%reldir%/metrics.c %reldir%/metrics.h \
 	%reldir%/version.c
-libcommon_la_LIBADD = $(GLIB_LIBS)
+libcommon_la_CFLAGS = $(AM_CFLAGS) $(MHD_CFLAGS)
+libcommon_la_LIBADD = $(MHD_LIBS) $(GLIB_LIBS)
 
 pkginclude_HEADERS += \
 	include/rill/rill.h \

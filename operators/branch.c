@@ -67,7 +67,8 @@ RILL_EXPORT rill_branched_t *rill_stream_split(rill_stream_t *stream, const char
         return NULL;
     branch_config_t *config = g_new0(branch_config_t, 1);
     config->branches = g_array_new(FALSE, FALSE, sizeof(rill__callback_t));
-    rill_stream_t *split = rill__builder_add_processor(&stream, 1, &branch_ops, config, name, false);
+    rill_stream_t *split =
+        rill__builder_add_processor(&stream, 1, &branch_ops, config, name, false);
     if (split == NULL)
         return NULL;
     rill_branched_t *branched = g_new0(rill_branched_t, 1);
@@ -93,9 +94,10 @@ static rill_stream_t *add_branch(rill_branched_t *branched, rill_predicate_fn pr
     }
     g_autofree char *child_name =
         name != NULL ? g_strconcat(branched->prefix, name, NULL)
-                     : g_strdup_printf("%s%d", branched->prefix, predicate != NULL ? branched->count + 1 : 0);
+                     : g_strdup_printf("%s%d", branched->prefix,
+                                       predicate != NULL ? branched->count + 1 : 0);
     rill_stream_t *child = rill__builder_add_processor(&branched->stream, 1, &branch_child_ops,
-                                                      NULL, child_name, false);
+                                                       NULL, child_name, false);
     if (child == NULL)
         return NULL;
     branch_config_t *config = rill__stream_node(branched->stream)->config;
@@ -119,8 +121,7 @@ RILL_EXPORT rill_stream_t *rill_branched_branch(rill_branched_t *branched,
     return add_branch(branched, predicate, user_data, name, "rill_branched_branch");
 }
 
-RILL_EXPORT rill_stream_t *rill_branched_default_branch(rill_branched_t *branched,
-                                                        const char *name)
+RILL_EXPORT rill_stream_t *rill_branched_default_branch(rill_branched_t *branched, const char *name)
 {
     return add_branch(branched, NULL, NULL, name, "rill_branched_default_branch");
 }

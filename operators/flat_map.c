@@ -44,18 +44,19 @@ static void release_slots(rill_flat_output_t *output)
     output->count = 0;
 }
 
-static void *flat_state_new(const rill__node_t *node)
+static rill_err_t flat_init(rill__pnode_t *pnode, rill_error_t **error)
 {
-    const rill__callback_t *callback = node->config;
+    const rill__callback_t *callback = pnode->node->config;
     rill_flat_output_t *output = g_new0(rill_flat_output_t, 1);
     output->slots = g_ptr_array_new_with_free_func(g_free);
     output->values_only = callback->negate; /* reused flag: true for flatMapValues */
-    return output;
+    pnode->state = output;
+    return RILL_OK;
 }
 
-static void flat_state_free(void *state)
+static void flat_state_free(rill__pnode_t *pnode)
 {
-    rill_flat_output_t *output = state;
+    rill_flat_output_t *output = pnode->state;
     release_slots(output);
     g_ptr_array_free(output->slots, TRUE);
     g_free(output);
@@ -86,14 +87,14 @@ static rill_err_t flat_process(rill__pnode_t *pnode, const rill_record_t *record
 static const rill__node_ops_t flat_map_ops = {
     .kind = "FLATMAP",
     .process = flat_process,
-    .state_new = flat_state_new,
+    .init = flat_init,
     .state_free = flat_state_free,
     .config_free = g_free,
 };
 static const rill__node_ops_t flat_map_values_ops = {
     .kind = "FLATMAPVALUES",
     .process = flat_process,
-    .state_new = flat_state_new,
+    .init = flat_init,
     .state_free = flat_state_free,
     .config_free = g_free,
 };
@@ -109,8 +110,8 @@ static rill_stream_t *add_flat(rill_stream_t *stream, rill_flat_map_fn fn, void 
     rill__callback_t *callback = rill__callback_new((void (*)(void))fn, user_data);
     callback->negate = values_only;
     return rill__builder_add_processor(&stream, 1,
-                                       values_only ? &flat_map_values_ops : &flat_map_ops,
-                                       callback, name, !values_only);
+                                       values_only ? &flat_map_values_ops : &flat_map_ops, callback,
+                                       name, !values_only);
 }
 
 RILL_EXPORT rill_stream_t *rill_stream_flat_map(rill_stream_t *stream, rill_flat_map_fn fn,
@@ -119,9 +120,8 @@ RILL_EXPORT rill_stream_t *rill_stream_flat_map(rill_stream_t *stream, rill_flat
     return add_flat(stream, fn, user_data, name, false);
 }
 
-RILL_EXPORT rill_stream_t *rill_stream_flat_map_values(rill_stream_t *stream,
-                                                       rill_flat_map_fn fn, void *user_data,
-                                                       const char *name)
+RILL_EXPORT rill_stream_t *rill_stream_flat_map_values(rill_stream_t *stream, rill_flat_map_fn fn,
+                                                       void *user_data, const char *name)
 {
     return add_flat(stream, fn, user_data, name, true);
 }

@@ -8,6 +8,7 @@ liboperators_la_SOURCES = \
 	%reldir%/peek.c \
 	%reldir%/branch.c \
 	%reldir%/merge.c \
-	%reldir%/to.c
+	%reldir%/to.c \
+	%reldir%/process.c
 liboperators_la_CFLAGS = $(AM_CFLAGS) $(JSONGLIB_CFLAGS)
 liboperators_la_LIBADD = $(JSONGLIB_LIBS) $(GLIB_LIBS)

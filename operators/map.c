@@ -50,7 +50,8 @@ static rill_err_t map_process(rill__pnode_t *pnode, const rill_record_t *record,
     return err;
 }
 
-static const rill__node_ops_t map_ops = {.kind = "MAP", .process = map_process, .config_free = g_free};
+static const rill__node_ops_t map_ops = {
+    .kind = "MAP", .process = map_process, .config_free = g_free};
 static const rill__node_ops_t map_values_ops = {
     .kind = "MAPVALUES", .process = map_process, .config_free = g_free};
 static const rill__node_ops_t select_key_ops = {

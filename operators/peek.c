@@ -15,7 +15,8 @@ static rill_err_t peek_process(rill__pnode_t *pnode, const rill_record_t *record
     return rill__pnode_forward(pnode, record, error);
 }
 
-static const rill__node_ops_t peek_ops = {.kind = "PEEK", .process = peek_process, .config_free = g_free};
+static const rill__node_ops_t peek_ops = {
+    .kind = "PEEK", .process = peek_process, .config_free = g_free};
 static const rill__node_ops_t foreach_ops = {
     .kind = "FOREACH", .process = peek_process, .config_free = g_free};
 
@@ -23,12 +24,12 @@ RILL_EXPORT rill_stream_t *rill_stream_peek(rill_stream_t *stream, rill_foreach_
                                             void *user_data, const char *name)
 {
     if (stream != NULL && fn == NULL) {
-        rill__builder_fail(stream, RILL_ERR_INVALID_ARG, "rill_stream_peek: a function is required");
+        rill__builder_fail(stream, RILL_ERR_INVALID_ARG,
+                           "rill_stream_peek: a function is required");
         return NULL;
     }
-    return rill__builder_add_processor(&stream, 1, &peek_ops,
-                                       rill__callback_new((void (*)(void))fn, user_data), name,
-                                       false);
+    return rill__builder_add_processor(
+        &stream, 1, &peek_ops, rill__callback_new((void (*)(void))fn, user_data), name, false);
 }
 
 RILL_EXPORT rill_err_t rill_stream_foreach(rill_stream_t *stream, rill_foreach_fn fn,

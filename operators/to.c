@@ -32,8 +32,11 @@ RILL_EXPORT rill_err_t rill_stream_to(rill_stream_t *stream, const char *topic,
 {
     if (stream == NULL)
         return RILL_ERR_INVALID_ARG;
-    if (topic == NULL || topic[0] == '\0')
-        return rill__builder_fail(stream, RILL_ERR_INVALID_ARG, "rill_stream_to: a topic is required");
+    if (!rill__topic_name_valid(topic))
+        return rill__builder_fail(stream, RILL_ERR_INVALID_ARG,
+                                  "rill_stream_to: '%s' is not a valid topic name (1-249 "
+                                  "characters of a-z A-Z 0-9 . _ -)",
+                                  topic != NULL ? topic : "(null)");
     rill__sink_spec_t spec = {0};
     spec.topic = g_strdup(topic);
     spec_from_produced(&spec, produced);
@@ -61,12 +64,13 @@ RILL_EXPORT rill_stream_t *rill_stream_repartition(rill_stream_t *stream,
     if (stream == NULL || !rill__builder_open(stream))
         return NULL;
     const char *name = produced != NULL ? produced->name : NULL;
-    if (name != NULL && (name[0] == '\0' || strchr(name, '/') != NULL)) {
+    if (name != NULL && (!rill__topic_name_valid(name) || strlen(name) > 200)) {
         rill__builder_fail(stream, RILL_ERR_INVALID_ARG,
                            "rill_stream_repartition: '%s' cannot name a topic", name);
         return NULL;
     }
-    g_autofree char *base = name != NULL ? g_strdup(name) : rill__builder_new_name(stream, "REPARTITION");
+    g_autofree char *base =
+        name != NULL ? g_strdup(name) : rill__builder_new_name(stream, "REPARTITION");
     const rill_serde_t *key_serde = produced != NULL ? produced->key_serde : NULL;
     const rill_serde_t *value_serde = produced != NULL ? produced->value_serde : NULL;
     const rill_serde_t *source_key = NULL, *source_value = NULL;

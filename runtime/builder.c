@@ -79,7 +79,7 @@ void rill__node_free(rill__node_t *node)
     g_ptr_array_free(node->children, TRUE);
     g_ptr_array_free(node->parents, TRUE);
     g_ptr_array_free(node->stores, TRUE);
-    g_free(node->source.topic);
+    g_strfreev(node->source.topics);
     g_free(node->source.repartition_name);
     rill_serde_unref(node->source.key_serde);
     rill_serde_unref(node->source.value_serde);
@@ -189,9 +189,21 @@ static void link_nodes(rill__node_t *parent, rill__node_t *child)
     g_ptr_array_add(child->parents, parent);
 }
 
-static rill_stream_t *add_source(rill_builder_t *builder, const char *topic,
+bool rill__topic_name_valid(const char *name)
+{
+    size_t len = name != NULL ? strlen(name) : 0;
+    if (len == 0 || len > 249 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!g_ascii_isalnum(name[i]) && name[i] != '.' && name[i] != '_' && name[i] != '-')
+            return false;
+    return true;
+}
+
+static rill_stream_t *add_source(rill_builder_t *builder, const char *const *topics,
                                  const char *repartition_name, const rill_consumed_t *consumed)
 {
+    const char *topic = topics[0];
     static const rill_consumed_t defaults;
     if (consumed == NULL)
         consumed = &defaults;
@@ -201,28 +213,35 @@ static rill_stream_t *add_source(rill_builder_t *builder, const char *topic,
         return NULL;
     }
     if ((unsigned)consumed->timestamp > RILL_TIMESTAMP_USER) {
-        builder_fail(builder, RILL_ERR_INVALID_ARG, "source '%s': unknown timestamp kind %d",
-                     topic, (int)consumed->timestamp);
+        builder_fail(builder, RILL_ERR_INVALID_ARG, "source '%s': unknown timestamp kind %d", topic,
+                     (int)consumed->timestamp);
         return NULL;
     }
-    if (g_hash_table_contains(builder->topics, topic)) {
-        builder_fail(builder, RILL_ERR_EXISTS,
-                     "topic '%s' is already read by another source of this topology", topic);
-        return NULL;
+    for (const char *const *t = topics; *t != NULL; t++) {
+        if (g_hash_table_contains(builder->topics, *t)) {
+            builder_fail(builder, RILL_ERR_EXISTS,
+                         "topic '%s' is already read by another source of this topology", *t);
+            return NULL;
+        }
+        for (const char *const *u = topics; u != t; u++)
+            if (strcmp(*u, *t) == 0) {
+                builder_fail(builder, RILL_ERR_EXISTS, "topic '%s' is listed twice", *t);
+                return NULL;
+            }
     }
     rill__node_t *node = node_new(builder, RILL__NODE_SOURCE, &rill__source_ops, consumed->name);
     if (node == NULL)
         return NULL;
-    node->source.topic = g_strdup(topic);
+    node->source.topics = g_strdupv((char **)topics);
+    node->source.topic = node->source.topics[0];
     node->source.repartition_name = g_strdup(repartition_name);
-    node->source.key_serde =
-        rill_serde_ref(consumed->key_serde != NULL ? consumed->key_serde : rill_serde_bytes());
-    node->source.value_serde = rill_serde_ref(
-        consumed->value_serde != NULL ? consumed->value_serde : rill_serde_bytes());
+    node->source.key_serde = rill_serde_ref(consumed->key_serde); /* NULL: the app's default */
+    node->source.value_serde = rill_serde_ref(consumed->value_serde);
     node->source.timestamp = consumed->timestamp;
     node->source.timestamp_fn = consumed->timestamp_fn;
     node->source.timestamp_user_data = consumed->timestamp_user_data;
-    g_hash_table_insert(builder->topics, node->source.topic, node);
+    for (char **t = node->source.topics; *t != NULL; t++)
+        g_hash_table_insert(builder->topics, *t, node);
     return stream_new(builder, node, false);
 }
 
@@ -236,11 +255,42 @@ RILL_EXPORT rill_stream_t *rill_builder_stream(rill_builder_t *builder, const ch
                      "the builder has built its topology: it takes no more streams");
         return NULL;
     }
-    if (topic == NULL || topic[0] == '\0') {
-        builder_fail(builder, RILL_ERR_INVALID_ARG, "rill_builder_stream: a topic is required");
+    if (!rill__topic_name_valid(topic)) {
+        builder_fail(builder, RILL_ERR_INVALID_ARG,
+                     "rill_builder_stream: '%s' is not a valid topic name (1-249 characters "
+                     "of a-z A-Z 0-9 . _ -)",
+                     topic != NULL ? topic : "(null)");
         return NULL;
     }
-    return add_source(builder, topic, NULL, consumed);
+    const char *topics[] = {topic, NULL};
+    return add_source(builder, topics, NULL, consumed);
+}
+
+RILL_EXPORT rill_stream_t *rill_builder_stream_topics(rill_builder_t *builder,
+                                                      const char *const *topics,
+                                                      const rill_consumed_t *consumed)
+{
+    if (builder == NULL)
+        return NULL;
+    if (builder->built) {
+        builder_fail(builder, RILL_ERR_INVALID_STATE,
+                     "the builder has built its topology: it takes no more streams");
+        return NULL;
+    }
+    if (topics == NULL || topics[0] == NULL) {
+        builder_fail(builder, RILL_ERR_INVALID_ARG,
+                     "rill_builder_stream_topics: at least one topic is required");
+        return NULL;
+    }
+    for (const char *const *t = topics; *t != NULL; t++)
+        if (!rill__topic_name_valid(*t)) {
+            builder_fail(builder, RILL_ERR_INVALID_ARG,
+                         "rill_builder_stream_topics: '%s' is not a valid topic name (1-249 "
+                         "characters of a-z A-Z 0-9 . _ -)",
+                         *t);
+            return NULL;
+        }
+    return add_source(builder, topics, NULL, consumed);
 }
 
 rill_stream_t *rill__builder_add_processor(rill_stream_t *const *parents, int parent_count,
@@ -284,8 +334,7 @@ static void sink_spec_clear(rill__sink_spec_t *spec)
     memset(spec, 0, sizeof *spec);
 }
 
-rill_err_t rill__builder_add_sink(rill_stream_t *stream, rill__sink_spec_t *spec,
-                                  const char *name)
+rill_err_t rill__builder_add_sink(rill_stream_t *stream, rill__sink_spec_t *spec, const char *name)
 {
     if (stream == NULL) {
         sink_spec_clear(spec);
@@ -314,13 +363,14 @@ rill_stream_t *rill__builder_add_repartition_source(rill_stream_t *upstream, con
     if (upstream == NULL || !rill__builder_open(upstream))
         return NULL;
     g_autofree char *topic = rill__repartition_topic(NULL, topic_name);
+    const char *topics[] = {topic, NULL};
     rill_consumed_t consumed = {
         .key_serde = key_serde,
         .value_serde = value_serde,
         .timestamp = RILL_TIMESTAMP_RECORD,
         .name = source_name,
     };
-    return add_source(upstream->builder, topic, topic_name, &consumed);
+    return add_source(upstream->builder, topics, topic_name, &consumed);
 }
 
 void rill__builder_keep(rill_stream_t *stream, void *ptr, void (*destroy)(void *ptr))

@@ -17,4 +17,5 @@ pkginclude_HEADERS += \
 	include/rill/record.h \
 	include/rill/serde.h \
 	include/rill/topology.h \
-	include/rill/driver.h
+	include/rill/driver.h \
+	include/rill/processor.h

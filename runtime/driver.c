@@ -46,6 +46,8 @@ struct rill_driver {
     char *application_id;
     char *dead_letter_topic;
     rill_error_handlers_t handlers;
+    const rill_serde_t *default_key_serde;
+    const rill_serde_t *default_value_serde;
     int32_t partitions;
     int64_t wall_ms;
     GHashTable *tasks;   /* "S_P" -> rill_task_t * (owned) */
@@ -133,15 +135,15 @@ static bool is_internal(const rill_driver_t *driver, const char *topic)
 
 static rill_err_t driver_send(void *ud, const char *topic, int32_t partition, const void *key,
                               size_t key_len, const void *value, size_t value_len,
-                              int64_t timestamp, const rill__header_t *headers,
-                              size_t header_count, rill_error_t **error)
+                              int64_t timestamp, const rill__header_t *headers, size_t header_count,
+                              rill_error_t **error)
 {
     rill_driver_t *driver = ud;
     if (partition < 0)
         partition = rill__default_partition(key, key_len, driver->partitions);
     if (partition >= driver->partitions)
-        return rill_error_set(error, RILL_ERR_KAFKA, "topic '%s' has no partition %" PRId32,
-                              topic, partition);
+        return rill_error_set(error, RILL_ERR_KAFKA, "topic '%s' has no partition %" PRId32, topic,
+                              partition);
     int64_t offset = next_offset(driver, topic, partition);
     captured_t *c = captured_new(topic, partition, offset, key, key_len, value, value_len,
                                  timestamp, headers, header_count);
@@ -173,8 +175,7 @@ static int64_t driver_clock(void *ud)
 }
 
 RILL_EXPORT rill_driver_t *rill_driver_new(rill_topology_t *topology,
-                                           const rill_driver_config_t *config,
-                                           rill_error_t **error)
+                                           const rill_driver_config_t *config, rill_error_t **error)
 {
     static const rill_driver_config_t defaults;
     if (topology == NULL) {
@@ -188,7 +189,8 @@ RILL_EXPORT rill_driver_t *rill_driver_new(rill_topology_t *topology,
         return NULL;
     }
     const rill_error_handlers_t *h = &config->handlers;
-    if ((h->deserialization == RILL_ON_ERROR_DEAD_LETTER || h->processing == RILL_ON_ERROR_DEAD_LETTER ||
+    if ((h->deserialization == RILL_ON_ERROR_DEAD_LETTER ||
+         h->processing == RILL_ON_ERROR_DEAD_LETTER ||
          h->production == RILL_ON_ERROR_DEAD_LETTER) &&
         (h->dead_letter_topic == NULL || h->dead_letter_topic[0] == '\0')) {
         rill_error_set(error, RILL_ERR_INVALID_CONFIG,
@@ -197,15 +199,17 @@ RILL_EXPORT rill_driver_t *rill_driver_new(rill_topology_t *topology,
     }
     rill_driver_t *driver = g_new0(rill_driver_t, 1);
     driver->topology = topology;
-    driver->application_id = g_strdup(config->application_id != NULL ? config->application_id
-                                                                     : "rill-test");
+    driver->application_id =
+        g_strdup(config->application_id != NULL ? config->application_id : "rill-test");
     driver->partitions = config->partitions > 0 ? config->partitions : 1;
     driver->wall_ms = config->wall_clock_ms;
     driver->handlers = config->handlers;
+    driver->default_key_serde = config->default_key_serde;
+    driver->default_value_serde = config->default_value_serde;
     driver->dead_letter_topic = g_strdup(h->dead_letter_topic);
     driver->handlers.dead_letter_topic = driver->dead_letter_topic;
-    driver->tasks = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-                                          (GDestroyNotify)rill__task_destroy);
+    driver->tasks =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)rill__task_destroy);
     driver->outputs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, queue_free);
     driver->offsets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     g_queue_init(&driver->pending);
@@ -240,6 +244,8 @@ static rill_task_t *task_for(rill_driver_t *driver, int sub, int32_t partition,
         .wall_clock_ms = driver_clock,
         .clock_ud = driver,
         .handlers = driver->handlers,
+        .default_key_serde = driver->default_key_serde,
+        .default_value_serde = driver->default_value_serde,
     };
     task = rill__task_new(driver->topology, sub, partition, &env, error);
     if (task != NULL)
@@ -247,16 +253,22 @@ static rill_task_t *task_for(rill_driver_t *driver, int sub, int32_t partition,
     return task;
 }
 
-static rill_err_t process_captured(rill_driver_t *driver, const captured_t *c,
-                                   rill_error_t **error)
+static rill_err_t process_captured(rill_driver_t *driver, const captured_t *c, rill_error_t **error)
 {
     int sub = rill__topology_subtopology_of(driver->topology, c->topic);
     if (sub < 0)
         return rill_error_set(error, RILL_ERR_NOT_FOUND, "the topology reads no topic '%s'",
                               c->topic);
-    rill_task_t *task = task_for(driver, sub, c->partition, error);
-    if (task == NULL)
-        return RILL_ERR_INVALID_CONFIG;
+    rill_error_t *cause = NULL;
+    rill_task_t *task = task_for(driver, sub, c->partition, &cause);
+    if (task == NULL) {
+        rill_err_t code = rill_error_code(cause);
+        if (error != NULL && *error == NULL)
+            *error = cause;
+        else
+            rill_error_destroy(cause);
+        return code;
+    }
     rill__raw_record_t raw = {
         .topic = c->topic,
         .partition = c->partition,
@@ -278,23 +290,21 @@ RILL_EXPORT rill_err_t rill_driver_pipe(rill_driver_t *driver, const char *topic
     if (driver == NULL || topic == NULL || input == NULL)
         return rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_driver_pipe: NULL argument");
     if (rill__topology_subtopology_of(driver->topology, topic) < 0)
-        return rill_error_set(error, RILL_ERR_NOT_FOUND, "the topology reads no topic '%s'",
-                              topic);
+        return rill_error_set(error, RILL_ERR_NOT_FOUND, "the topology reads no topic '%s'", topic);
     int32_t partition = input->partition;
     if (partition < 0)
         partition = rill__default_partition(input->key, input->key_len, driver->partitions);
     if (partition >= driver->partitions)
         return rill_error_set(error, RILL_ERR_INVALID_ARG,
-                              "topic '%s' has %" PRId32 " partitions: no partition %" PRId32,
-                              topic, driver->partitions, partition);
+                              "topic '%s' has %" PRId32 " partitions: no partition %" PRId32, topic,
+                              driver->partitions, partition);
     for (size_t i = 0; i < input->header_count; i++)
         if (input->headers[i].name == NULL)
             return rill_error_set(error, RILL_ERR_INVALID_ARG, "header %zu has no name", i);
-    g_assert(sizeof(rill_header_t) == sizeof(rill__header_t));
-    captured_t *c = captured_new(topic, partition, next_offset(driver, topic, partition),
-                                 input->key, input->key_len, input->value, input->value_len,
-                                 input->timestamp, (const rill__header_t *)input->headers,
-                                 input->header_count);
+    captured_t *c =
+        captured_new(topic, partition, next_offset(driver, topic, partition), input->key,
+                     input->key_len, input->value, input->value_len, input->timestamp,
+                     (const rill__header_t *)input->headers, input->header_count);
     rill_err_t err = process_captured(driver, c, error);
     g_free(c);
     int looped = 0;
@@ -421,8 +431,8 @@ RILL_EXPORT rill_record_t *rill_driver_read_output(rill_driver_t *driver, const 
     rill_error_t *cause = NULL;
     if (rill_serde_deserialize(key_serde != NULL ? key_serde : rill_serde_bytes(), c->key,
                                c->key_len, &record->key, &cause) != RILL_OK) {
-        rill_error_prefix(&cause, "reading %s@%" PRId32 "/%" PRId64 ": key: ", topic,
-                          c->partition, c->offset);
+        rill_error_prefix(&cause, "reading %s@%" PRId32 "/%" PRId64 ": key: ", topic, c->partition,
+                          c->offset);
     } else if (rill_serde_deserialize(value_serde != NULL ? value_serde : rill_serde_bytes(),
                                       c->value, c->value_len, &record->value, &cause) != RILL_OK) {
         rill_error_prefix(&cause, "reading %s@%" PRId32 "/%" PRId64 ": value: ", topic,

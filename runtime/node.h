@@ -35,25 +35,29 @@ typedef enum rill__node_role {
 typedef struct rill__node_ops {
     const char *kind; /* names generated nodes: KSTREAM-<kind>-0000000001 */
     /* Handles one record; forwards with rill__pnode_forward*(). */
-    rill_err_t (*process)(rill__pnode_t *pnode, const rill_record_t *record,
-                          rill_error_t **error);
-    /* Optional per-task state, made when the task starts and freed with it. */
-    void *(*state_new)(const rill__node_t *node);
-    void (*state_free)(void *state);
+    rill_err_t (*process)(rill__pnode_t *pnode, const rill_record_t *record, rill_error_t **error);
+    /* Optional: makes per-task state (pnode->state) when the task starts; an
+     * error fails rill__task_new (and init must undo its own work: state_free
+     * is called only for nodes whose init succeeded). */
+    rill_err_t (*init)(rill__pnode_t *pnode, rill_error_t **error);
+    void (*state_free)(rill__pnode_t *pnode);
     /* Optional: fires punctuators due at stream_time / wall_ms. */
     rill_err_t (*punctuate)(rill__pnode_t *pnode, int64_t stream_time, int64_t wall_ms,
                             rill_error_t **error);
+    /* Optional: writes out what the node buffers (caches, stores), before
+     * the task's offsets are committed (rill__task_flush). */
+    rill_err_t (*flush)(rill__pnode_t *pnode, rill_error_t **error);
     /* Frees node->config when the topology goes. */
     void (*config_free)(void *config);
 } rill__node_ops_t;
 
 /* Where a sink writes. */
 typedef struct rill__sink_spec {
-    char *topic;              /* the static topic, or NULL with chooser */
-    char *repartition_name;   /* repartition sinks: the <name> of <app>-<name>-repartition */
+    char *topic;            /* the static topic, or NULL with chooser */
+    char *repartition_name; /* repartition sinks: the <name> of <app>-<name>-repartition */
     rill_topic_chooser_fn chooser;
     void *chooser_user_data;
-    rill_serde_t *key_serde;  /* NULL: by the value's type */
+    rill_serde_t *key_serde; /* NULL: by the value's type */
     rill_serde_t *value_serde;
     rill_partitioner_fn partitioner;
     void *partitioner_user_data;
@@ -61,9 +65,10 @@ typedef struct rill__sink_spec {
 
 /* Where a source reads. */
 typedef struct rill__source_spec {
-    char *topic;
+    char **topics;          /* NULL-terminated, owned; one or more */
+    char *topic;            /* topics[0], borrowed */
     char *repartition_name; /* reads a repartition topic (whose name depends on application.id) */
-    rill_serde_t *key_serde;
+    rill_serde_t *key_serde; /* NULL: the task's default (default.key.serde, else bytes) */
     rill_serde_t *value_serde;
     rill_timestamp_kind_t timestamp;
     rill_timestamp_fn timestamp_fn;
@@ -78,7 +83,7 @@ struct rill__node {
     void *config;
     GPtrArray *children; /* rill__node_t *, borrowed */
     GPtrArray *parents;
-    GPtrArray *stores;   /* char *, names of attached stores */
+    GPtrArray *stores; /* char *, names of attached stores */
     rill__source_spec_t source;
     rill__sink_spec_t sink;
     int subtopology; /* set by build */
@@ -99,8 +104,11 @@ rill_err_t rill__pnode_forward(rill__pnode_t *pnode, const rill_record_t *record
 /* Forwards record to child i only (branches). */
 rill_err_t rill__pnode_forward_to(rill__pnode_t *pnode, int i, const rill_record_t *record,
                                   rill_error_t **error);
-/* The task's wall clock and stream time. */
+/* The task's wall clock, stream time, id and partition. */
 int64_t rill__pnode_wall_clock(const rill__pnode_t *pnode);
+int64_t rill__pnode_stream_time(const rill__pnode_t *pnode);
+const char *rill__pnode_task_id(const rill__pnode_t *pnode);
+int32_t rill__pnode_partition(const rill__pnode_t *pnode);
 
 /* ---- the builder side, for operators ---------------------------------- */
 
@@ -113,14 +121,15 @@ rill_stream_t *rill__builder_add_processor(rill_stream_t *const *parents, int pa
                                            const char *name, bool key_changed);
 /* Adds a sink below stream (spec is moved into the node; on error the spec's
  * memory is freed). Returns RILL_OK or the error now recorded in the builder. */
-rill_err_t rill__builder_add_sink(rill_stream_t *stream, rill__sink_spec_t *spec,
-                                  const char *name);
+rill_err_t rill__builder_add_sink(rill_stream_t *stream, rill__sink_spec_t *spec, const char *name);
 /* Adds a source reading the repartition topic of name written by a sink:
  * the stream of the new sub-topology. */
 rill_stream_t *rill__builder_add_repartition_source(rill_stream_t *upstream, const char *topic_name,
                                                     const rill_serde_t *key_serde,
                                                     const rill_serde_t *value_serde,
                                                     const char *source_name);
+/* Whether name is a legal Kafka topic name (1-249 of [a-zA-Z0-9._-], not "." or ".."). */
+bool rill__topic_name_valid(const char *name);
 /* Records an error in stream's builder (first wins) and returns its code. */
 rill_err_t rill__builder_fail(rill_stream_t *stream, rill_err_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

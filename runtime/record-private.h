@@ -11,6 +11,7 @@
 #ifndef RILL_RUNTIME_RECORD_PRIVATE_H
 #define RILL_RUNTIME_RECORD_PRIVATE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <rill/record.h>
@@ -41,9 +42,17 @@ struct rill_record {
     void *owned; /* standalone records (rill_record_destroy): the memory they own */
 };
 
-#define RILL__VALUE_NULL_INIT                                                                     \
-    {                                                                                             \
-        .type = RILL_VALUE_NULL                                                                   \
+/* rill_header_t (public) and rill__header_t (task.h) are one layout, so
+ * that headers pass between them without copies. */
+_Static_assert(sizeof(rill_header_t) == sizeof(rill__header_t) &&
+                   offsetof(rill_header_t, name) == offsetof(rill__header_t, name) &&
+                   offsetof(rill_header_t, value) == offsetof(rill__header_t, value) &&
+                   offsetof(rill_header_t, value_len) == offsetof(rill__header_t, value_len),
+               "rill_header_t and rill__header_t must match");
+
+#define RILL__VALUE_NULL_INIT                                                                      \
+    {                                                                                              \
+        .type = RILL_VALUE_NULL                                                                    \
     }
 
 /* Releases what value owns and makes it null. */

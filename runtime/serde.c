@@ -132,13 +132,36 @@ const rill_serde_t *rill__serde_for_type(rill_value_type_t type)
     }
 }
 
-static rill_err_t want_len(const rill_serde_t *serde, size_t want, size_t len,
-                           rill_error_t **error)
+static rill_err_t want_len(const rill_serde_t *serde, size_t want, size_t len, rill_error_t **error)
 {
     if (len == want)
         return RILL_OK;
     return rill_error_set(error, RILL_ERR_SERDE, "%s serde: expected %zu bytes, got %zu",
                           serde->name, want, len);
+}
+
+/* Whether data[0..len) is valid UTF-8 without NUL bytes (a NUL would cut
+ * the C string short): words of ASCII without NUL (the common case) are
+ * checked 8 bytes at a time, the rest by GLib, which rejects NUL too. */
+static bool utf8_valid(const char *data, size_t len, size_t *bad_at)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = UINT64_C(0x8080808080808080);
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t word;
+        memcpy(&word, data + i, sizeof word);
+        if ((word & highs) != 0 || ((word - ones) & ~word & highs) != 0)
+            break; /* a byte >= 0x80, or a zero byte */
+    }
+    while (i < len && (unsigned char)data[i] < 0x80 && data[i] != '\0')
+        i++;
+    if (i == len)
+        return true;
+    const char *end = NULL;
+    if (g_utf8_validate_len(data + i, len - i, &end))
+        return true;
+    *bad_at = (size_t)(end - data);
+    return false;
 }
 
 rill_err_t rill__serde_deserialize(const rill_serde_t *serde, const void *data, size_t len,
@@ -153,11 +176,10 @@ rill_err_t rill__serde_deserialize(const rill_serde_t *serde, const void *data, 
         out->len = len;
         return RILL_OK;
     case RILL__SERDE_STRING: {
-        const char *end = NULL;
-        if (!g_utf8_validate_len(data, len, &end))
+        size_t bad_at = 0;
+        if (!utf8_valid(data, len, &bad_at))
             return rill_error_set(error, RILL_ERR_SERDE,
-                                  "string serde: invalid UTF-8 at byte %zu of %zu",
-                                  (size_t)(end - (const char *)data), len);
+                                  "string serde: invalid UTF-8 at byte %zu of %zu", bad_at, len);
         rill__wbuf_reset(scratch);
         uint8_t *p = rill__wbuf_reserve(scratch, len + 1);
         memcpy(p, data, len);
@@ -220,8 +242,8 @@ static rill_err_t wrong_type(const rill_serde_t *serde, const rill_value_t *valu
 {
     static const char *const type_names[] = {"null",  "bytes",  "string", "int32",
                                              "int64", "double", "json",   "pointer"};
-    const char *type = (unsigned)value->type < G_N_ELEMENTS(type_names) ? type_names[value->type]
-                                                                          : "unknown";
+    const char *type =
+        (unsigned)value->type < G_N_ELEMENTS(type_names) ? type_names[value->type] : "unknown";
     return rill_error_set(error, RILL_ERR_SERDE, "%s serde cannot serialize a %s value",
                           serde->name, type);
 }
@@ -289,8 +311,8 @@ rill_err_t rill__serde_serialize(const rill_serde_t *serde, const rill_value_t *
 }
 
 RILL_EXPORT rill_err_t rill_serde_serialize(const rill_serde_t *serde, const rill_value_t *value,
-                                            rill_buffer_t *scratch, const void **data,
-                                            size_t *len, rill_error_t **error)
+                                            rill_buffer_t *scratch, const void **data, size_t *len,
+                                            rill_error_t **error)
 {
     if (serde == NULL || scratch == NULL || data == NULL || len == NULL)
         return rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_serde_serialize: NULL argument");
@@ -303,8 +325,7 @@ RILL_EXPORT rill_err_t rill_serde_deserialize(const rill_serde_t *serde, const v
                                               size_t len, rill_value_t *out, rill_error_t **error)
 {
     if (serde == NULL || out == NULL)
-        return rill_error_set(error, RILL_ERR_INVALID_ARG,
-                              "rill_serde_deserialize: NULL argument");
+        return rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_serde_deserialize: NULL argument");
     rill__value_clear(out);
     rill_wbuf_t scratch;
     rill__wbuf_init(&scratch, 0);

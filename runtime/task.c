@@ -51,17 +51,28 @@ struct rill_task {
     int32_t partition;
     char id[32];
     rill__task_env_t env;
-    rill__pnode_t *pnodes;        /* one per node of the sub-topology, same order */
-    rill__pnode_t **child_slots;  /* the children arrays of all pnodes */
+    rill__pnode_t *pnodes;       /* one per node of the sub-topology, same order */
+    rill__pnode_t **child_slots; /* the children arrays of all pnodes */
     int64_t stream_time;
-    rill_wbuf_t key_scratch;      /* deserialized strings */
+    rill_wbuf_t key_scratch; /* deserialized strings */
     rill_wbuf_t value_scratch;
-    rill_buffer_t key_buffer;     /* serialized keys and values */
+    rill_buffer_t key_buffer; /* serialized keys and values */
     rill_buffer_t value_buffer;
-    const rill__raw_record_t *raw;  /* the input record being processed */
+    const rill__raw_record_t *raw;   /* the input record being processed */
     const rill__node_t *failed_node; /* the deepest node that failed the current record */
     bool production_failed;          /* the current error is a production error, decided */
+    GPtrArray *punctuating;          /* pnodes with a punctuate op (often none) */
+    guint initialized;               /* pnodes[0..initialized) were initialized */
+    rill__task_stats_t stats;
+    const rill_serde_t *default_key_serde; /* never NULL */
+    const rill_serde_t *default_value_serde;
 };
+
+/* A log-and-continue handler logs the first SKIP_LOG_FIRST skips of a task one
+ * by one, then one line every SKIP_LOG_EVERY, so that a topic full of bad
+ * records cannot flood the log (the counters keep the exact numbers). */
+#define SKIP_LOG_FIRST 10
+#define SKIP_LOG_EVERY 1000
 
 static int64_t task_wall_clock(const rill_task_t *task)
 {
@@ -73,6 +84,21 @@ static int64_t task_wall_clock(const rill_task_t *task)
 int64_t rill__pnode_wall_clock(const rill__pnode_t *pnode)
 {
     return task_wall_clock(pnode->task);
+}
+
+int64_t rill__pnode_stream_time(const rill__pnode_t *pnode)
+{
+    return pnode->task->stream_time;
+}
+
+const char *rill__pnode_task_id(const rill__pnode_t *pnode)
+{
+    return pnode->task->id;
+}
+
+int32_t rill__pnode_partition(const rill__pnode_t *pnode)
+{
+    return pnode->task->partition;
 }
 
 rill_err_t rill__pnode_forward(rill__pnode_t *pnode, const rill_record_t *record,
@@ -103,6 +129,43 @@ rill_err_t rill__pnode_forward_to(rill__pnode_t *pnode, int i, const rill_record
 
 /* ---- error handling ----------------------------------------------------------- */
 
+int rill__on_error_parse(const char *name)
+{
+    static const struct {
+        const char *name;
+        rill_on_error_t action;
+    } names[] =
+        {
+            {"fail", RILL_ON_ERROR_FAIL},
+            {"log-and-fail", RILL_ON_ERROR_FAIL},
+            {"continue", RILL_ON_ERROR_CONTINUE},
+            {"log-and-continue", RILL_ON_ERROR_CONTINUE},
+            {"dead-letter", RILL_ON_ERROR_DEAD_LETTER},
+            {"dlq", RILL_ON_ERROR_DEAD_LETTER},
+        },
+      classes[] = {
+          {"LogAndFailExceptionHandler", RILL_ON_ERROR_FAIL},
+          {"LogAndContinueExceptionHandler", RILL_ON_ERROR_CONTINUE},
+          {"LogAndContinueProductionExceptionHandler", RILL_ON_ERROR_CONTINUE},
+          {"DefaultProductionExceptionHandler", RILL_ON_ERROR_FAIL},
+          {"LogAndFailProcessingExceptionHandler", RILL_ON_ERROR_FAIL},
+          {"LogAndContinueProcessingExceptionHandler", RILL_ON_ERROR_CONTINUE},
+      };
+    if (name == NULL)
+        return -1;
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++)
+        if (g_ascii_strcasecmp(name, names[i].name) == 0)
+            return (int)names[i].action;
+    for (size_t i = 0; i < G_N_ELEMENTS(classes); i++) {
+        const char *suffix = classes[i].name;
+        size_t len = strlen(name), suffix_len = strlen(suffix);
+        if (len >= suffix_len && strcmp(name + len - suffix_len, suffix) == 0 &&
+            (len == suffix_len || name[len - suffix_len - 1] == '.'))
+            return (int)classes[i].action;
+    }
+    return -1;
+}
+
 /* Sends the input record to the dead-letter topic with the error in headers. */
 static rill_err_t send_dead_letter(rill_task_t *task, stage_t stage, const rill_error_t *cause,
                                    rill_error_t **error)
@@ -129,14 +192,14 @@ static rill_err_t send_dead_letter(rill_task_t *task, stage_t stage, const rill_
     if (stage == STAGE_PROCESSING && node != NULL)
         HEADER("rill.error.node", node);
 #undef HEADER
-    rill_err_t err = task->env.sink.send(task->env.sink.ud, task->env.handlers.dead_letter_topic, -1,
-                                         raw->key, raw->key_len, raw->value, raw->value_len,
+    rill_err_t err = task->env.sink.send(task->env.sink.ud, task->env.handlers.dead_letter_topic,
+                                         -1, raw->key, raw->key_len, raw->value, raw->value_len,
                                          raw->timestamp, headers, count, error);
     if (err != RILL_OK)
-        rill_error_prefix(error, "task %s: sending %s@%" PRId32 "/%" PRId64
-                                 " to the dead-letter topic '%s': ",
-                          task->id, raw->topic, raw->partition, raw->offset,
-                          task->env.handlers.dead_letter_topic);
+        rill_error_prefix(
+            error,
+            "task %s: sending %s@%" PRId32 "/%" PRId64 " to the dead-letter topic '%s': ", task->id,
+            raw->topic, raw->partition, raw->offset, task->env.handlers.dead_letter_topic);
     return err;
 }
 
@@ -153,14 +216,31 @@ static rill_err_t handle_error(rill_task_t *task, stage_t stage, rill_error_t *c
     if (code == RILL_OK)
         code = RILL_ERR_USER; /* a callback failed without saying why */
     const char *node = task->failed_node != NULL ? task->failed_node->name : "";
+    if (raw == NULL) { /* a punctuator's output: there is no input record to skip or send */
+        if (cause == NULL)
+            rill_error_set(&cause, code, "a callback failed without an error message");
+        rill_error_prefix(&cause, "task %s: %s error in a punctuator%s%s: ", task->id,
+                          stage_names[stage], node[0] ? " of " : "", node);
+        if (error != NULL && *error == NULL)
+            *error = cause;
+        else
+            rill_error_destroy(cause);
+        return code;
+    }
     switch (action) {
     case RILL_ON_ERROR_CONTINUE:
-        RILL_LOG_WARN("runtime.task",
-                      "task %s: skipping record after %s error: %s topic=%s partition=%" PRId32
-                      " offset=%" PRId64 "%s%s",
-                      task->id, stage_names[stage],
-                      cause != NULL ? rill_error_message(cause) : rill_err_name(code), raw->topic,
-                      raw->partition, raw->offset, node[0] ? " node=" : "", node);
+        task->stats.skipped++;
+        if (task->stats.skipped <= SKIP_LOG_FIRST || task->stats.skipped % SKIP_LOG_EVERY == 0)
+            RILL_LOG_WARN("runtime.task",
+                          "task %s: skipping record after %s error: %s topic=%s "
+                          "partition=%" PRId32 " offset=%" PRId64 "%s%s skipped=%" PRIu64 "%s",
+                          task->id, stage_names[stage],
+                          cause != NULL ? rill_error_message(cause) : rill_err_name(code),
+                          raw->topic, raw->partition, raw->offset, node[0] ? " node=" : "", node,
+                          task->stats.skipped,
+                          task->stats.skipped == SKIP_LOG_FIRST
+                              ? " (further skips are logged once every 1000)"
+                              : "");
         rill_error_destroy(cause);
         return RILL_OK;
     case RILL_ON_ERROR_DEAD_LETTER:
@@ -170,6 +250,8 @@ static rill_err_t handle_error(rill_task_t *task, stage_t stage, rill_error_t *c
                 rill_error_set(&cause, code, "a callback failed without an error message");
             rill_err_t err = send_dead_letter(task, stage, cause, error);
             rill_error_destroy(cause);
+            if (err == RILL_OK)
+                task->stats.dead_lettered++;
             return err;
         }
         break; /* no topic: fail, saying why below */
@@ -189,6 +271,9 @@ static rill_err_t handle_error(rill_task_t *task, stage_t stage, rill_error_t *c
         rill_error_destroy(cause);
     return code;
 }
+
+static rill_err_t punctuate(rill_task_t *task, int64_t stream_time, int64_t wall_ms,
+                            rill_error_t **error);
 
 /* ---- source and sink nodes -------------------------------------------------- */
 
@@ -225,6 +310,13 @@ static rill_err_t sink_process(rill__pnode_t *pnode, const rill_record_t *record
                            pnode->node->name);
             return sink_fail(task, cause, error);
         }
+        if (!rill__topic_name_valid(topic)) {
+            rill_error_set(&cause, RILL_ERR_USER,
+                           "sink %s: the topic chooser returned '%s', which is not a valid topic "
+                           "name",
+                           pnode->node->name, topic);
+            return sink_fail(task, cause, error);
+        }
     }
     const rill_serde_t *key_serde =
         spec->key_serde != NULL ? spec->key_serde : rill__serde_for_type(record->key.type);
@@ -257,8 +349,8 @@ static rill_err_t sink_process(rill__pnode_t *pnode, const rill_record_t *record
                            pnode->node->name, topic);
             return sink_fail(task, cause, error);
         }
-        partition = spec->partitioner(topic, record, key, key_len, count,
-                                      spec->partitioner_user_data);
+        partition =
+            spec->partitioner(topic, record, key, key_len, count, spec->partitioner_user_data);
         if (partition < -1 || partition >= count) {
             rill_error_set(&cause, RILL_ERR_USER,
                            "sink %s: the partitioner chose partition %" PRId32
@@ -289,12 +381,14 @@ rill_task_t *rill__task_new(const rill_topology_t *topology, int subtopology, in
                             const rill__task_env_t *env, rill_error_t **error)
 {
     if (topology == NULL || env == NULL || env->sink.send == NULL) {
-        rill_error_set(error, RILL_ERR_INVALID_ARG, "rill__task_new: topology, env and send are required");
+        rill_error_set(error, RILL_ERR_INVALID_ARG,
+                       "rill__task_new: topology, env and send are required");
         return NULL;
     }
     if (subtopology < 0 || subtopology >= topology->sub_count || partition < 0) {
         rill_error_set(error, RILL_ERR_INVALID_ARG,
-                       "rill__task_new: no task %d_%" PRId32 " (the topology has %d sub-topologies)",
+                       "rill__task_new: no task %d_%" PRId32
+                       " (the topology has %d sub-topologies)",
                        subtopology, partition, topology->sub_count);
         return NULL;
     }
@@ -302,7 +396,8 @@ rill_task_t *rill__task_new(const rill_topology_t *topology, int subtopology, in
     bool wants_dlq = handlers->deserialization == RILL_ON_ERROR_DEAD_LETTER ||
                      handlers->processing == RILL_ON_ERROR_DEAD_LETTER ||
                      handlers->production == RILL_ON_ERROR_DEAD_LETTER;
-    if (wants_dlq && (handlers->dead_letter_topic == NULL || handlers->dead_letter_topic[0] == '\0')) {
+    if (wants_dlq &&
+        (handlers->dead_letter_topic == NULL || handlers->dead_letter_topic[0] == '\0')) {
         rill_error_set(error, RILL_ERR_INVALID_CONFIG,
                        "an error handler sends to the dead-letter topic, but none is configured");
         return NULL;
@@ -313,6 +408,10 @@ rill_task_t *rill__task_new(const rill_topology_t *topology, int subtopology, in
     task->partition = partition;
     snprintf(task->id, sizeof task->id, "%d_%" PRId32, subtopology, partition);
     task->env = *env;
+    task->default_key_serde =
+        env->default_key_serde != NULL ? env->default_key_serde : rill_serde_bytes();
+    task->default_value_serde =
+        env->default_value_serde != NULL ? env->default_value_serde : rill_serde_bytes();
     task->stream_time = -1;
     rill__wbuf_init(&task->key_scratch, 0);
     rill__wbuf_init(&task->value_scratch, 0);
@@ -337,15 +436,34 @@ rill_task_t *rill__task_new(const rill_topology_t *topology, int subtopology, in
             const rill__node_t *child = g_ptr_array_index(node->children, c);
             task->child_slots[slot++] = &task->pnodes[child->index];
         }
-        if (node->ops->state_new != NULL)
-            pnode->state = node->ops->state_new(node);
     }
+    /* init in creation order (parents first); a failure unwinds what is made */
+    task->punctuating = g_ptr_array_new();
+    for (guint i = 0; i < n; i++) {
+        rill__pnode_t *pnode = &task->pnodes[i];
+        if (pnode->node->ops->punctuate != NULL)
+            g_ptr_array_add(task->punctuating, pnode);
+        if (pnode->node->ops->init == NULL)
+            continue;
+        if (pnode->node->ops->init(pnode, error) != RILL_OK) {
+            rill_error_prefix(error, "task %s: initializing %s: ", task->id, pnode->node->name);
+            task->initialized = i;
+            rill__task_destroy(task);
+            return NULL;
+        }
+    }
+    task->initialized = n;
     return task;
 }
 
 const char *rill__task_id(const rill_task_t *task)
 {
     return task->id;
+}
+
+void rill__task_stats(const rill_task_t *task, rill__task_stats_t *stats)
+{
+    *stats = task->stats;
 }
 
 int64_t rill__task_stream_time(const rill_task_t *task)
@@ -356,9 +474,10 @@ int64_t rill__task_stream_time(const rill_task_t *task)
 static rill__pnode_t *find_source(rill_task_t *task, const char *topic)
 {
     GPtrArray *sources = task->sub->sources;
-    if (sources->len == 1) {
+    if (sources->len == 1) { /* the common case: one source of one topic */
         const rill__node_t *node = g_ptr_array_index(sources, 0);
-        return strcmp(node->source.topic, topic) == 0 ? &task->pnodes[node->index] : NULL;
+        if (strcmp(node->source.topic, topic) == 0)
+            return &task->pnodes[node->index];
     }
     const rill__node_t *node = rill__subtopology_source(task->sub, topic);
     return node != NULL ? &task->pnodes[node->index] : NULL;
@@ -367,11 +486,13 @@ static rill__pnode_t *find_source(rill_task_t *task, const char *topic)
 rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
                               rill_error_t **error)
 {
-    rill__pnode_t *source = raw != NULL && raw->topic != NULL ? find_source(task, raw->topic) : NULL;
+    rill__pnode_t *source =
+        raw != NULL && raw->topic != NULL ? find_source(task, raw->topic) : NULL;
     if (source == NULL)
         return rill_error_set(error, RILL_ERR_INVALID_ARG, "task %s does not read topic '%s'",
                               task->id, raw != NULL && raw->topic != NULL ? raw->topic : "(null)");
     const rill__source_spec_t *spec = &source->node->source;
+    task->stats.processed++;
     task->raw = raw;
     task->failed_node = NULL;
     task->production_failed = false;
@@ -387,13 +508,16 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
         .header_count = raw->header_count,
     };
     rill_error_t *cause = NULL;
-    rill_err_t err = rill__serde_deserialize(spec->key_serde, raw->key, raw->key_len, &record.key,
+    const rill_serde_t *key_serde =
+        spec->key_serde != NULL ? spec->key_serde : task->default_key_serde;
+    const rill_serde_t *value_serde =
+        spec->value_serde != NULL ? spec->value_serde : task->default_value_serde;
+    rill_err_t err = rill__serde_deserialize(key_serde, raw->key, raw->key_len, &record.key,
                                              &task->key_scratch, &cause);
     if (err != RILL_OK)
         rill_error_prefix(&cause, "key: ");
-    else if ((err = rill__serde_deserialize(spec->value_serde, raw->value, raw->value_len,
-                                            &record.value, &task->value_scratch, &cause)) !=
-             RILL_OK)
+    else if ((err = rill__serde_deserialize(value_serde, raw->value, raw->value_len, &record.value,
+                                            &task->value_scratch, &cause)) != RILL_OK)
         rill_error_prefix(&cause, "value: ");
     if (err == RILL_OK) {
         int64_t ts = raw->timestamp;
@@ -402,10 +526,9 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
         else if (spec->timestamp == RILL_TIMESTAMP_USER)
             ts = spec->timestamp_fn(&record, task->stream_time, spec->timestamp_user_data);
         if (ts < 0)
-            err = rill_error_set(&cause, RILL_ERR_CORRUPT,
-                                 "invalid timestamp %" PRId64 " (from the %s)", ts,
-                                 spec->timestamp == RILL_TIMESTAMP_USER ? "timestamp extractor"
-                                                                        : "record");
+            err = rill_error_set(
+                &cause, RILL_ERR_CORRUPT, "invalid timestamp %" PRId64 " (from the %s)", ts,
+                spec->timestamp == RILL_TIMESTAMP_USER ? "timestamp extractor" : "record");
         record.timestamp = ts;
     }
     if (err != RILL_OK) {
@@ -419,6 +542,8 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
 
     err = source->node->ops->process(source, &record, &cause);
     rill__record_release(&record);
+    if (err == RILL_OK && task->punctuating->len > 0)
+        err = punctuate(task, task->stream_time, -1, &cause);
     if (err != RILL_OK) {
         if (task->production_failed) { /* decided by the production handler already */
             if (error != NULL && *error == NULL)
@@ -433,13 +558,14 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
     return err;
 }
 
-rill_err_t rill__task_punctuate(rill_task_t *task, int64_t wall_ms, rill_error_t **error)
+/* Fires what is due at stream_time and wall_ms (-1: do not fire that kind). */
+static rill_err_t punctuate(rill_task_t *task, int64_t stream_time, int64_t wall_ms,
+                            rill_error_t **error)
 {
-    for (guint i = 0; i < task->sub->nodes->len; i++) {
-        rill__pnode_t *pnode = &task->pnodes[i];
-        if (pnode->node->ops->punctuate == NULL)
-            continue;
-        rill_err_t err = pnode->node->ops->punctuate(pnode, task->stream_time, wall_ms, error);
+    for (guint i = 0; i < task->punctuating->len; i++) {
+        rill__pnode_t *pnode = g_ptr_array_index(task->punctuating, i);
+        task->failed_node = NULL;
+        rill_err_t err = pnode->node->ops->punctuate(pnode, stream_time, wall_ms, error);
         if (err != RILL_OK) {
             rill_error_prefix(error, "task %s: punctuating %s: ", task->id, pnode->node->name);
             return err;
@@ -448,11 +574,26 @@ rill_err_t rill__task_punctuate(rill_task_t *task, int64_t wall_ms, rill_error_t
     return RILL_OK;
 }
 
+rill_err_t rill__task_punctuate(rill_task_t *task, int64_t wall_ms, rill_error_t **error)
+{
+    return punctuate(task, task->stream_time, wall_ms, error);
+}
+
 rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error)
 {
-    /* stateless nodes buffer nothing; stores (issue 6) will flush here */
-    (void)task;
-    (void)error;
+    /* parents first: what a parent's flush forwards reaches its children
+     * before they flush in turn */
+    for (guint i = 0; i < task->initialized; i++) {
+        rill__pnode_t *pnode = &task->pnodes[i];
+        if (pnode->node->ops->flush == NULL)
+            continue;
+        task->failed_node = NULL;
+        rill_err_t err = pnode->node->ops->flush(pnode, error);
+        if (err != RILL_OK) {
+            rill_error_prefix(error, "task %s: flushing %s: ", task->id, pnode->node->name);
+            return err;
+        }
+    }
     return RILL_OK;
 }
 
@@ -460,11 +601,13 @@ void rill__task_destroy(rill_task_t *task)
 {
     if (task == NULL)
         return;
-    for (guint i = 0; i < task->sub->nodes->len; i++) {
+    for (guint i = task->initialized; i-- > 0;) {
         rill__pnode_t *pnode = &task->pnodes[i];
-        if (pnode->state != NULL && pnode->node->ops->state_free != NULL)
-            pnode->node->ops->state_free(pnode->state);
+        if (pnode->node->ops->state_free != NULL)
+            pnode->node->ops->state_free(pnode);
     }
+    if (task->punctuating != NULL)
+        g_ptr_array_free(task->punctuating, TRUE);
     g_free(task->pnodes);
     g_free(task->child_slots);
     rill__wbuf_free(&task->key_scratch);

@@ -72,7 +72,20 @@ typedef struct rill__task_env {
     /* What to do with records that fail (zeroed: fail on everything). The
      * dead-letter topic name is borrowed for the task's life. */
     rill_error_handlers_t handlers;
+    /* Serdes of the sources that name none (default.key.serde /
+     * default.value.serde); NULL = bytes. Borrowed for the task's life. */
+    const rill_serde_t *default_key_serde;
+    const rill_serde_t *default_value_serde;
 } rill__task_env_t;
+
+/* Parses an error-handler setting for the app config: "fail" / "log-and-fail",
+ * "continue" / "log-and-continue", "dead-letter" / "dlq" (any case), or
+ * Kafka Streams' class names ending in LogAndFailExceptionHandler,
+ * LogAndContinueExceptionHandler, DefaultProductionExceptionHandler (fail),
+ * LogAndContinueProductionExceptionHandler,
+ * LogAndFailProcessingExceptionHandler, LogAndContinueProcessingExceptionHandler.
+ * Returns the rill_on_error_t, or -1 for anything else. */
+int rill__on_error_parse(const char *name);
 
 /* ---- the built topology, as the thread side sees it -------------------- */
 
@@ -88,7 +101,14 @@ int rill__topology_subtopology_of(const rill_topology_t *topology, const char *t
 const char *const *rill__topology_internal_topics(const rill_topology_t *topology);
 const char *rill__topology_internal_topic_source(const rill_topology_t *topology,
                                                  const char *internal_topic);
-/* Sets application.id: internal topic names are <application.id>-<name>-repartition. */
+/* The topic configs to create internal_topic with, as Kafka Streams does:
+ * NULL-terminated name, value pairs (static), or NULL if it is not internal.
+ * Repartition topics: cleanup.policy=delete, segment.bytes=52428800,
+ * retention.ms=-1 (records are deleted once consumed, not by age). */
+const char *const *rill__topology_internal_topic_config(const rill_topology_t *topology,
+                                                        const char *internal_topic);
+/* Sets application.id: internal topic names are <application.id>-<name>-repartition.
+ * Call it before any task of the topology exists (setting the same id again is a no-op). */
 void rill__topology_set_application_id(rill_topology_t *topology, const char *application_id);
 
 /* ---- tasks --------------------------------------------------------------- */
@@ -105,6 +125,13 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *recor
 rill_err_t rill__task_punctuate(rill_task_t *task, int64_t wall_ms, rill_error_t **error);
 /* Flushes what the task buffers (caches, stores) before its offsets are committed. */
 rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error);
+/* Counters of a task since it was created (for metrics). */
+typedef struct rill__task_stats {
+    uint64_t processed;     /* input records handed to rill__task_process */
+    uint64_t skipped;       /* records dropped by a log-and-continue handler */
+    uint64_t dead_lettered; /* records sent to the dead-letter topic */
+} rill__task_stats_t;
+void rill__task_stats(const rill_task_t *task, rill__task_stats_t *stats);
 /* The task's stream time (max timestamp seen), -1 before the first record. */
 int64_t rill__task_stream_time(const rill_task_t *task);
 void rill__task_destroy(rill_task_t *task);

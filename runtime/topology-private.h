@@ -16,8 +16,8 @@
 
 typedef struct rill__subtopology {
     int id;
-    GPtrArray *nodes;    /* rill__node_t *, borrowed, creation order */
-    GPtrArray *sources;  /* the source nodes among them */
+    GPtrArray *nodes;     /* rill__node_t *, borrowed, creation order */
+    GPtrArray *sources;   /* the source nodes among them */
     char **source_topics; /* NULL-terminated, borrowed from the source nodes */
 } rill__subtopology_t;
 

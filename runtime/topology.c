@@ -39,9 +39,14 @@ static void fill_topic_lists(rill_topology_t *topology)
     for (int s = 0; s < topology->sub_count; s++) {
         rill__subtopology_t *sub = &topology->subs[s];
         g_free(sub->source_topics);
-        sub->source_topics = g_new0(char *, sub->sources->len + 1);
-        for (guint i = 0; i < sub->sources->len; i++)
-            sub->source_topics[i] = ((rill__node_t *)g_ptr_array_index(sub->sources, i))->source.topic;
+        GPtrArray *topics = g_ptr_array_new();
+        for (guint i = 0; i < sub->sources->len; i++) {
+            rill__node_t *source = g_ptr_array_index(sub->sources, i);
+            for (char **t = source->source.topics; *t != NULL; t++)
+                g_ptr_array_add(topics, *t);
+        }
+        g_ptr_array_add(topics, NULL);
+        sub->source_topics = (char **)g_ptr_array_free(topics, FALSE);
     }
     GPtrArray *internal = g_ptr_array_new();
     for (guint i = 0; i < topology->nodes->len; i++) {
@@ -145,8 +150,9 @@ const rill__node_t *rill__subtopology_source(const rill__subtopology_t *sub, con
 {
     for (guint i = 0; i < sub->sources->len; i++) {
         const rill__node_t *node = g_ptr_array_index(sub->sources, i);
-        if (strcmp(node->source.topic, topic) == 0)
-            return node;
+        for (char **t = node->source.topics; *t != NULL; t++)
+            if (strcmp(*t, topic) == 0)
+                return node;
     }
     return NULL;
 }
@@ -199,15 +205,29 @@ const char *rill__topology_internal_topic_source(const rill_topology_t *topology
     return NULL;
 }
 
+const char *const *rill__topology_internal_topic_config(const rill_topology_t *topology,
+                                                        const char *internal_topic)
+{
+    static const char *const repartition[] = {
+        "cleanup.policy", "delete", "segment.bytes", "52428800", "retention.ms", "-1", NULL,
+    };
+    return internal_sink(topology, internal_topic) != NULL ? repartition : NULL;
+}
+
 void rill__topology_set_application_id(rill_topology_t *topology, const char *application_id)
 {
+    /* the same id again changes nothing, and frees no name a task may hold */
+    if (g_strcmp0(topology->application_id, application_id) == 0)
+        return;
     g_free(topology->application_id);
     topology->application_id = g_strdup(application_id);
     for (guint i = 0; i < topology->nodes->len; i++) {
         rill__node_t *node = g_ptr_array_index(topology->nodes, i);
         if (node->role == RILL__NODE_SOURCE && node->source.repartition_name != NULL) {
-            g_free(node->source.topic);
-            node->source.topic = rill__repartition_topic(application_id, node->source.repartition_name);
+            g_free(node->source.topics[0]);
+            node->source.topics[0] =
+                rill__repartition_topic(application_id, node->source.repartition_name);
+            node->source.topic = node->source.topics[0];
         }
         if (node->role == RILL__NODE_SINK && node->sink.repartition_name != NULL) {
             g_free(node->sink.topic);
@@ -237,8 +257,10 @@ static void describe_text(GString *out, const rill_topology_t *topology)
             const rill__node_t *node = g_ptr_array_index(sub->nodes, i);
             switch (node->role) {
             case RILL__NODE_SOURCE:
-                g_string_append_printf(out, "    Source: %s (topics: [%s])\n", node->name,
-                                       node->source.topic);
+                g_string_append_printf(out, "    Source: %s (topics: [", node->name);
+                for (char **t = node->source.topics; *t != NULL; t++)
+                    g_string_append_printf(out, "%s%s", t != node->source.topics ? ", " : "", *t);
+                g_string_append(out, "])\n");
                 break;
             case RILL__NODE_PROCESSOR:
                 g_string_append_printf(out, "    Processor: %s (stores: [", node->name);
@@ -292,39 +314,44 @@ static void describe_dot(GString *out, const rill_topology_t *topology)
     GHashTable *topics = g_hash_table_new(g_str_hash, g_str_equal);
     for (int s = 0; s < topology->sub_count; s++) {
         const rill__subtopology_t *sub = &topology->subs[s];
-        g_string_append_printf(out, "  subgraph cluster_%d {\n    label=\"Sub-topology %d\";\n",
-                               s, s);
+        g_string_append_printf(out, "  subgraph cluster_%d {\n    label=\"Sub-topology %d\";\n", s,
+                               s);
         for (guint i = 0; i < sub->nodes->len; i++) {
             const rill__node_t *node = g_ptr_array_index(sub->nodes, i);
             g_string_append(out, "    ");
             dot_id(out, "", node->name);
-            g_string_append(out, node->role == RILL__NODE_PROCESSOR ? " [shape=box];\n"
-                                                                     : " [shape=box, style=bold];\n");
+            g_string_append(out, node->role == RILL__NODE_PROCESSOR
+                                     ? " [shape=box];\n"
+                                     : " [shape=box, style=bold];\n");
         }
         g_string_append(out, "  }\n");
     }
     for (guint i = 0; i < topology->nodes->len; i++) {
         const rill__node_t *node = g_ptr_array_index(topology->nodes, i);
-        const char *topic = node->role == RILL__NODE_SOURCE ? node->source.topic
-                            : node->role == RILL__NODE_SINK ? node->sink.topic
-                                                            : NULL;
-        if (node->role == RILL__NODE_SINK && topic == NULL)
-            topic = "(chosen per record)";
-        if (topic != NULL && !g_hash_table_contains(topics, topic)) {
-            g_hash_table_add(topics, (gpointer)topic);
-            g_string_append(out, "  ");
-            dot_id(out, "topic:", topic);
-            g_string_append(out, " [shape=ellipse, label=");
-            dot_id(out, "", topic);
-            g_string_append(out, "];\n");
+        const char *sink_topic[] = {
+            node->sink.topic != NULL ? node->sink.topic : "(chosen per record)", NULL};
+        const char *const *node_topics = node->role == RILL__NODE_SOURCE
+                                             ? (const char *const *)node->source.topics
+                                         : node->role == RILL__NODE_SINK ? sink_topic
+                                                                         : NULL;
+        for (const char *const *t = node_topics; t != NULL && *t != NULL; t++) {
+            if (!g_hash_table_contains(topics, *t)) {
+                g_hash_table_add(topics, (gpointer)*t);
+                g_string_append(out, "  ");
+                dot_id(out, "topic:", *t);
+                g_string_append(out, " [shape=ellipse, label=");
+                dot_id(out, "", *t);
+                g_string_append(out, "];\n");
+            }
+            if (node->role == RILL__NODE_SOURCE) {
+                g_string_append(out, "  ");
+                dot_id(out, "topic:", *t);
+                g_string_append(out, " -> ");
+                dot_id(out, "", node->name);
+                g_string_append(out, ";\n");
+            }
         }
-        if (node->role == RILL__NODE_SOURCE) {
-            g_string_append(out, "  ");
-            dot_id(out, "topic:", topic);
-            g_string_append(out, " -> ");
-            dot_id(out, "", node->name);
-            g_string_append(out, ";\n");
-        }
+        const char *topic = sink_topic[0];
         for (guint c = 0; c < node->children->len; c++) {
             const rill__node_t *child = g_ptr_array_index(node->children, c);
             g_string_append(out, "  ");

@@ -25,7 +25,23 @@ if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
     done
     missing=("${filtered[@]+"${filtered[@]}"}")
 fi
-[ "${#missing[@]}" -eq 0 ] && exit 0
+# The kafkajs client of the integration tests (tests/js): `npm ci` from the
+# committed lock file, only when node_modules is missing.
+install_js_deps() {
+    local js_dir
+    js_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/js"
+    [ -f "$js_dir/package-lock.json" ] || return 0
+    [ -d "$js_dir/node_modules/kafkajs" ] && return 0
+    command -v npm >/dev/null 2>&1 || return 0
+    echo "install-deps: npm ci in tests/js (kafkajs)" >&2
+    (cd "$js_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null 2>&1) ||
+        echo "install-deps: npm ci in tests/js failed; the kafkajs tests will be skipped" >&2
+}
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    install_js_deps
+    exit 0
+fi
 
 sudo=
 [ "$(id -u)" -eq 0 ] || sudo=sudo
@@ -33,3 +49,4 @@ echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq >&2
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+install_js_deps

@@ -42,7 +42,11 @@ typedef struct rb_resp rb_resp_t;
 
 /* ---- the loop -------------------------------------------------------- */
 
+/* Creates a loop (NULL if epoll/eventfd fail). Sets SIGPIPE to ignored: a peer
+ * that hangs up during sendfile must be an EPIPE, not the end of the process. */
 rb_loop_t *rb_loop_new(void);
+/* Closes every listener and connection without calling on_close (the owner of
+ * the callbacks is expected to be gone); unanswered slots are freed too. */
 void rb_loop_destroy(rb_loop_t *loop);
 
 /* Runs until rb_loop_stop(). Returns 0, or -1 on a fatal epoll error. */
@@ -76,10 +80,11 @@ typedef struct rb_net_callbacks {
     void *ud;
 } rb_net_callbacks_t;
 
+/* A field <= 0 (or limits == NULL) takes the default in brackets. */
 typedef struct rb_net_limits {
-    int32_t max_request_bytes;   /* socket.request.max.bytes */
-    size_t max_pending_output;   /* stop reading while more unsent (bytes) */
-    int max_inflight_requests;   /* stop reading while more unanswered */
+    int32_t max_request_bytes;   /* socket.request.max.bytes [104857600] */
+    size_t max_pending_output;   /* stop reading while more unsent (bytes) [8 MiB] */
+    int max_inflight_requests;   /* stop reading while this many unanswered [256] */
 } rb_net_limits_t;
 
 /* Listens on host:port (port 0 picks a free one). Returns the bound port,
@@ -90,7 +95,10 @@ int rb_loop_listen(rb_loop_t *loop, const char *host, int port, const rb_net_lim
 /* Peer address as "ip:port" (borrowed, valid while conn lives). */
 const char *rb_conn_peer(const rb_conn_t *conn);
 
-/* Opaque per-connection user pointer for server/ (e.g. client id, SASL state). */
+/* Opaque per-connection user pointer for server/ (e.g. client id, SASL state).
+ * free_fn (may be NULL) runs when the connection's memory is released: after
+ * on_close and after its last slot is answered, or in rb_loop_destroy, so it
+ * must not depend on the server still existing. Setting new data frees the old. */
 void rb_conn_set_data(rb_conn_t *conn, void *data, void (*free_fn)(void *));
 void *rb_conn_get_data(const rb_conn_t *conn);
 

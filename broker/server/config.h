@@ -7,7 +7,10 @@
  * `--key=value` flags. Unknown keys and bad values are errors that name the key.
  *
  * Readers use typed accessors by name; asking for a name that is not in the
- * table is a programming error (asserted). Every key the broker reads is
+ * table is a programming error (asserted). Kafka's families of keys are
+ * resolved by the accessors, so read one name: log.retention.ms (from .ms,
+ * .minutes or .hours; -1 = unlimited), log.roll.ms (from .ms or .hours),
+ * log.dirs (or log.dir), node.id (or broker.id; default 0). Every key the broker reads is
  * in the table, which is also what `--help` prints and what docs/ generates
  * the configuration reference from. */
 #ifndef RB_CONFIG_H
@@ -35,5 +38,14 @@ bool rb_config_is_default(const rb_config_t *config, const char *key);
 
 /* Prints usage and the table (name, type, default, description) to out. */
 void rb_config_print_help(FILE *out);
+
+/* Splits a listener value "PLAINTEXT://host:port" ("[v6addr]" for IPv6; an
+ * empty host means every address). Only PLAINTEXT and one listener are
+ * supported. host: (transfer full) g_free it; host/port may be NULL. Returns
+ * false and sets *errmsg (g_free it) on a malformed value. */
+bool rb_config_parse_listener(const char *value, char **host, int *port, char **errmsg);
+
+/* Logs (INFO, one line each) every key that was set explicitly. */
+void rb_config_log_overrides(const rb_config_t *config);
 
 #endif /* RB_CONFIG_H */

@@ -31,14 +31,20 @@ RILL_BEGIN_DECLS
 typedef struct rill_driver rill_driver_t;
 
 typedef struct rill_driver_config {
-    const char *application_id; /* NULL = "rill-test" (names the repartition topics) */
-    int32_t partitions;         /* of every topic; 0 = 1 */
-    int64_t wall_clock_ms;      /* the wall clock's start; 0 = 0 */
+    const char *application_id;     /* NULL = "rill-test" (names the repartition topics) */
+    int32_t partitions;             /* of every topic; 0 = 1 */
+    int64_t wall_clock_ms;          /* the wall clock's start; 0 = 0 */
     rill_error_handlers_t handlers; /* zeroed = fail on every error */
+    /* default.key.serde / default.value.serde: for sources that name none
+     * (NULL = bytes). (transfer none: must outlive the driver) */
+    const rill_serde_t *default_key_serde;
+    const rill_serde_t *default_value_serde;
 } rill_driver_config_t;
 
 /* A driver running topology (transfer none: it must outlive the driver; the
- * driver sets its application.id). config may be NULL. (transfer full) */
+ * driver sets its application.id, so drivers that share a topology at the
+ * same time must use the same application_id). config may be NULL.
+ * (transfer full) */
 RILL_EXPORT rill_driver_t *rill_driver_new(rill_topology_t *topology,
                                            const rill_driver_config_t *config,
                                            rill_error_t **error);

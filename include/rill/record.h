@@ -35,8 +35,8 @@ typedef enum rill_value_type {
     RILL_VALUE_INT32,
     RILL_VALUE_INT64,
     RILL_VALUE_DOUBLE,
-    RILL_VALUE_JSON,     /* a json-glib JsonNode * */
-    RILL_VALUE_POINTER,  /* a user object, produced by a user serde or callback */
+    RILL_VALUE_JSON,    /* a json-glib JsonNode * */
+    RILL_VALUE_POINTER, /* a user object, produced by a user serde or callback */
 } rill_value_type_t;
 
 /* ---- reading values ------------------------------------------------------ */

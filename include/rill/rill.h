@@ -11,6 +11,7 @@
 #include <rill/record.h>
 #include <rill/serde.h>
 #include <rill/topology.h>
+#include <rill/processor.h>
 #include <rill/driver.h>
 #include <rill/config.h>
 #include <rill/app.h>

@@ -26,7 +26,7 @@ RILL_EXPORT void rill_buffer_append(rill_buffer_t *buffer, const void *data, siz
 
 /* Built-in serdes. (transfer none, static: no unref needed, though it is harmless) */
 RILL_EXPORT const rill_serde_t *rill_serde_bytes(void);
-RILL_EXPORT const rill_serde_t *rill_serde_string(void); /* validates UTF-8 */
+RILL_EXPORT const rill_serde_t *rill_serde_string(void); /* UTF-8, no NUL bytes */
 RILL_EXPORT const rill_serde_t *rill_serde_int32(void);  /* exactly 4 bytes */
 RILL_EXPORT const rill_serde_t *rill_serde_int64(void);  /* exactly 8 bytes */
 RILL_EXPORT const rill_serde_t *rill_serde_double(void); /* exactly 8 bytes, IEEE 754 */
@@ -46,7 +46,11 @@ typedef rill_err_t (*rill_deserialize_fn)(const void *data, size_t len, rill_val
 RILL_EXPORT rill_serde_t *rill_serde_new(const char *name, rill_serialize_fn serialize,
                                          rill_deserialize_fn deserialize, void *user_data,
                                          void (*user_data_destroy)(void *user_data));
+/* Takes a reference: returns serde (transfer full: one more reference, to
+ * give back with rill_serde_unref). Built-ins are static: both are no-ops
+ * for them. NULL is a no-op. Thread-safe. */
 RILL_EXPORT rill_serde_t *rill_serde_ref(const rill_serde_t *serde);
+/* Drops a reference; the last one frees the serde (and its user_data). */
 RILL_EXPORT void rill_serde_unref(const rill_serde_t *serde);
 /* The serde's name, e.g. "string". (transfer none) */
 RILL_EXPORT const char *rill_serde_name(const rill_serde_t *serde);
@@ -55,8 +59,8 @@ RILL_EXPORT const char *rill_serde_name(const rill_serde_t *serde);
  * until the next call with the same buffer or its destruction; a null value
  * gives *data == NULL. (transfer none) */
 RILL_EXPORT rill_err_t rill_serde_serialize(const rill_serde_t *serde, const rill_value_t *value,
-                                            rill_buffer_t *scratch, const void **data,
-                                            size_t *len, rill_error_t **error);
+                                            rill_buffer_t *scratch, const void **data, size_t *len,
+                                            rill_error_t **error);
 /* Deserializes data (NULL = null) into out (which is released first). Bytes
  * and strings are copied into out, so data need not outlive it. */
 RILL_EXPORT rill_err_t rill_serde_deserialize(const rill_serde_t *serde, const void *data,

@@ -113,9 +113,11 @@ typedef struct rill_error_handlers {
 
 /* ---- options ------------------------------------------------------------------ */
 
-/* How a source reads a topic (Kafka's Consumed). NULL or zeroed = bytes serdes, record time. */
+/* How a source reads a topic (Kafka's Consumed). NULL or zeroed = the app's
+ * default serdes (default.key.serde / default.value.serde; bytes unless
+ * configured) and the record's time. */
 typedef struct rill_consumed {
-    const rill_serde_t *key_serde;   /* (transfer none: the topology takes a reference) */
+    const rill_serde_t *key_serde; /* (transfer none: the topology takes a reference) */
     const rill_serde_t *value_serde;
     rill_timestamp_kind_t timestamp;
     rill_timestamp_fn timestamp_fn; /* for RILL_TIMESTAMP_USER */
@@ -123,10 +125,12 @@ typedef struct rill_consumed {
     const char *name; /* the source node's name, or NULL */
 } rill_consumed_t;
 
-/* How a sink writes (Kafka's Produced). NULL or zeroed = serdes of the same
- * type as the stream's source (bytes when unknown), default partitioner. */
+/* How a sink writes (Kafka's Produced). NULL or zeroed = each key and value
+ * serialized by its own type (bytes, string, int32/int64/double big-endian,
+ * JSON; a POINTER value needs a serde), default partitioner. Topic names
+ * follow Kafka's rules: 1-249 characters of [a-zA-Z0-9._-], not "." or "..". */
 typedef struct rill_produced {
-    const rill_serde_t *key_serde;   /* (transfer none: the topology takes a reference) */
+    const rill_serde_t *key_serde; /* (transfer none: the topology takes a reference) */
     const rill_serde_t *value_serde;
     rill_partitioner_fn partitioner;
     void *partitioner_user_data;
@@ -144,6 +148,13 @@ RILL_EXPORT void rill_builder_destroy(rill_builder_t *builder);
  * by one source only. (transfer none: owned by builder) */
 RILL_EXPORT rill_stream_t *rill_builder_stream(rill_builder_t *builder, const char *topic,
                                                const rill_consumed_t *consumed);
+
+/* A stream of the records of several topics (NULL-terminated, copied), read
+ * by one source with the same serdes; the topics must be co-partitioned.
+ * (transfer none: owned by builder) */
+RILL_EXPORT rill_stream_t *rill_builder_stream_topics(rill_builder_t *builder,
+                                                      const char *const *topics,
+                                                      const rill_consumed_t *consumed);
 
 /* Builds the immutable topology. After this the builder accepts no more
  * operators (rill_builder_destroy() is still needed). Fails with the first
@@ -167,9 +178,8 @@ RILL_EXPORT rill_stream_t *rill_stream_select_key(rill_stream_t *stream, rill_ma
                                                   void *user_data, const char *name);
 RILL_EXPORT rill_stream_t *rill_stream_flat_map(rill_stream_t *stream, rill_flat_map_fn fn,
                                                 void *user_data, const char *name);
-RILL_EXPORT rill_stream_t *rill_stream_flat_map_values(rill_stream_t *stream,
-                                                       rill_flat_map_fn fn, void *user_data,
-                                                       const char *name);
+RILL_EXPORT rill_stream_t *rill_stream_flat_map_values(rill_stream_t *stream, rill_flat_map_fn fn,
+                                                       void *user_data, const char *name);
 /* Calls fn for each record and forwards it unchanged. */
 RILL_EXPORT rill_stream_t *rill_stream_peek(rill_stream_t *stream, rill_foreach_fn fn,
                                             void *user_data, const char *name);
@@ -206,7 +216,8 @@ RILL_EXPORT rill_err_t rill_stream_to_dynamic(rill_stream_t *stream, rill_topic_
  * the partition count of this stream's source topics. The new stream is in a
  * new sub-topology, partitioned by the (serialized) key or by the
  * partitioner. produced's serdes write and read the topic; its name names the
- * topic (name NULL = generated, "KSTREAM-REPARTITION-0000000005"). */
+ * topic (name NULL = generated, "KSTREAM-REPARTITION-0000000005"); serdes
+ * not given are those of the stream's source. */
 RILL_EXPORT rill_stream_t *rill_stream_repartition(rill_stream_t *stream,
                                                    const rill_produced_t *produced);
 

@@ -6,3 +6,7 @@ tests_unit_common_test_buf_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_common_test_buf_LDADD = libcommon.la $(UNIT_LIBS)
 tests_unit_common_test_error_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_common_test_error_LDADD = libcommon.la $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/common/test-metrics
+TESTS += tests/unit/common/test-metrics
+tests_unit_common_test_metrics_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_common_test_metrics_LDADD = libcommon.la $(UNIT_LIBS)

@@ -28,10 +28,11 @@ static rill_err_t shout(const rill_record_t *record, rill_value_t *out, void *us
 static void test_smoke__filter_map_values_to(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
-    rill_consumed_t consumed = {.key_serde = rill_serde_string(), .value_serde = rill_serde_string()};
+    rill_consumed_t consumed = {.key_serde = rill_serde_string(),
+                                .value_serde = rill_serde_string()};
     rill_stream_t *in = rill_builder_stream(builder, "in", &consumed);
-    rill_stream_t *out = rill_stream_map_values(rill_stream_filter(in, long_enough, NULL, NULL),
-                                                shout, NULL, NULL);
+    rill_stream_t *out =
+        rill_stream_map_values(rill_stream_filter(in, long_enough, NULL, NULL), shout, NULL, NULL);
     assert_int_equal(rill_stream_to(out, "out", NULL), RILL_OK);
     rill_error_t *error = NULL;
     rill_topology_t *topology = rill_builder_build(builder, &error);
@@ -44,8 +45,8 @@ static void test_smoke__filter_map_values_to(void **state)
     assert_int_equal(rill_driver_pipe_string(driver, "in", "k2", "no", 11, &error), RILL_OK);
     assert_int_equal(rill_driver_pipe_string(driver, "in", "k3", "hello", 12, &error), RILL_OK);
     assert_int_equal(rill_driver_output_size(driver, "out"), 2);
-    rill_record_t *r = rill_driver_read_output(driver, "out", rill_serde_string(),
-                                               rill_serde_string(), &error);
+    rill_record_t *r =
+        rill_driver_read_output(driver, "out", rill_serde_string(), rill_serde_string(), &error);
     assert_string_equal(rill_value_string(rill_record_key(r)), "k1");
     assert_string_equal(rill_value_string(rill_record_value(r)), "ABC");
     assert_int_equal(rill_record_timestamp(r), 10);
