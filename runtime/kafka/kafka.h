@@ -7,7 +7,8 @@
  * admin helpers the app uses at start (metadata, CreateTopics).
  *
  * Defaults chosen for stream processing, each overridable by the user's
- * `consumer.` / `producer.` / `admin.` keys:
+ * `consumer.` / `producer.` / `admin.` keys (except the assignor, which
+ * co-partitioning needs, and the commit settings, which at-least-once needs):
  *   consumer: enable.auto.commit=false (rill commits after the producer is
  *     flushed: at-least-once), auto.offset.reset=earliest,
  *     partition.assignment.strategy=range (co-partitioned topics get the same
