@@ -67,8 +67,10 @@ rill_err_t rill__kafka_topic_partitions(const rill_config_t *config, const char 
 }
 
 rill_err_t rill__kafka_create_topics(const rill_config_t *config, const char *const *topics,
-                                     const int32_t *partitions, int n, int replication_factor,
-                                     int timeout_ms, rill_error_t **error)
+                                     const int32_t *partitions,
+                                     const char *const *const *topic_configs, int n,
+                                     int replication_factor, int timeout_ms,
+                                     rill_error_t **error)
 {
     if (n == 0)
         return RILL_OK;
@@ -98,8 +100,9 @@ rill_err_t rill__kafka_create_topics(const rill_config_t *config, const char *co
             rc = rill_error_set(error, RILL_ERR_INVALID_ARG, "topic %s: %s", topics[i], errstr);
             break;
         }
-        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
-        rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1");
+        const char *const *cfg = topic_configs ? topic_configs[i] : NULL;
+        for (int c = 0; cfg && cfg[c] && cfg[c + 1]; c += 2)
+            rd_kafka_NewTopic_set_config(nt, cfg[c], cfg[c + 1]);
         g_ptr_array_add(newtopics, nt);
         g_array_append_val(wanted, i);
     }
