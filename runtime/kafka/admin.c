@@ -37,10 +37,14 @@ static rill_err_t partitions_with(rd_kafka_t *rk, const char *const *topics, int
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
-    if (err)
+    if (err) {
+        char servers[512] = "";
+        size_t size = sizeof(servers);
+        rd_kafka_conf_get(rd_kafka_conf(rk), "bootstrap.servers", servers, &size);
         return rill_error_set_full(error, RILL_ERR_KAFKA, err, RILL_ERROR_RETRIABLE,
-                                   "cannot read the cluster's metadata from %s: %s",
-                                   "bootstrap.servers", rd_kafka_err2str(err));
+                                   "cannot read the cluster's metadata from %s within %d ms: %s",
+                                   servers, timeout_ms, rd_kafka_err2str(err));
+    }
     for (int i = 0; i < n; i++) {
         counts[i] = -1;
         for (int t = 0; t < md->topic_cnt; t++) {
