@@ -491,8 +491,8 @@ int main(int argc, char **argv)
         printf("broker: librdkafka %s mock cluster (in-process) at %s\n", rd_kafka_version_str(),
                bootstrap);
     } else {
-        printf("broker: %s (topics bench-in and bench-latency-in must exist with %d "
-               "partitions)\n",
+        printf("broker: %s (topics bench-in, bench-latency-in and bench-latency-out must exist "
+               "with %d partitions)\n",
                bootstrap, partitions);
     }
     bool all = strcmp(phase, "all") == 0;
