@@ -336,7 +336,7 @@ static void test_kv__iterate_while_writing(void **state)
             seen_even++;
         /* write around the cursor: delete what was seen, add odd keys */
         assert_int_equal(rill__kv_delete(s, cur, kl, 1, NULL, NULL), RILL_OK);
-        char odd[8];
+        char odd[16];
         snprintf(odd, sizeof odd, "k%03d", n + 1);
         if (n + 1 < 200)
             puts_(s, odd, "w");
