@@ -14,3 +14,9 @@ bench_broker_bench_SOURCES = bench/broker-bench.c \
 bench_broker_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
 bench_broker_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)
 bench: rill-broker$(EXEEXT)
+# runtime: rill's stream threads against a raw librdkafka consume->produce loop.
+EXTRA_PROGRAMS += bench/runtime-bench
+bench_targets += bench/runtime-bench$(EXEEXT)
+bench_runtime_bench_SOURCES = bench/runtime-bench.c
+bench_runtime_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+bench_runtime_bench_LDADD = librill.la $(RDKAFKA_LIBS)

@@ -13,6 +13,8 @@
 #include <rill/topology.h>
 #include <rill/processor.h>
 #include <rill/driver.h>
+#include <rill/config.h>
+#include <rill/app.h>
 
 RILL_BEGIN_DECLS
 

@@ -1,0 +1,82 @@
+/* app-private.h: what the app (app.c) and its stream threads (thread.c)
+ * share. The app owns the threads; a thread reports to the app through the
+ * rill__app_thread_* functions, which take the app's lock. */
+#ifndef RILL_RUNTIME_APP_PRIVATE_H
+#define RILL_RUNTIME_APP_PRIVATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include <rill/app.h>
+
+#include "runtime/task.h"
+
+typedef struct rill__thread rill__thread_t;
+
+/* How a record with an invalid (negative) timestamp is handled. */
+typedef enum rill__ts_policy {
+    RILL__TS_FAIL,           /* FailOnInvalidTimestamp: the task decides (it fails) */
+    RILL__TS_SKIP,           /* LogAndSkipOnInvalidTimestamp */
+    RILL__TS_PARTITION_TIME, /* UsePartitionTimeOnInvalidTimestamp */
+    RILL__TS_WALL_CLOCK,     /* WallclockTimestampExtractor: always the wall clock */
+} rill__ts_policy_t;
+
+struct rill_app {
+    rill_topology_t *topology; /* borrowed */
+    rill_config_t *config;     /* owned copy */
+    char *application_id;
+    char *state_dir;
+
+    /* parsed config */
+    int num_threads;
+    int64_t commit_interval_ms;
+    int poll_ms;
+    rill__ts_policy_t ts_policy;
+    bool production_fail;
+    rill_error_handlers_t handlers; /* the dead-letter topic is borrowed from config */
+
+    /* source topics of all sub-topologies (NULL-terminated, owned) */
+    GPtrArray *source_topics;
+
+    GMutex lock; /* guards everything below */
+    GCond cond;  /* signalled when state or threads_alive change */
+    rill_app_state_t state;
+    rill_app_state_listener_t listener;
+    void *listener_ud;
+    rill_error_t *error; /* why the app failed, first wins */
+    rill__thread_t **threads;
+    int threads_alive;
+    int threads_committed; /* threads that made their final commit (shutdown barrier) */
+    bool closing;
+
+    volatile int stop; /* set once: threads leave their loop */
+};
+
+/* ---- thread.c ---- */
+
+/* Creates a stream thread's clients (consumer, producer) and starts it. */
+rill__thread_t *rill__thread_start(rill_app_t *app, int index, rill_error_t **error);
+/* Waits for the thread to end and frees it. */
+void rill__thread_join(rill__thread_t *thread);
+/* Whether the thread is between a revoke and the next assignment (or has
+ * not had its first assignment yet). Call under app->lock. */
+bool rill__thread_rebalancing(const rill__thread_t *thread);
+void rill__thread_stats(rill__thread_t *thread, rill_app_stats_t *stats);
+
+/* ---- app.c, called by the threads ---- */
+
+/* A thread's rebalancing flag changed: recompute REBALANCING / RUNNING. */
+void rill__app_thread_rebalance_changed(rill_app_t *app);
+/* A thread failed (error: transfer full): the app stops every thread and,
+ * once they are done, goes to ERROR. */
+void rill__app_thread_failed(rill_app_t *app, rill_error_t *error);
+/* A stopping thread made its final commit: waits (at most timeout_ms) until
+ * every live thread has, so that no thread leaves the group (which starts a
+ * rebalance) while another still has offsets to commit. */
+void rill__app_thread_final_commit_done(rill_app_t *app, int timeout_ms);
+/* A thread left its loop and released everything. */
+void rill__app_thread_exited(rill_app_t *app);
+
+#endif /* RILL_RUNTIME_APP_PRIVATE_H */

@@ -1,0 +1,162 @@
+/* admin.c: what the app asks the cluster before it starts: the partition
+ * counts of topics (metadata) and the creation of internal topics.
+ *
+ * Design: a short-lived client per call (start-up only, not a hot path).
+ * Metadata is read for all topics, so that asking never auto-creates a
+ * topic on brokers that allow auto-creation. CreateTopics goes through the
+ * admin API; a broker that does not serve it (librdkafka's mock cluster) is
+ * accepted when the topics already exist with the right partition count. */
+#include <string.h>
+
+#include <glib.h>
+#include <librdkafka/rdkafka.h>
+
+#include "runtime/kafka/kafka-private.h"
+
+static rd_kafka_t *client_new(const rill_config_t *config, rd_kafka_type_t type,
+                              rill_error_t **error)
+{
+    g_autofree char *client_id = rill__kafka_client_id(config, "admin", -1);
+    rd_kafka_conf_t *conf = rill__kafka_conf_new(config, RILL__CLIENT_ADMIN, client_id, error);
+    if (!conf)
+        return NULL;
+    char errstr[512];
+    rd_kafka_t *rk = rd_kafka_new(type, conf, errstr, sizeof(errstr));
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        rill_error_set(error, RILL_ERR_KAFKA, "cannot create the admin client: %s", errstr);
+    }
+    return rk;
+}
+
+static rill_err_t partitions_with(rd_kafka_t *rk, const char *const *topics, int n,
+                                  int32_t *counts, int timeout_ms, rill_error_t **error)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
+    if (err)
+        return rill_error_set_full(error, RILL_ERR_KAFKA, err, RILL_ERROR_RETRIABLE,
+                                   "cannot read the cluster's metadata from %s: %s",
+                                   "bootstrap.servers", rd_kafka_err2str(err));
+    for (int i = 0; i < n; i++) {
+        counts[i] = -1;
+        for (int t = 0; t < md->topic_cnt; t++) {
+            if (strcmp(md->topics[t].topic, topics[i]) == 0 && !md->topics[t].err) {
+                counts[i] = md->topics[t].partition_cnt;
+                break;
+            }
+        }
+    }
+    rd_kafka_metadata_destroy(md);
+    return RILL_OK;
+}
+
+rill_err_t rill__kafka_topic_partitions(const rill_config_t *config, const char *const *topics,
+                                        int n, int32_t *counts, int timeout_ms,
+                                        rill_error_t **error)
+{
+    rd_kafka_t *rk = client_new(config, RD_KAFKA_PRODUCER, error);
+    if (!rk)
+        return RILL_ERR_KAFKA;
+    rill_err_t rc = partitions_with(rk, topics, n, counts, timeout_ms, error);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+rill_err_t rill__kafka_create_topics(const rill_config_t *config, const char *const *topics,
+                                     const int32_t *partitions, int n, int replication_factor,
+                                     int timeout_ms, rill_error_t **error)
+{
+    if (n == 0)
+        return RILL_OK;
+    rd_kafka_t *rk = client_new(config, RD_KAFKA_PRODUCER, error);
+    if (!rk)
+        return RILL_ERR_KAFKA;
+
+    rill_err_t rc = RILL_OK;
+    g_autofree int32_t *have = g_new(int32_t, n);
+    rc = partitions_with(rk, topics, n, have, timeout_ms, error);
+    GPtrArray *newtopics = g_ptr_array_new_with_free_func((GDestroyNotify)rd_kafka_NewTopic_destroy);
+    GArray *wanted = g_array_new(FALSE, FALSE, sizeof(int));
+    for (int i = 0; !rc && i < n; i++) {
+        if (have[i] == partitions[i])
+            continue;
+        if (have[i] >= 0) {
+            rc = rill_error_set(error, RILL_ERR_INVALID_STATE,
+                                "internal topic %s has %d partitions, but its source topics have "
+                                "%d: delete it (it is rebuilt) or reset the application",
+                                topics[i], have[i], partitions[i]);
+            break;
+        }
+        char errstr[512];
+        rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topics[i], partitions[i],
+                                                        replication_factor, errstr, sizeof(errstr));
+        if (!nt) {
+            rc = rill_error_set(error, RILL_ERR_INVALID_ARG, "topic %s: %s", topics[i], errstr);
+            break;
+        }
+        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
+        rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1");
+        g_ptr_array_add(newtopics, nt);
+        g_array_append_val(wanted, i);
+    }
+
+    if (!rc && newtopics->len) {
+        rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+        rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+        rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, NULL, 0);
+        rd_kafka_CreateTopics(rk, (rd_kafka_NewTopic_t **)newtopics->pdata, newtopics->len, opts, q);
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
+        bool unsupported = false;
+        if (!ev) {
+            rc = rill_error_set(error, RILL_ERR_TIMEOUT,
+                                "creating internal topics: no answer within %d ms", timeout_ms);
+        } else if (rd_kafka_event_error(ev)) {
+            rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
+            if (err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
+                err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION)
+                unsupported = true;
+            else
+                rc = rill_error_set_full(error, RILL_ERR_KAFKA, err, 0,
+                                         "creating internal topics: %s",
+                                         rd_kafka_event_error_string(ev));
+        } else {
+            const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
+            size_t cnt = 0;
+            const rd_kafka_topic_result_t **results = rd_kafka_CreateTopics_result_topics(res, &cnt);
+            for (size_t i = 0; i < cnt && !rc; i++) {
+                rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+                if (err == RD_KAFKA_RESP_ERR_NO_ERROR ||
+                    err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                    continue;
+                if (err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
+                    err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION) {
+                    unsupported = true;
+                    continue;
+                }
+                rc = rill_error_set_full(error, RILL_ERR_KAFKA, err, 0,
+                                         "creating internal topic %s: %s",
+                                         rd_kafka_topic_result_name(results[i]),
+                                         rd_kafka_topic_result_error_string(results[i])
+                                             ? rd_kafka_topic_result_error_string(results[i])
+                                             : rd_kafka_err2str(err));
+            }
+        }
+        if (ev)
+            rd_kafka_event_destroy(ev);
+        rd_kafka_AdminOptions_destroy(opts);
+        rd_kafka_queue_destroy(q);
+        if (!rc && unsupported) {
+            int first = g_array_index(wanted, int, 0);
+            rc = rill_error_set(error, RILL_ERR_UNSUPPORTED,
+                                "the cluster does not serve CreateTopics: create the internal "
+                                "topic %s with %d partitions (and the others rill needs) before "
+                                "starting the app",
+                                topics[first], partitions[first]);
+        }
+    }
+    g_array_free(wanted, TRUE);
+    g_ptr_array_free(newtopics, TRUE);
+    rd_kafka_destroy(rk);
+    return rc;
+}

@@ -1,0 +1,511 @@
+/* thread.c: a stream thread (Kafka Streams' StreamThread): one consumer of
+ * the group application.id, one producer, and the tasks of the partitions
+ * assigned to it.
+ *
+ * The loop: poll records → route each to its task by (topic → sub-topology,
+ * partition) → rill__task_process() runs it depth-first through the
+ * sub-topology, whose sinks send through this thread's producer → every
+ * commit.interval.ms, commit. A commit is: rill__task_flush() on every task,
+ * then wait until the producer has every record acknowledged, then commit
+ * the offset after the last processed record of each input partition. Since
+ * offsets are committed only after what the records produced is durable,
+ * a crash loses nothing; it may only repeat records (at-least-once).
+ *
+ *     STARTING ──assigned()──► RUNNING ──revoked()──► REBALANCING
+ *        │                        ▲                      │
+ *        │                        └─────assigned()───────┘
+ *        │   (app->stop, or an error: any state)
+ *        └──────────────────────────────► PENDING_SHUTDOWN ──► DEAD
+ *
+ *   assigned(): tasks created for each new (sub-topology, partition);
+ *               co-partitioning checked (every source topic of the
+ *               sub-topology must be assigned at that partition).
+ *   revoked():  commit (unless the thread failed), then close the tasks.
+ *   shutdown:   commit (unless failed), wait until the other threads of
+ *               the app have committed too (leaving the group starts a
+ *               rebalance that would refuse their commits), close the
+ *               consumer (which serves a last revoke), destroy the tasks
+ *               and the producer.
+ * "Rebalancing" (STARTING or REBALANCING) is what the app aggregates into
+ * its REBALANCING state. */
+#include <string.h>
+
+#include <glib.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "runtime/app-private.h"
+#include "runtime/config-private.h"
+#include "runtime/kafka/kafka.h"
+
+/* The offsets of one input partition of a task. */
+typedef struct input {
+    char *topic;
+    int64_t next_offset; /* offset after the last processed record, -1: none yet */
+    int64_t committed;   /* last committed next_offset */
+} input_t;
+
+/* A task and its inputs. */
+typedef struct slot {
+    rill_task_t *task;
+    int subtopology;
+    int32_t partition;
+    GArray *inputs; /* input_t */
+    bool assigned;  /* still in the current assignment (scratch for revoke) */
+} slot_t;
+
+struct rill__thread {
+    rill_app_t *app;
+    int index;
+    GThread *gthread;
+    char *name;
+    rill__kconsumer_t *consumer;
+    rill__kproducer_t *producer;
+    GHashTable *slots; /* (subtopology << 32 | partition) -> slot_t* */
+    slot_t *last_slot; /* routing cache */
+    const char *last_topic;
+    int last_subtopology;
+    rill__task_env_t env;
+    bool rebalancing; /* under app->lock */
+    bool failed;
+    rill_error_t *error;
+    int64_t next_commit_ms;
+    int64_t last_punctuate_ms;
+    GArray *commit_tps; /* rill__tp_t scratch */
+    /* stats, read by other threads without a lock */
+    uint64_t processed;
+    uint64_t skipped;
+    uint64_t commits;
+    uint64_t rebalances;
+};
+
+static guint64 slot_key(int subtopology, int32_t partition)
+{
+    return ((guint64)(guint32)subtopology << 32) | (guint32)partition;
+}
+
+static guint key_hash(gconstpointer p)
+{
+    return g_int64_hash(p);
+}
+
+static gboolean key_equal(gconstpointer a, gconstpointer b)
+{
+    return g_int64_equal(a, b);
+}
+
+static void slot_destroy(gpointer p)
+{
+    slot_t *slot = p;
+    rill__task_destroy(slot->task);
+    for (guint i = 0; i < slot->inputs->len; i++)
+        g_free(g_array_index(slot->inputs, input_t, i).topic);
+    g_array_free(slot->inputs, TRUE);
+    g_free(slot);
+}
+
+static int64_t wall_clock(void *ud)
+{
+    (void)ud;
+    return rill__clock_wall_ms();
+}
+
+static void set_rebalancing(rill__thread_t *thread, bool rebalancing)
+{
+    rill_app_t *app = thread->app;
+    g_mutex_lock(&app->lock);
+    thread->rebalancing = rebalancing;
+    g_mutex_unlock(&app->lock);
+    rill__app_thread_rebalance_changed(app);
+}
+
+/* ---- commit ------------------------------------------------------------ */
+
+/* Flushes the tasks, waits for the producer, commits. */
+static rill_err_t commit(rill__thread_t *thread, rill_error_t **error)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    bool dirty = false;
+    g_hash_table_iter_init(&it, thread->slots);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        slot_t *slot = v;
+        rill_err_t rc = rill__task_flush(slot->task, error);
+        if (rc) {
+            rill_error_prefix(error, "flushing task %s: ", rill__task_id(slot->task));
+            return rc;
+        }
+        for (guint i = 0; i < slot->inputs->len; i++) {
+            input_t *in = &g_array_index(slot->inputs, input_t, i);
+            if (in->next_offset >= 0 && in->next_offset != in->committed)
+                dirty = true;
+        }
+    }
+    if (!dirty)
+        return RILL_OK;
+    /* Everything produced must be acknowledged before the offsets move.
+     * Bounded: librdkafka fails what it cannot deliver within
+     * message.timeout.ms, and a stopping app waits at most 30 s. */
+    int64_t deadline = rill__clock_mono_ms() + 30000;
+    for (;;) {
+        rill_error_t *ferr = NULL;
+        rill_err_t rc = rill__kproducer_flush(thread->producer, 1000, &ferr);
+        if (rc == RILL_OK)
+            break;
+        if (rc != RILL_ERR_TIMEOUT) {
+            if (error && !*error)
+                *error = ferr;
+            else
+                rill_error_destroy(ferr);
+            return rc;
+        }
+        RILL_LOG_INFO("runtime.thread", "%s: waiting for the producer before committing: %s",
+                      thread->name, rill_error_message(ferr));
+        rill_error_destroy(ferr);
+        if (thread->app->stop && rill__clock_mono_ms() > deadline)
+            return rill_error_set(error, RILL_ERR_TIMEOUT,
+                                  "%s: the producer could not deliver within 30 s while "
+                                  "stopping; offsets not committed",
+                                  thread->name);
+    }
+    g_array_set_size(thread->commit_tps, 0);
+    g_hash_table_iter_init(&it, thread->slots);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        slot_t *slot = v;
+        for (guint i = 0; i < slot->inputs->len; i++) {
+            input_t *in = &g_array_index(slot->inputs, input_t, i);
+            if (in->next_offset >= 0 && in->next_offset != in->committed) {
+                rill__tp_t tp = {in->topic, slot->partition, in->next_offset};
+                g_array_append_val(thread->commit_tps, tp);
+            }
+        }
+    }
+    rill_err_t rc = rill__kconsumer_commit(thread->consumer,
+                                           (const rill__tp_t *)thread->commit_tps->data,
+                                           (int)thread->commit_tps->len, error);
+    if (rc)
+        return rc;
+    g_hash_table_iter_init(&it, thread->slots);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        slot_t *slot = v;
+        for (guint i = 0; i < slot->inputs->len; i++) {
+            input_t *in = &g_array_index(slot->inputs, input_t, i);
+            in->committed = in->next_offset;
+        }
+    }
+    __atomic_add_fetch(&thread->commits, 1, __ATOMIC_RELAXED);
+    return RILL_OK;
+}
+
+static void fail(rill__thread_t *thread, rill_error_t *error)
+{
+    if (!thread->failed) {
+        thread->failed = true;
+        RILL_LOG_ERROR("runtime.thread", "%s failed: %s", thread->name,
+                       error ? rill_error_message(error) : "unknown error");
+        thread->error = error;
+    } else {
+        rill_error_destroy(error);
+    }
+}
+
+/* ---- rebalance callbacks (run inside rill__kconsumer_poll / _close) ---- */
+
+static rill_err_t on_assigned(void *ud, const rill__tp_t *tps, int n, rill_error_t **error)
+{
+    rill__thread_t *thread = ud;
+    rill_app_t *app = thread->app;
+    __atomic_add_fetch(&thread->rebalances, 1, __ATOMIC_RELAXED);
+    thread->last_slot = NULL;
+    thread->last_topic = NULL;
+    for (int i = 0; i < n; i++) {
+        int sub = rill__topology_subtopology_of(app->topology, tps[i].topic);
+        if (sub < 0)
+            return rill_error_set(error, RILL_ERR_INVALID_STATE,
+                                  "%s: assigned %s [%d], which no sub-topology reads",
+                                  thread->name, tps[i].topic, (int)tps[i].partition);
+        guint64 key = slot_key(sub, tps[i].partition);
+        slot_t *slot = g_hash_table_lookup(thread->slots, &key);
+        if (!slot) {
+            rill_task_t *task = rill__task_new(app->topology, sub, tps[i].partition, &thread->env,
+                                               error);
+            if (!task) {
+                rill_error_prefix(error, "%s: creating task %d_%d: ", thread->name, sub,
+                                  (int)tps[i].partition);
+                return RILL_ERR_INVALID_STATE;
+            }
+            slot = g_new0(slot_t, 1);
+            slot->task = task;
+            slot->subtopology = sub;
+            slot->partition = tps[i].partition;
+            slot->inputs = g_array_new(FALSE, FALSE, sizeof(input_t));
+            guint64 *kp = g_new(guint64, 1);
+            *kp = key;
+            g_hash_table_insert(thread->slots, kp, slot);
+            RILL_LOG_DEBUG("runtime.thread", "%s: task %s created", thread->name,
+                           rill__task_id(task));
+        }
+        bool have = false;
+        for (guint j = 0; j < slot->inputs->len; j++)
+            if (strcmp(g_array_index(slot->inputs, input_t, j).topic, tps[i].topic) == 0)
+                have = true;
+        if (!have) {
+            input_t in = {g_strdup(tps[i].topic), -1, -1};
+            g_array_append_val(slot->inputs, in);
+        }
+    }
+    /* Co-partitioning: a task reads partition P of every source topic of
+     * its sub-topology, so all of them must be assigned here together. */
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, thread->slots);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        slot_t *slot = v;
+        const char *const *topics = rill__topology_source_topics(app->topology, slot->subtopology);
+        int want = 0;
+        while (topics && topics[want])
+            want++;
+        if ((int)slot->inputs->len != want)
+            return rill_error_set(error, RILL_ERR_INVALID_STATE,
+                                  "%s: task %s got %u of the %d co-partitioned source topics of "
+                                  "its sub-topology: the topics must have the same partition "
+                                  "count, and the group must use the range assignor",
+                                  thread->name, rill__task_id(slot->task), slot->inputs->len,
+                                  want);
+    }
+    RILL_LOG_INFO("runtime.thread", "%s: assigned %d partitions, %u tasks", thread->name, n,
+                  g_hash_table_size(thread->slots));
+    set_rebalancing(thread, false);
+    return RILL_OK;
+}
+
+static void on_revoked(void *ud, const rill__tp_t *tps, int n)
+{
+    rill__thread_t *thread = ud;
+    set_rebalancing(thread, true);
+    if (!thread->failed) {
+        rill_error_t *error = NULL;
+        if (commit(thread, &error) != RILL_OK)
+            fail(thread, error);
+    }
+    /* Eager protocol: everything is revoked; close the tasks that read a
+     * revoked partition (all of them in practice). */
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, thread->slots);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        slot_t *slot = v;
+        bool revoked = false;
+        for (int i = 0; i < n && !revoked; i++)
+            for (guint j = 0; j < slot->inputs->len; j++)
+                if (tps[i].partition == slot->partition &&
+                    strcmp(tps[i].topic, g_array_index(slot->inputs, input_t, j).topic) == 0)
+                    revoked = true;
+        if (revoked)
+            g_hash_table_iter_remove(&it);
+    }
+    thread->last_slot = NULL;
+    thread->last_topic = NULL;
+    RILL_LOG_INFO("runtime.thread", "%s: revoked %d partitions", thread->name, n);
+}
+
+/* ---- records ---- */
+
+static rill_err_t on_record(void *ud, const rill__raw_record_t *record, rill_error_t **error)
+{
+    rill__thread_t *thread = ud;
+    rill_app_t *app = thread->app;
+    int sub;
+    if (record->topic == thread->last_topic) {
+        sub = thread->last_subtopology;
+    } else {
+        sub = rill__topology_subtopology_of(app->topology, record->topic);
+        thread->last_topic = record->topic;
+        thread->last_subtopology = sub;
+        thread->last_slot = NULL;
+    }
+    slot_t *slot = thread->last_slot;
+    if (!slot || slot->partition != record->partition || slot->subtopology != sub) {
+        guint64 key = slot_key(sub, record->partition);
+        slot = g_hash_table_lookup(thread->slots, &key);
+        thread->last_slot = slot;
+    }
+    if (!slot) {
+        /* A record of a partition revoked meanwhile: its new owner reads it. */
+        return RILL_OK;
+    }
+    input_t *in = NULL;
+    for (guint i = 0; i < slot->inputs->len; i++) {
+        input_t *cand = &g_array_index(slot->inputs, input_t, i);
+        if (slot->inputs->len == 1 || strcmp(cand->topic, record->topic) == 0) {
+            in = cand;
+            break;
+        }
+    }
+    g_assert(in);
+
+    rill__raw_record_t copy;
+    const rill__raw_record_t *r = record;
+    if (app->ts_policy == RILL__TS_WALL_CLOCK ||
+        (record->timestamp < 0 && app->ts_policy != RILL__TS_FAIL)) {
+        if (app->ts_policy == RILL__TS_SKIP) {
+            __atomic_add_fetch(&thread->skipped, 1, __ATOMIC_RELAXED);
+            in->next_offset = record->offset + 1;
+            return RILL_OK;
+        }
+        copy = *record;
+        if (app->ts_policy == RILL__TS_WALL_CLOCK)
+            copy.timestamp = rill__clock_wall_ms();
+        else
+            copy.timestamp = rill__task_stream_time(slot->task);
+        r = &copy;
+    }
+    rill_err_t rc = rill__task_process(slot->task, r, error);
+    if (rc)
+        return rc; /* the task's error names the task, the record and the node */
+    in->next_offset = record->offset + 1;
+    __atomic_add_fetch(&thread->processed, 1, __ATOMIC_RELAXED);
+    return RILL_OK;
+}
+
+/* ---- the loop ---- */
+
+static void punctuate(rill__thread_t *thread, int64_t wall_ms)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, thread->slots);
+    while (g_hash_table_iter_next(&it, &k, &v) && !thread->failed) {
+        slot_t *slot = v;
+        rill_error_t *error = NULL;
+        if (rill__task_punctuate(slot->task, wall_ms, &error) != RILL_OK)
+            fail(thread, error);
+    }
+}
+
+static gpointer thread_main(gpointer p)
+{
+    rill__thread_t *thread = p;
+    rill_app_t *app = thread->app;
+    int64_t interval = app->commit_interval_ms;
+    thread->next_commit_ms = rill__clock_mono_ms() + interval;
+    RILL_LOG_INFO("runtime.thread", "%s started", thread->name);
+
+    while (!app->stop && !thread->failed) {
+        rill_error_t *error = NULL;
+        int n = rill__kconsumer_poll(thread->consumer, app->poll_ms, 10000, &error);
+        if (n < 0) {
+            fail(thread, error);
+            break;
+        }
+        rill__kproducer_poll(thread->producer);
+        int64_t now = rill__clock_mono_ms();
+        if (now - thread->last_punctuate_ms >= 10) {
+            thread->last_punctuate_ms = now;
+            punctuate(thread, rill__clock_wall_ms());
+        }
+        if (!thread->failed && now >= thread->next_commit_ms) {
+            if (commit(thread, &error) != RILL_OK) {
+                if (rill_error_is_retriable(error) && !rill_error_is_fatal(error)) {
+                    RILL_LOG_WARN("runtime.thread", "%s: commit failed, retrying later: %s",
+                                  thread->name, rill_error_message(error));
+                    rill_error_destroy(error);
+                } else {
+                    fail(thread, error);
+                }
+            }
+            thread->next_commit_ms = rill__clock_mono_ms() + interval;
+        }
+    }
+
+    /* Shut down: commit what was processed (unless the thread failed, when
+     * the state of its tasks is unknown), leave the group, close tasks. */
+    if (!thread->failed) {
+        rill_error_t *error = NULL;
+        if (commit(thread, &error) != RILL_OK)
+            fail(thread, error);
+    }
+    /* The first thread to leave the group would start a rebalance, in which
+     * the others' commits are refused: leave only once all have committed. */
+    rill__app_thread_final_commit_done(app, 10000);
+    rill__kconsumer_close(thread->consumer); /* serves the last revoke */
+    thread->consumer = NULL;
+    g_hash_table_remove_all(thread->slots);
+    if (!thread->failed) {
+        rill_error_t *error = NULL;
+        if (rill__kproducer_flush(thread->producer, 30000, &error) != RILL_OK)
+            fail(thread, error);
+    }
+    RILL_LOG_INFO("runtime.thread", "%s stopped%s", thread->name,
+                  thread->failed ? " after a failure" : "");
+    if (thread->failed)
+        rill__app_thread_failed(app, g_steal_pointer(&thread->error));
+    rill__app_thread_exited(app);
+    return NULL;
+}
+
+rill__thread_t *rill__thread_start(rill_app_t *app, int index, rill_error_t **error)
+{
+    rill__thread_t *thread = g_new0(rill__thread_t, 1);
+    thread->app = app;
+    thread->index = index;
+    thread->name = g_strdup_printf("%s-StreamThread-%d", app->application_id, index + 1);
+    thread->slots = g_hash_table_new_full(key_hash, key_equal, g_free, slot_destroy);
+    thread->commit_tps = g_array_new(FALSE, FALSE, sizeof(rill__tp_t));
+    thread->rebalancing = true;
+
+    thread->producer =
+        rill__kproducer_new(app->config, index, app->production_fail, &app->stop, error);
+    if (!thread->producer)
+        goto fail;
+    thread->env.sink = rill__kproducer_sink(thread->producer);
+    thread->env.application_id = app->application_id;
+    thread->env.state_dir = app->state_dir;
+    thread->env.wall_clock_ms = wall_clock;
+    thread->env.clock_ud = NULL;
+    thread->env.handlers = app->handlers;
+
+    rill__kconsumer_cbs_t cbs = {on_assigned, on_revoked, on_record, thread};
+    thread->consumer = rill__kconsumer_new(app->config, index, app->num_threads,
+                                           (const char *const *)app->source_topics->pdata,
+                                           (int)app->source_topics->len - 1, &cbs, error);
+    if (!thread->consumer)
+        goto fail;
+    thread->gthread = g_thread_new(thread->name, thread_main, thread);
+    return thread;
+
+fail:
+    rill__kproducer_destroy(thread->producer);
+    g_hash_table_destroy(thread->slots);
+    g_array_free(thread->commit_tps, TRUE);
+    g_free(thread->name);
+    g_free(thread);
+    return NULL;
+}
+
+void rill__thread_join(rill__thread_t *thread)
+{
+    if (!thread)
+        return;
+    g_thread_join(thread->gthread);
+    rill__kproducer_destroy(thread->producer);
+    g_hash_table_destroy(thread->slots);
+    g_array_free(thread->commit_tps, TRUE);
+    rill_error_destroy(thread->error);
+    g_free(thread->name);
+    g_free(thread);
+}
+
+bool rill__thread_rebalancing(const rill__thread_t *thread)
+{
+    return thread->rebalancing;
+}
+
+void rill__thread_stats(rill__thread_t *thread, rill_app_stats_t *stats)
+{
+    stats->records_processed += __atomic_load_n(&thread->processed, __ATOMIC_RELAXED);
+    stats->records_skipped += __atomic_load_n(&thread->skipped, __ATOMIC_RELAXED);
+    stats->commits += __atomic_load_n(&thread->commits, __ATOMIC_RELAXED);
+    stats->rebalances += __atomic_load_n(&thread->rebalances, __ATOMIC_RELAXED);
+    stats->records_produced += rill__kproducer_acked(thread->producer);
+}
