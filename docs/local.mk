@@ -1,1 +1,2 @@
 EXTRA_DIST += docs/benchmarks.md
+EXTRA_DIST += docs/stores.md
