@@ -50,7 +50,15 @@ typedef struct opts {
     int latency_seconds;
     bool rill;
     bool mock;
+    int repeat;
+    const char *linger_ms;
+    const char *fetch_wait_ms; /* NULL: librdkafka's default */
+    bool produce_only;
 } opts_t;
+
+static opts_t o = {.records = 5000000, .size = 100, .partitions = {1, 6}, .npartitions = 2,
+                   .rate = 10000, .latency_seconds = 10, .rill = true, .mock = true, .repeat = 3,
+                   .linger_ms = "5"};
 
 static int64_t now_us(void)
 {
@@ -161,6 +169,26 @@ static void stop_target(target_t *t)
     }
 }
 
+/* CPU seconds (user + system) the target's server process has used so far. */
+static double target_cpu(const target_t *t)
+{
+    pid_t pid = t->mock_pid > 0 ? t->mock_pid : rt_broker_pid(t->broker);
+    char path[64];
+    g_snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, NULL))
+        return 0;
+    const char *p = strrchr(text, ')');
+    if (p == NULL)
+        return 0;
+    unsigned long utime = 0, stime = 0;
+    /* fields after ")": state ppid pgrp session tty tpgid flags minflt cminflt majflt
+     * cmajflt utime stime */
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2)
+        return 0;
+    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 static void conf_set(rd_kafka_conf_t *conf, const char *k, const char *v)
 {
     char err[256];
@@ -229,7 +257,7 @@ static rd_kafka_t *new_producer(const target_t *t, prod_stats_t *st)
 {
     rd_kafka_conf_t *conf = client_conf(t);
     conf_set(conf, "acks", "all");
-    conf_set(conf, "linger.ms", "5");
+    conf_set(conf, "linger.ms", o.linger_ms);
     conf_set(conf, "queue.buffering.max.messages", "1000000");
     conf_set(conf, "message.timeout.ms", "120000");
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
@@ -304,6 +332,8 @@ static rd_kafka_t *new_consumer(const target_t *t, const char *topic, int partit
     conf_set(conf, "auto.offset.reset", "earliest");
     conf_set(conf, "queued.min.messages", "1000000");
     conf_set(conf, "enable.partition.eof", "false");
+    if (o.fetch_wait_ms != NULL)
+        conf_set(conf, "fetch.wait.max.ms", o.fetch_wait_ms);
     char err[256];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (rk == NULL)
@@ -420,17 +450,21 @@ static lat_result_t latency_run(const target_t *t, const char *topic, int partit
     uint8_t *payload = g_malloc0(size < 8 ? 8 : size);
     int64_t t0 = now_us();
     cr.warmup_until_us = t0 + 1000000;
-    for (int64_t i = 0; i < n; i++) {
-        int64_t due = t0 + i * 1000000 / rate;
-        int64_t now;
-        while ((now = now_us()) < due) {
-            rd_kafka_poll(rk, 0);
-            int64_t wait = due - now;
-            if (wait > 200)
-                g_usleep(wait - 100);
+    /* Pace in 1 ms ticks: send what is due, then sleep to the next tick
+     * (a busy loop would steal a core from the broker and the client). */
+    int64_t i = 0;
+    while (i < n) {
+        int64_t now = now_us();
+        int64_t due_count = (now - t0) * rate / 1000000 + 1;
+        for (; i < n && i < due_count; i++) {
+            int64_t sent = now_us();
+            memcpy(payload, &sent, sizeof(sent));
+            send_one(rk, rkt, (int32_t)(i % partitions), payload, size < 8 ? 8 : size);
         }
-        memcpy(payload, &now, sizeof(now));
-        send_one(rk, rkt, (int32_t)(i % partitions), payload, size < 8 ? 8 : size);
+        rd_kafka_poll(rk, 0);
+        int64_t next_tick = t0 + ((now_us() - t0) / 1000 + 1) * 1000;
+        struct timespec ts = {.tv_sec = next_tick / 1000000, .tv_nsec = (next_tick % 1000000) * 1000};
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
     }
     rd_kafka_flush(rk, 60000);
     cr.stop = true;
@@ -453,26 +487,41 @@ static lat_result_t latency_run(const target_t *t, const char *topic, int partit
     return r;
 }
 
+static double median(const double *v, int n)
+{
+    double tmp[16];
+    memcpy(tmp, v, sizeof(double) * (size_t)n);
+    for (int i = 1; i < n; i++) /* insertion sort: n is tiny */
+        for (int j = i; j > 0 && tmp[j] < tmp[j - 1]; j--) {
+            double x = tmp[j];
+            tmp[j] = tmp[j - 1];
+            tmp[j - 1] = x;
+        }
+    return n % 2 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
 /* ---- main ------------------------------------------------------------------------------------- */
 
 static void usage(void)
 {
     fprintf(stderr,
             "usage: broker-bench [--records N] [--size BYTES] [--partitions 1,6] [--rate R]\n"
-            "                    [--latency-seconds T] [--only rill|mock]\n"
+            "                    [--latency-seconds T] [--only rill|mock] [--repeat K]\n"
+            "                    [--linger-ms MS] [--fetch-wait-ms MS] [--produce-only]\n"
             "rill-broker is $RILL_BROKER (default ./rill-broker).\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    opts_t o = {.records = 5000000, .size = 100, .partitions = {1, 6}, .npartitions = 2,
-                .rate = 10000, .latency_seconds = 10, .rill = true, .mock = true};
     static const struct option longopts[] = {
         {"records", required_argument, NULL, 'n'},  {"size", required_argument, NULL, 's'},
         {"partitions", required_argument, NULL, 'p'}, {"rate", required_argument, NULL, 'r'},
         {"latency-seconds", required_argument, NULL, 't'},
         {"only", required_argument, NULL, 'o'},     {"help", no_argument, NULL, 'h'},
+        {"repeat", required_argument, NULL, 'R'},   {"linger-ms", required_argument, NULL, 'L'},
+        {"fetch-wait-ms", required_argument, NULL, 'W'},
+        {"produce-only", no_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -497,6 +546,18 @@ int main(int argc, char **argv)
         case 't':
             o.latency_seconds = atoi(optarg);
             break;
+        case 'R':
+            o.repeat = atoi(optarg);
+            break;
+        case 'L':
+            o.linger_ms = optarg;
+            break;
+        case 'W':
+            o.fetch_wait_ms = optarg;
+            break;
+        case 'P':
+            o.produce_only = true;
+            break;
         case 'o':
             o.rill = strcmp(optarg, "rill") == 0;
             o.mock = strcmp(optarg, "mock") == 0;
@@ -505,7 +566,7 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (o.records <= 0 || o.size < 8 || o.npartitions == 0 || o.rate <= 0)
+    if (o.records <= 0 || o.size < 8 || o.npartitions == 0 || o.rate <= 0 || o.repeat < 1)
         usage();
 
     target_t targets[2];
@@ -521,56 +582,88 @@ int main(int argc, char **argv)
     if (o.mock)
         start_mock(&targets[ntargets++]);
 
-    printf("broker-bench: %" PRId64 " records of %d bytes, acks=all, linger.ms=5, librdkafka %s\n",
-           o.records, o.size, rd_kafka_version_str());
+    printf("broker-bench: %" PRId64 " records of %d bytes, acks=all, linger.ms=%s, "
+           "fetch.wait.max.ms=%s, %d runs per target alternating, librdkafka %s\n",
+           o.records, o.size, o.linger_ms, o.fetch_wait_ms ? o.fetch_wait_ms : "default",
+           o.repeat, rd_kafka_version_str());
+    g_autofree char *loadavg = NULL;
+    if (g_file_get_contents("/proc/loadavg", &loadavg, NULL, NULL))
+        printf("  machine: %d cpus, load average at start %s", (int)sysconf(_SC_NPROCESSORS_ONLN),
+               loadavg);
     int seq = 0;
     for (int pi = 0; pi < o.npartitions; pi++) {
         int parts = o.partitions[pi];
-        double prod[2] = {0}, cons[2] = {0};
-        int64_t cons_read[2] = {0};
-        for (int ti = 0; ti < ntargets; ti++) {
-            target_t *t = &targets[ti];
-            char topic[64];
-            g_snprintf(topic, sizeof(topic), "bench-produce-p%d-%d", parts, seq++);
-            create_topic(t, topic, parts);
-            prod[ti] = produce_run(t, topic, parts, o.records, o.size);
-            printf("  produce   partitions=%d %-12s %10.0f rec/s %7.1f MB/s\n", parts, t->name,
-                   prod[ti], prod[ti] * o.size / 1e6);
-            fflush(stdout);
-            if (t->broker != NULL) {
-                double b = backlog_run(t, topic, parts, o.records);
-                printf("  backlog   partitions=%d %-12s %10.0f rec/s %7.1f MB/s (read from the "
-                       "log after producing)\n",
-                       parts, t->name, b, b * o.size / 1e6);
+        double prod[2][16], cons[2][16] = {{0}}, p99[2][16] = {{0}};
+        int R = o.repeat > 16 ? 16 : o.repeat;
+        for (int k = 0; k < R; k++) {
+            for (int j = 0; j < ntargets; j++) {
+                int ti = (k % 2 == 0) ? j : ntargets - 1 - j; /* alternate who goes first */
+                target_t *t = &targets[ti];
+                char topic[64];
+                g_snprintf(topic, sizeof(topic), "bench-produce-p%d-%d", parts, seq++);
+                create_topic(t, topic, parts);
+                double cpu0 = target_cpu(t);
+                prod[ti][k] = produce_run(t, topic, parts, o.records, o.size);
+                printf("  produce   partitions=%d %-12s %10.0f rec/s %7.1f MB/s  server cpu "
+                       "%.2f s\n",
+                       parts, t->name, prod[ti][k], prod[ti][k] * o.size / 1e6,
+                       target_cpu(t) - cpu0);
+                fflush(stdout);
+                if (t->broker != NULL && k == 0 && !o.produce_only) {
+                    double b = backlog_run(t, topic, parts, o.records);
+                    printf("  backlog   partitions=%d %-12s %10.0f rec/s %7.1f MB/s (read from "
+                           "the log after producing)\n",
+                           parts, t->name, b, b * o.size / 1e6);
+                    fflush(stdout);
+                }
+            }
+        }
+        for (int k = 0; k < R && !o.produce_only; k++) {
+            for (int j = 0; j < ntargets; j++) {
+                int ti = (k % 2 == 0) ? j : ntargets - 1 - j;
+                target_t *t = &targets[ti];
+                char topic[64];
+                g_snprintf(topic, sizeof(topic), "bench-consume-p%d-%d", parts, seq++);
+                create_topic(t, topic, parts);
+                double cpu0 = target_cpu(t);
+                int64_t read = 0;
+                cons[ti][k] = concurrent_run(t, topic, parts, o.records, o.size, &read);
+                printf("  consume   partitions=%d %-12s %10.0f rec/s %7.1f MB/s (while producing; "
+                       "read %" PRId64 " of %" PRId64 ")  server cpu %.2f s\n",
+                       parts, t->name, cons[ti][k], cons[ti][k] * o.size / 1e6, read, o.records,
+                       target_cpu(t) - cpu0);
                 fflush(stdout);
             }
-            g_snprintf(topic, sizeof(topic), "bench-consume-p%d-%d", parts, seq++);
-            create_topic(t, topic, parts);
-            cons[ti] = concurrent_run(t, topic, parts, o.records, o.size, &cons_read[ti]);
-            printf("  consume   partitions=%d %-12s %10.0f rec/s %7.1f MB/s (while producing; "
-                   "read %" PRId64 " of %" PRId64 ")\n",
-                   parts, t->name, cons[ti], cons[ti] * o.size / 1e6, cons_read[ti], o.records);
-            fflush(stdout);
         }
-        if (ntargets == 2)
-            printf("  ratio rill/mock partitions=%d: produce %.2fx, consume %.2fx\n", parts,
-                   prod[0] / prod[1], cons[0] / cons[1]);
-        lat_result_t lat[2];
+        for (int k = 0; k < R && !o.produce_only; k++) {
+            for (int j = 0; j < ntargets; j++) {
+                int ti = (k % 2 == 0) ? j : ntargets - 1 - j;
+                target_t *t = &targets[ti];
+                char topic[64];
+                g_snprintf(topic, sizeof(topic), "bench-latency-p%d-%d", parts, seq++);
+                create_topic(t, topic, parts);
+                lat_result_t lat = latency_run(t, topic, parts, o.rate, o.latency_seconds, o.size);
+                p99[ti][k] = lat.p99;
+                printf("  latency   partitions=%d %-12s %d rec/s: p50 %.2f ms  p99 %.2f ms  "
+                       "p99.9 %.2f ms  max %.2f ms  (n=%" PRId64 ")\n",
+                       parts, t->name, o.rate, lat.p50, lat.p99, lat.p999, lat.max, lat.n);
+                fflush(stdout);
+            }
+        }
+        double mp[2], mc[2], ml[2];
         for (int ti = 0; ti < ntargets; ti++) {
-            target_t *t = &targets[ti];
-            char topic[64];
-            g_snprintf(topic, sizeof(topic), "bench-latency-p%d-%d", parts, seq++);
-            create_topic(t, topic, parts);
-            lat[ti] = latency_run(t, topic, parts, o.rate, o.latency_seconds, o.size);
-            printf("  latency   partitions=%d %-12s %d rec/s: p50 %.2f ms  p99 %.2f ms  p99.9 "
-                   "%.2f ms  max %.2f ms  (n=%" PRId64 ")\n",
-                   parts, t->name, o.rate, lat[ti].p50, lat[ti].p99, lat[ti].p999, lat[ti].max,
-                   lat[ti].n);
-            fflush(stdout);
+            mp[ti] = median(prod[ti], R);
+            mc[ti] = median(cons[ti], R);
+            ml[ti] = median(p99[ti], R);
+            printf("  median    partitions=%d %-12s produce %.0f rec/s, consume %.0f rec/s, "
+                   "latency p99 %.2f ms\n",
+                   parts, targets[ti].name, mp[ti], mc[ti], ml[ti]);
         }
         if (ntargets == 2)
-            printf("  ratio rill/mock partitions=%d: latency p99 %.2fx\n", parts,
-                   lat[0].p99 / lat[1].p99);
+            printf("  ratio rill/mock partitions=%d (medians): produce %.2fx, consume %.2fx, "
+                   "latency p99 %.2fx\n",
+                   parts, mp[0] / mp[1], mc[0] / mc[1], ml[0] / ml[1]);
+        fflush(stdout);
     }
     for (int ti = 0; ti < ntargets; ti++)
         stop_target(&targets[ti]);

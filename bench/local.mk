@@ -27,3 +27,22 @@ bench_targets += bench/runtime-bench$(EXEEXT)
 bench_runtime_bench_SOURCES = bench/runtime-bench.c
 bench_runtime_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
 bench_runtime_bench_LDADD = librill.la $(RDKAFKA_LIBS)
+
+# broker/log/: append and fetch throughput of the partition log vs raw pwrite.
+EXTRA_PROGRAMS += bench/bench-log
+bench_targets += bench/bench-log$(EXEEXT)
+bench_bench_log_SOURCES = bench/bench-log.c
+bench_bench_log_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+
+# broker/txn/: producer-state cost per produced batch, read_committed lookups,
+# snapshot/rebuild, transactions through the coordinator.
+EXTRA_PROGRAMS += bench/bench-txn
+bench_targets += bench/bench-txn
+bench_bench_txn_SOURCES = bench/bench-txn.c
+bench_bench_txn_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+
+# group-bench: the group coordinator in process on the real offsets log (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/group-bench
+bench_targets += bench/group-bench$(EXEEXT)
+bench_group_bench_SOURCES = bench/group-bench.c
+bench_group_bench_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)

@@ -124,3 +124,28 @@ bool cli_stdout_is_tty(void)
 {
     return isatty(STDOUT_FILENO) == 1;
 }
+
+rd_kafka_AdminOptions_t *cli_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t op,
+                                           int timeout_ms)
+{
+    char errstr[256];
+    rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, op);
+    rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, errstr, sizeof(errstr));
+    if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS ||
+        op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS)
+        rd_kafka_AdminOptions_set_operation_timeout(opts, timeout_ms, errstr, sizeof(errstr));
+    return opts;
+}
+
+rd_kafka_event_t *cli_admin_wait(const cli_common_t *common, rd_kafka_queue_t *q,
+                                 rd_kafka_event_type_t type, int timeout_ms)
+{
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 5000);
+    if (ev == NULL)
+        cli_fail(common, "no answer from %s within %d ms", common->bootstrap, timeout_ms + 5000);
+    if (rd_kafka_event_error(ev))
+        cli_fail(common, "%s", rd_kafka_event_error_string(ev));
+    if (rd_kafka_event_type(ev) != type)
+        cli_fail(common, "unexpected admin event %s", rd_kafka_event_name(ev));
+    return ev;
+}

@@ -32,6 +32,14 @@ rd_kafka_conf_t *cli_conf(const cli_common_t *common);
 rd_kafka_t *cli_producer(const cli_common_t *common, rd_kafka_conf_t *conf);
 rd_kafka_t *cli_consumer(const cli_common_t *common, rd_kafka_conf_t *conf);
 
+/* Admin requests: options with the request (and operation) timeout, and a
+ * wait for the result event that fails the command on a request-level error.
+ * (transfer full) destroy both. */
+rd_kafka_AdminOptions_t *cli_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t op,
+                                           int timeout_ms);
+rd_kafka_event_t *cli_admin_wait(const cli_common_t *common, rd_kafka_queue_t *q,
+                                 rd_kafka_event_type_t type, int timeout_ms);
+
 /* Fails with a usage error (exit 2) or a runtime error (exit 1). */
 void cli_usage_error(const cli_common_t *common, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
@@ -49,5 +57,6 @@ void cli_install_signals(void);
 int cli_topics(int argc, char **argv);
 int cli_produce(int argc, char **argv);
 int cli_consume(int argc, char **argv);
+int cli_groups(int argc, char **argv);
 
 #endif

@@ -40,32 +40,16 @@ static void usage_all(FILE *out)
             "Run 'rill topics <action> --help' for its options.\n");
 }
 
-/* Waits for the admin result event of type, failing the command on a
- * request-level error. (transfer full) rd_kafka_event_destroy it. */
 static rd_kafka_event_t *admin_wait(topics_opts_t *o, rd_kafka_queue_t *q,
                                    rd_kafka_event_type_t type)
 {
-    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, o->timeout_ms + 5000);
-    if (ev == NULL)
-        cli_fail(&o->common, "no answer from %s within %d ms", o->common.bootstrap,
-                 o->timeout_ms + 5000);
-    if (rd_kafka_event_error(ev))
-        cli_fail(&o->common, "%s", rd_kafka_event_error_string(ev));
-    if (rd_kafka_event_type(ev) != type)
-        cli_fail(&o->common, "unexpected admin event %s", rd_kafka_event_name(ev));
-    return ev;
+    return cli_admin_wait(&o->common, q, type, o->timeout_ms);
 }
 
 static rd_kafka_AdminOptions_t *admin_options(topics_opts_t *o, rd_kafka_t *rk,
                                               rd_kafka_admin_op_t op)
 {
-    char errstr[256];
-    rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, op);
-    rd_kafka_AdminOptions_set_request_timeout(opts, o->timeout_ms, errstr, sizeof(errstr));
-    if (op == RD_KAFKA_ADMIN_OP_CREATETOPICS || op == RD_KAFKA_ADMIN_OP_DELETETOPICS ||
-        op == RD_KAFKA_ADMIN_OP_CREATEPARTITIONS)
-        rd_kafka_AdminOptions_set_operation_timeout(opts, o->timeout_ms, errstr, sizeof(errstr));
-    return opts;
+    return cli_admin_options(rk, op, o->timeout_ms);
 }
 
 /* Splits "k=v" into its parts; exits 2 when there is no '='. */

@@ -6,6 +6,7 @@ rill_SOURCES = \
 	%reldir%/cli.c %reldir%/cli.h \
 	%reldir%/cmd-topics.c \
 	%reldir%/cmd-produce.c \
-	%reldir%/cmd-consume.c
+	%reldir%/cmd-consume.c \
+	%reldir%/cmd-groups.c
 rill_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(JSONGLIB_CFLAGS)
 rill_LDADD = librill.la libcommon.la $(RDKAFKA_LIBS) $(JSONGLIB_LIBS) $(GLIB_LIBS)

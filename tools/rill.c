@@ -18,6 +18,7 @@ static const struct {
     {"topics", cli_topics, "create, list, describe, delete and alter topics"},
     {"produce", cli_produce, "write lines of input to a topic"},
     {"consume", cli_consume, "print the records of a topic"},
+    {"groups", cli_groups, "list, describe (with lag), reset and delete consumer groups"},
 };
 
 static void usage(FILE *out)

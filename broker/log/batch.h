@@ -134,14 +134,16 @@ static inline int32_t rb_batch_last_offset_delta(const uint8_t *p)
 {
     return (int32_t)rill__be32_get(p + RB_BATCH_OFF_LAST_OFFSET_DELTA);
 }
+/* (Offsets arithmetic wraps rather than overflows on a garbage header.) */
 static inline int64_t rb_batch_last_offset(const uint8_t *p)
 {
-    return rb_batch_base_offset(p) + rb_batch_last_offset_delta(p);
+    return (int64_t)((uint64_t)rb_batch_base_offset(p) +
+                     (uint64_t)(int64_t)rb_batch_last_offset_delta(p));
 }
 /* Offset after the batch: last offset + 1. */
 static inline int64_t rb_batch_next_offset(const uint8_t *p)
 {
-    return rb_batch_last_offset(p) + 1;
+    return (int64_t)((uint64_t)rb_batch_last_offset(p) + 1);
 }
 static inline int64_t rb_batch_base_timestamp(const uint8_t *p)
 {
@@ -207,6 +209,7 @@ typedef struct rb_batch_info {
     int32_t record_count;
     int64_t max_timestamp; /* from the records when uncompressed, else the header's */
     bool compressed;
+    bool null_key; /* an uncompressed record has a null key */
 } rb_batch_info_t;
 
 /* Validates a produced batch: p[0..len) must hold exactly one batch that
@@ -277,7 +280,9 @@ int rb_header_iter_next(rb_header_iter_t *it, rb_record_header_t *h);
  *     b.producer_id = ...;            (optional header fields, see below)
  *     rb_batch_builder_add(&b, ts, key, klen, value, vlen, NULL, 0);
  *     uint8_t *batch = rb_batch_builder_finish(&b, &len);   (g_free it)
- * The base timestamp is the first record's timestamp. */
+ * The base timestamp is the first record's timestamp; records get offset
+ * deltas 0, 1, 2... (rb_batch_builder_add) or keep their own
+ * (rb_batch_builder_add_record). */
 typedef struct rb_batch_builder {
     /* header fields the caller may set before finish: */
     int64_t base_offset;
@@ -286,6 +291,8 @@ typedef struct rb_batch_builder {
     int64_t producer_id;   /* default -1 */
     int16_t producer_epoch;/* default -1 */
     int32_t base_sequence; /* default -1 */
+    int32_t last_offset_delta; /* the largest offset delta so far (-1: none); may be
+                                * raised before finish to keep an original batch's range */
     /* state: */
     rill_wbuf_t buf;
     int32_t count;
@@ -300,6 +307,11 @@ void rb_batch_builder_init(rb_batch_builder_t *b, int64_t base_offset);
 void rb_batch_builder_add(rb_batch_builder_t *b, int64_t timestamp, const void *key,
                           int32_t key_len, const void *value, int32_t value_len,
                           const rb_record_header_t *headers, size_t header_count);
+
+/* Adds a copy of a record read from another batch (rb_record_iter_next),
+ * keeping its offset (which must be >= base_offset and above the records
+ * added so far), timestamp, key, value and headers: what compaction uses. */
+void rb_batch_builder_add_record(rb_batch_builder_t *b, const rb_record_t *rec);
 
 /* Finishes the batch (header, CRC) and returns it (transfer full: g_free);
  * the builder is emptied and may be reused after rb_batch_builder_init. */

@@ -2,4 +2,6 @@
 libbroker_la_SOURCES += \
 	%reldir%/batch.c %reldir%/batch.h \
 	%reldir%/segment.c %reldir%/segment.h \
-	%reldir%/log.c %reldir%/log.h
+	%reldir%/flusher.c %reldir%/flusher.h \
+	%reldir%/cleaner.c \
+	%reldir%/log.c %reldir%/log.h %reldir%/log-private.h

@@ -1,5 +1,6 @@
 /* log.c: one partition's durable log: segments, append, fetch reads, offsets
- * by time, retention, flushing, and recovery on open (see log.h).
+ * by time, retention, flushing, and recovery on open (see log.h; compaction
+ * is in cleaner.c, background fsyncs in flusher.c).
  *
  * Design note.
  *   - Segments live in an array sorted by base offset; the last is active.
@@ -18,6 +19,9 @@
  *     slice is the segment end, the batch boundary at limit_offset, or the last
  *     batch boundary within max_bytes (found the same way) -- never less than
  *     one whole batch (KIP-74). No per-record work, no allocation.
+ *   - fsyncs: a sealed segment, and flush.ms, go to a background thread
+ *     (flusher.c); fsync_on_append, flush.messages, rb_log_flush and close
+ *     fsync on the caller's thread (after waiting for background ones).
  *   - Durability bookkeeping: recovery_point is the offset below which
  *     everything is fsynced. A checkpoint file holds it with the log start
  *     offset; it is rewritten when the start offset moves, when the recovery
@@ -55,37 +59,14 @@
 #include "common/log.h"
 
 #include "broker/log/batch.h"
+#include "broker/log/flusher.h"
+#include "broker/log/log-private.h"
 #include "broker/log/log.h"
 #include "broker/log/segment.h"
 
-#define LOG_COMPONENT "broker.log"
 #define CHECKPOINT_FILE "rill-log.checkpoint"
 #define CLEAN_MARKER_FILE "rill-log.clean-shutdown"
-#define CACHE_SLOTS 4
 #define HOT_READAHEAD (16 * 1024)
-#define RECOVERY_READAHEAD (1024 * 1024)
-
-struct rb_log {
-    char *dir;
-    int dir_fd;
-    rb_log_config_t config;
-    rb_segment_t **segs; /* sorted by base offset; the last is active */
-    size_t n_segs, cap_segs;
-    int64_t start_offset;
-    int64_t recovery_point;           /* everything below is fsynced */
-    int64_t checkpointed_recovery;    /* what the checkpoint file says */
-    int64_t unflushed_messages;
-    int64_t first_unflushed_ms; /* -1 when all is flushed */
-    bool dir_dirty;             /* files created since the last directory fsync */
-    int32_t leader_epoch;
-    rb_window_t win; /* header reads of fetch and offset_for_time */
-    struct {
-        rb_segment_t *seg; /* NULL: empty slot */
-        int64_t offset;    /* a batch with this base offset ... */
-        int64_t pos;       /* ... starts at this position of seg */
-    } cache[CACHE_SLOTS];
-    unsigned cache_next;
-};
 
 static rb_segment_t *active(const rb_log_t *log)
 {
@@ -128,7 +109,7 @@ void rb_log_set_config(rb_log_t *log, const rb_log_config_t *config)
 
 /* ---- small helpers ---------------------------------------------------------- */
 
-static int fsync_retry(int fd, bool data_only)
+int rb__log_fsync(int fd, bool data_only)
 {
     int rc;
     do {
@@ -165,7 +146,7 @@ static void segs_push(rb_log_t *log, rb_segment_t *seg)
     log->segs[log->n_segs++] = seg;
 }
 
-static void cache_forget(rb_log_t *log, const rb_segment_t *seg)
+void rb__log_cache_forget(rb_log_t *log, const rb_segment_t *seg)
 {
     for (int i = 0; i < CACHE_SLOTS; i++)
         if (seg == NULL || log->cache[i].seg == seg)
@@ -188,7 +169,7 @@ static void cache_put(rb_log_t *log, rb_segment_t *seg, int64_t offset, int64_t 
 static void segs_remove(rb_log_t *log, size_t i)
 {
     rb_segment_t *seg = log->segs[i];
-    cache_forget(log, seg);
+    rb__log_cache_forget(log, seg);
     rb__segment_destroy(seg);
     memmove(log->segs + i, log->segs + i + 1, (log->n_segs - i - 1) * sizeof(log->segs[0]));
     log->n_segs--;
@@ -222,7 +203,7 @@ static int write_checkpoint(rb_log_t *log)
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         goto fail;
-    if (pwrite_full(fd, (const uint8_t *)text, len, 0) != 0 || fsync_retry(fd, true) != 0) {
+    if (pwrite_full(fd, (const uint8_t *)text, len, 0) != 0 || rb__log_fsync(fd, true) != 0) {
         int saved = errno;
         close(fd);
         unlink(tmp);
@@ -230,7 +211,7 @@ static int write_checkpoint(rb_log_t *log)
         goto fail;
     }
     close(fd);
-    if (rename(tmp, path) != 0 || fsync_retry(log->dir_fd, false) != 0)
+    if (rename(tmp, path) != 0 || rb__log_fsync(log->dir_fd, false) != 0)
         goto fail;
     log->checkpointed_recovery = log->recovery_point;
     return 0;
@@ -264,13 +245,23 @@ static void read_checkpoint(rb_log_t *log, int64_t *start, int64_t *recovery)
 
 /* fsyncs every segment with unflushed writes, and the directory if files were
  * created or removed. Does not touch the bookkeeping. */
+static void poll_flushes(rb_log_t *log);
+
 static int sync_all(rb_log_t *log)
 {
+    /* segments handed to the flusher are no longer marked unflushed: their
+     * fsyncs must be done before everything can be called durable */
+    bool idle = rb__flush_state_wait(log->fstate, 60000);
+    poll_flushes(log);
+    for (size_t i = 0; i < log->n_segs; i++) {
+        if (!idle)
+            log->segs[i]->unflushed = true;
+    }
     for (size_t i = 0; i < log->n_segs; i++) {
         rb_segment_t *seg = log->segs[i];
         if (!seg->unflushed)
             continue;
-        if (fsync_retry(seg->fd, true) != 0) {
+        if (rb__log_fsync(seg->fd, true) != 0) {
             RILL_LOG_WARN(LOG_COMPONENT, "fsync failed: %s file=%s.log", g_strerror(errno),
                           seg->path);
             return -1;
@@ -278,7 +269,7 @@ static int sync_all(rb_log_t *log)
         seg->unflushed = false;
     }
     if (log->dir_dirty) {
-        if (fsync_retry(log->dir_fd, false) != 0) {
+        if (rb__log_fsync(log->dir_fd, false) != 0) {
             RILL_LOG_WARN(LOG_COMPONENT, "fsync of directory failed: %s dir=%s",
                           g_strerror(errno), log->dir);
             return -1;
@@ -298,6 +289,61 @@ static void mark_flushed(rb_log_t *log)
         write_checkpoint(log); /* failure only means more to recover after a crash */
 }
 
+/* Learns what the background fsyncs did: moves the recovery point, or after
+ * a failure marks everything for flushing again. */
+static void poll_flushes(rb_log_t *log)
+{
+    bool failed;
+    int64_t upto = rb__flush_state_poll(log->fstate, &failed);
+    if (failed) {
+        for (size_t i = 0; i < log->n_segs; i++)
+            log->segs[i]->unflushed = true;
+        log->dir_dirty = true;
+    }
+    if (upto > log->recovery_point) {
+        log->recovery_point = upto;
+        if (segs_find(log, upto) != segs_find(log, log->checkpointed_recovery))
+            write_checkpoint(log);
+    }
+}
+
+/* Hands every unflushed segment (and the directory) to the flusher thread.
+ * Falls back to flushing here if descriptors cannot be duplicated. */
+static void flush_in_background(rb_log_t *log)
+{
+    g_autofree int *fds = g_new(int, log->n_segs + 1);
+    g_autofree bool *is_dir = g_new(bool, log->n_segs + 1);
+    size_t n = 0;
+    for (size_t i = 0; i <= log->n_segs; i++) {
+        bool dir = i == log->n_segs;
+        if (dir ? !log->dir_dirty : !log->segs[i]->unflushed)
+            continue;
+        int fd = fcntl(dir ? log->dir_fd : log->segs[i]->fd, F_DUPFD_CLOEXEC, 0);
+        if (fd < 0) {
+            while (n > 0)
+                close(fds[--n]);
+            rb_log_flush(log);
+            return;
+        }
+        fds[n] = fd;
+        is_dir[n++] = dir;
+    }
+    if (n == 0)
+        return;
+    for (size_t i = 0; i < log->n_segs; i++)
+        log->segs[i]->unflushed = false;
+    log->dir_dirty = false;
+    log->unflushed_messages = 0;
+    log->first_unflushed_ms = -1;
+    rb__flusher_submit(log->fstate, fds, is_dir, n, rb_log_end_offset(log), log->dir);
+}
+
+int64_t rb_log_recovery_point(rb_log_t *log)
+{
+    poll_flushes(log);
+    return log->recovery_point;
+}
+
 int rb_log_flush(rb_log_t *log)
 {
     if (sync_all(log) != 0)
@@ -314,10 +360,6 @@ static int roll(rb_log_t *log, int64_t now_ms)
     if (rb__segment_write_indexes(old) != 0)
         RILL_LOG_WARN(LOG_COMPONENT, "cannot write index (it will be rebuilt): %s file=%s.index",
                       g_strerror(errno), old->path);
-#ifdef SYNC_FILE_RANGE_WRITE
-    if (old->unflushed) /* start writeback now; the fsync comes with the next flush */
-        (void)sync_file_range(old->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-#endif
     rb_segment_t *seg = rb__segment_create(log->dir, rb_log_end_offset(log), now_ms);
     if (seg == NULL) {
         RILL_LOG_WARN(LOG_COMPONENT, "cannot create segment: %s dir=%s offset=%" PRId64,
@@ -326,6 +368,7 @@ static int roll(rb_log_t *log, int64_t now_ms)
     }
     segs_push(log, seg);
     log->dir_dirty = true;
+    flush_in_background(log); /* the sealed segment, as Kafka does at a roll */
     RILL_LOG_DEBUG(LOG_COMPONENT, "rolled segment dir=%s base=%" PRId64, log->dir,
                    seg->base_offset);
     return 0;
@@ -345,6 +388,8 @@ rb_kerr_t rb_log_append(rb_log_t *log, uint8_t *batch, size_t len, int64_t now_m
     rb_kerr_t err = rb_batch_validate(batch, len, &bi);
     if (err != RB_LOG_ERR_NONE)
         return err;
+    if (config->compact && bi.null_key && !rb_batch_is_control(batch))
+        return RB_LOG_ERR_INVALID_RECORD; /* as Kafka: a compacted topic needs keys */
 
     int64_t base = rb_log_end_offset(log);
     int64_t last = base + bi.record_count - 1;
@@ -493,7 +538,7 @@ static int read_hinted(rb_log_t *log, rb_segment_t *seg, int64_t pos, int64_t at
                   "index entry points at the wrong place, dropping the index file=%s.index "
                   "position=%" PRId64 " offset=%" PRId64,
                   seg->path, pos, at);
-    cache_forget(log, seg);
+    rb__log_cache_forget(log, seg);
     rb__segment_reset_indexes(seg);
     rb_scan_result_t res;
     if (rb__segment_scan(seg, &log->win, 0, seg->base_offset, seg->size, false,
@@ -504,18 +549,24 @@ static int read_hinted(rb_log_t *log, rb_segment_t *seg, int64_t pos, int64_t at
 
 /* Finds the batch of seg holding target (or the first one after it): the
  * best starting point from the cache and the index, then a forward scan.
+ * An index entry names the exact base offset of the batch at its position
+ * and is checked; a cache entry (o, p) says that every batch before p ends at
+ * or below o -- after compaction the batch at p may start above o -- and,
+ * being the log's own memory, is trusted.
  * Returns 0 with *h, 1 if no batch of seg reaches target, -1 on error. */
 static int locate(rb_log_t *log, rb_segment_t *seg, int64_t target, hdr_info_t *h)
 {
     int64_t pos, at;
+    bool cached = false;
     rb__segment_floor_offset(seg, target, &pos, &at);
     for (int i = 0; i < CACHE_SLOTS; i++)
         if (log->cache[i].seg == seg && log->cache[i].offset <= target &&
             log->cache[i].offset > at) {
             at = log->cache[i].offset;
             pos = log->cache[i].pos;
+            cached = true;
         }
-    int rc = read_hinted(log, seg, pos, at, h);
+    int rc = cached ? read_header(log, seg, pos, h) : read_hinted(log, seg, pos, at, h);
     if (rc == -2)
         rc = read_header(log, seg, 0, h);
     while (rc == 0 && h->next <= target)
@@ -538,20 +589,26 @@ rb_kerr_t rb_log_read(rb_log_t *log, int64_t offset, int64_t limit_offset, size_
         return RB_LOG_ERR_NONE;
 
     size_t i = segs_find(log, offset);
-    while (i < log->n_segs && offset >= log->segs[i]->next_offset) {
-        i++; /* a gap (or an empty segment): the data goes on in the next one */
-        if (i < log->n_segs && offset < log->segs[i]->base_offset)
+    rb_segment_t *seg;
+    hdr_info_t first;
+    for (;;) {
+        if (i >= log->n_segs || offset >= limit_offset)
+            return RB_LOG_ERR_NONE;
+        seg = log->segs[i];
+        int rc = offset >= seg->next_offset ? 1 : locate(log, seg, offset, &first);
+        if (rc < 0)
+            return RB_LOG_ERR_UNKNOWN_SERVER_ERROR;
+        if (rc == 0)
+            break;
+        /* nothing at or after offset here (compacted away, or a gap): go on in
+         * the next segment */
+        if (++i < log->n_segs && offset < log->segs[i]->base_offset)
             offset = log->segs[i]->base_offset;
     }
-    if (i >= log->n_segs || offset >= limit_offset)
+    if (first.base >= limit_offset)
         return RB_LOG_ERR_NONE;
-    rb_segment_t *seg = log->segs[i];
-
-    hdr_info_t first;
-    int rc = locate(log, seg, offset, &first);
-    if (rc != 0)
-        return rc < 0 ? RB_LOG_ERR_UNKNOWN_SERVER_ERROR : RB_LOG_ERR_NONE;
     cache_put(log, seg, first.base, first.pos);
+    int rc;
 
     /* the hard end: the segment's end or the batch boundary at limit_offset */
     int64_t hard_end = seg->size, hard_end_offset = seg->next_offset;
@@ -567,8 +624,9 @@ rb_kerr_t rb_log_read(rb_log_t *log, int64_t offset, int64_t limit_offset, size_
         }
     }
 
-    int64_t want = (int64_t)max_bytes > INT64_MAX - first.pos ? INT64_MAX
-                                                              : first.pos + (int64_t)max_bytes;
+    int64_t want = (uint64_t)max_bytes >= (uint64_t)(INT64_MAX - first.pos)
+                       ? INT64_MAX
+                       : first.pos + (int64_t)max_bytes;
     int64_t end, end_off;
     if (want >= hard_end) {
         end = hard_end;
@@ -650,6 +708,30 @@ int64_t rb_log_offset_for_time(rb_log_t *log, int64_t ts)
     return -1;
 }
 
+int64_t rb_log_max_timestamp(rb_log_t *log, int64_t *timestamp)
+{
+    rb_segment_t *best = NULL;
+    for (size_t i = 0; i < log->n_segs; i++) {
+        rb_segment_t *seg = log->segs[i];
+        if (seg->max_timestamp >= 0 && seg->next_offset > log->start_offset &&
+            (best == NULL || seg->max_timestamp > best->max_timestamp))
+            best = seg;
+    }
+    *timestamp = -1;
+    if (best == NULL)
+        return -1;
+    hdr_info_t h;
+    int rc = locate(log, best, best->max_ts_offset, &h);
+    for (; rc == 0 && h.max_timestamp != best->max_timestamp;
+         rc = read_header(log, best, h.pos + h.size, &h))
+        ;
+    if (rc != 0)
+        return -1;
+    *timestamp = h.max_timestamp;
+    int64_t found = first_record_at_or_after(log, best, &h, h.max_timestamp);
+    return found > log->start_offset ? found : log->start_offset;
+}
+
 /* ---- deletion and housekeeping ----------------------------------------------- */
 
 rb_kerr_t rb_log_delete_records(rb_log_t *log, int64_t offset)
@@ -684,6 +766,7 @@ static int64_t segment_time(const rb_segment_t *seg)
 int rb_log_maintain(rb_log_t *log, int64_t now_ms)
 {
     const rb_log_config_t *config = &log->config;
+    poll_flushes(log);
     rb_segment_t *seg = active(log);
     if (seg->size > 0 && config->segment_ms >= 0 && now_ms - seg->roll_base_ms >= config->segment_ms)
         roll(log, now_ms);
@@ -706,18 +789,20 @@ int rb_log_maintain(rb_log_t *log, int64_t now_ms)
     }
     if (log->start_offset < log->segs[0]->base_offset)
         log->start_offset = log->segs[0]->base_offset;
+    if (config->compact)
+        rb__log_maybe_compact(log, now_ms);
     if (deleted > 0)
         RILL_LOG_INFO(LOG_COMPONENT, "retention deleted segments dir=%s count=%d log_start_offset=%" PRId64,
                       log->dir, deleted, log->start_offset);
 
-    /* flush.ms, and sealed segments (their fsync makes the recovery point advance) */
+    /* flush.ms, and sealed segments still unflushed (after a failure) */
     bool sealed_unflushed = false;
     for (size_t i = 0; i + 1 < log->n_segs; i++)
         sealed_unflushed |= log->segs[i]->unflushed;
     if (sealed_unflushed ||
         (config->flush_ms >= 0 && log->first_unflushed_ms >= 0 &&
          now_ms - log->first_unflushed_ms >= config->flush_ms))
-        rb_log_flush(log);
+        flush_in_background(log);
     return deleted;
 }
 
@@ -770,9 +855,9 @@ static GArray *list_dir(rb_log_t *log, bool *clean, char **errmsg)
         } else if (parse_segment_name(name, ".index", &base) ||
                    parse_segment_name(name, ".timeindex", &base)) {
             g_hash_table_add(indexes, g_strndup(name, 20));
-        } else if (g_str_has_suffix(name, ".tmp")) {
+        } else if (g_str_has_suffix(name, ".tmp") || g_str_has_suffix(name, ".log.cleaned")) {
             g_autofree char *p = g_strdup_printf("%s/%s", log->dir, name);
-            unlink(p); /* a checkpoint whose writing was interrupted */
+            unlink(p); /* a checkpoint or a compacted copy whose writing was interrupted */
         } else {
             RILL_LOG_WARN(LOG_COMPONENT, "ignoring stray file in log directory file=%s/%s",
                           log->dir, name);
@@ -858,6 +943,7 @@ static void log_free(rb_log_t *log)
     if (log->dir_fd >= 0)
         close(log->dir_fd);
     rb__window_free(&log->win);
+    rb__flush_state_unref(log->fstate);
     g_free(log->dir);
     g_free(log);
 }
@@ -913,13 +999,6 @@ static bool load_segments(rb_log_t *log, GArray *bases, bool clean, int64_t reco
     if (!ok)
         return false;
 
-    /* empty segments that are not the last only confuse lookups */
-    for (size_t i = 0; i + 1 < log->n_segs;) {
-        if (log->segs[i]->size == 0)
-            segs_remove(log, i);
-        else
-            i++;
-    }
     rb_segment_t *seg = active(log);
     seg->roll_base_ms = now_ms;
     if (seg->size > 0) {
@@ -942,6 +1021,7 @@ rb_log_t *rb_log_open(const char *dir, const rb_log_config_t *config, char **err
     log->config = *config;
     config_normalize(&log->config);
     log->first_unflushed_ms = -1;
+    log->fstate = rb__flush_state_new();
     rb__window_init(&log->win, HOT_READAHEAD);
     log->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (log->dir_fd < 0) {
@@ -960,7 +1040,7 @@ rb_log_t *rb_log_open(const char *dir, const rb_log_config_t *config, char **err
     read_checkpoint(log, &start, &recovery);
     if (clean) { /* from now on a crash must not look like a clean stop */
         g_autofree char *marker = g_strdup_printf("%s/%s", dir, CLEAN_MARKER_FILE);
-        if (unlink(marker) != 0 || fsync_retry(log->dir_fd, false) != 0) {
+        if (unlink(marker) != 0 || rb__log_fsync(log->dir_fd, false) != 0) {
             *errmsg = g_strdup_printf("cannot remove %s: %s", marker, g_strerror(errno));
             log_free(log);
             return NULL;
@@ -997,7 +1077,9 @@ rb_log_t *rb_log_open(const char *dir, const rb_log_config_t *config, char **err
         return NULL;
     }
     log->recovery_point = rb_log_end_offset(log);
-    if (write_checkpoint(log) != 0) {
+    log->checkpointed_recovery = recovery;
+    bool unchanged = clean && start == log->start_offset && recovery == log->recovery_point;
+    if (!unchanged && write_checkpoint(log) != 0) {
         *errmsg = g_strdup_printf("cannot write checkpoint in %s: %s", dir, g_strerror(errno));
         log_free(log);
         return NULL;
@@ -1036,7 +1118,7 @@ void rb_log_close(rb_log_t *log)
     if (shutdown_files(log)) {
         g_autofree char *marker = g_strdup_printf("%s/%s", log->dir, CLEAN_MARKER_FILE);
         int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (fd < 0 || close(fd) != 0 || fsync_retry(log->dir_fd, false) != 0)
+        if (fd < 0 || close(fd) != 0 || rb__log_fsync(log->dir_fd, false) != 0)
             RILL_LOG_WARN(LOG_COMPONENT, "cannot write clean shutdown marker: %s dir=%s",
                           g_strerror(errno), log->dir);
     } else {

@@ -113,13 +113,23 @@ typedef struct rb_log_slice {
  * the batch that contains offset, at most max_bytes -- but always at least one
  * whole batch if any is readable (KIP-74), so a large batch never blocks a
  * consumer. Data comes from one segment per call, as in Kafka.
- * Returns 0, or 1 OFFSET_OUT_OF_RANGE if offset < start or offset > end. */
+ * Returns 0, or 1 OFFSET_OUT_OF_RANGE if offset < start or offset > end
+ * (or -1 UNKNOWN_SERVER_ERROR if the segment cannot be read).
+ * The slice ends on a batch boundary: at the segment's end, at the batch
+ * boundary of limit_offset (the batch holding limit_offset - 1 is included),
+ * or at the last boundary within max_bytes. offset == end gives len 0. */
 rb_kerr_t rb_log_read(rb_log_t *log, int64_t offset, int64_t limit_offset, size_t max_bytes,
                       rb_log_slice_t *slice);
 
 /* ListOffsets by timestamp: the first offset whose batch max timestamp is >=
- * ts, or -1 if none. */
+ * ts, or -1 if none. Within an uncompressed CreateTime batch this is the
+ * first record with a timestamp >= ts (as Kafka); never below the start offset. */
 int64_t rb_log_offset_for_time(rb_log_t *log, int64_t ts);
+
+/* ListOffsets MAX_TIMESTAMP (-3, KIP-734): the offset of the first record
+ * with the largest timestamp, which goes to *timestamp; -1 (and -1) if the
+ * log is empty. */
+int64_t rb_log_max_timestamp(rb_log_t *log, int64_t *timestamp);
 
 /* DeleteRecords: moves the log start offset to offset (<= end offset), and
  * deletes segments wholly below it. Returns 0 or OFFSET_OUT_OF_RANGE. */
@@ -127,14 +137,27 @@ rb_kerr_t rb_log_delete_records(rb_log_t *log, int64_t offset);
 
 /* Housekeeping, called periodically by the server: rolls the active segment
  * by segment.ms, applies retention by time and size (never deleting the
- * active segment), and fsyncs by flush.ms. Returns the number of segments deleted. */
+ * active segment), compacts compact topics (see rb_log_compact), and fsyncs
+ * by flush.ms. Returns the number of segments deleted. */
 int rb_log_maintain(rb_log_t *log, int64_t now_ms);
+
+/* Compacts the sealed segments now (cleanup.policy=compact): keeps the latest
+ * record of each key, drops tombstones older than delete.retention.ms, keeps
+ * every offset. rb_log_maintain runs it by itself for compact topics when at
+ * least half of the sealed bytes are new since the last pass. Compressed,
+ * transactional and control batches are kept as they are. Runs on the
+ * caller's thread. Returns the bytes removed, or -1 on an I/O error. */
+int64_t rb_log_compact(rb_log_t *log, int64_t now_ms);
 
 /* fsyncs everything written so far. Returns 0 or -1 (I/O error). */
 int rb_log_flush(rb_log_t *log);
 
 /* Total bytes on disk of the log's segments. */
 int64_t rb_log_size_bytes(const rb_log_t *log);
+
+/* The offset below which everything is known to be fsynced (what recovery
+ * after a crash trusts). Background fsyncs move it. */
+int64_t rb_log_recovery_point(rb_log_t *log);
 
 /* Number of segments (tests, metrics). */
 size_t rb_log_segment_count(const rb_log_t *log);

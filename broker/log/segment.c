@@ -431,7 +431,7 @@ int rb__segment_scan(rb_segment_t *seg, rb_window_t *w, int64_t from, int64_t fr
         int32_t lod = rb_batch_last_offset_delta(hdr);
         int64_t max_ts = rb_batch_max_timestamp(hdr);
         uint32_t stored_crc = rb_batch_crc(hdr);
-        if (base < next || lod < 0 || base - seg->base_offset + lod > (int64_t)UINT32_MAX ||
+        if (base < next || lod < 0 || base - seg->base_offset > (int64_t)UINT32_MAX - lod ||
             pos + size > (int64_t)UINT32_MAX) {
             res->why = "batch offsets out of order";
             break;

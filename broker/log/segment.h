@@ -5,10 +5,10 @@
  * Design note. The indexes are small (8 and 12 bytes per index.interval.bytes
  * of log), so a segment keeps them in memory as arrays; the files exist so
  * that a clean restart need not scan the logs. They are written whole when the
- * segment is sealed (rolled) and at close, and loaded lazily (sealed segments)
- * or at open (the active one). An index file is only a hint: it is validated
- * when loaded (monotonic, inside the log), every lookup checks the batch
- * header it lands on, and a bad index is rebuilt from the .log.
+ * segment is sealed (rolled) and at close, and loaded when the log is opened.
+ * An index file is only a hint: it is validated when loaded (monotonic,
+ * inside the log), every lookup checks the batch header it lands on, and a
+ * bad index is rebuilt from the .log.
  *
  * File formats (big-endian, like Kafka's):
  *   .index      entries of { u32 relative offset, u32 file position }: the
@@ -20,8 +20,10 @@
  *
  * Invariants: size is the number of valid bytes of the .log (the file may be
  * longer only transiently, after a failed write whose truncation failed too);
- * batches lie back to back from position 0 to size; next_offset is the last
- * offset + 1 (base_offset when empty).
+ * batches lie back to back from position 0 to size, with increasing offsets
+ * (compaction may leave gaps, never reorders); next_offset is the last
+ * offset + 1 (base_offset when empty; for a sealed segment it may be the next
+ * segment's base, so a read that finds no batch moves on).
  */
 #ifndef RB_LOG_SEGMENT_H
 #define RB_LOG_SEGMENT_H

@@ -203,7 +203,10 @@ def default_int(f):
         return "0"
     if d in ("true", "false"):
         return "1" if d == "true" else "0"
-    return "INT64_C(%d)" % int(d, 0)
+    try:
+        return "INT64_C(%d)" % int(d, 0)
+    except ValueError:
+        raise SchemaError("line %d: bad default '%s'" % (f.lineno, d))
 
 
 def default_str(f):
@@ -317,8 +320,12 @@ def main():
         sys.stderr.write("%s: %s\n" % (sys.argv[1], e))
         return 1
     h, c = [], []
-    gen_header(apis, h)
-    gen_source(apis, c)
+    try:
+        gen_header(apis, h)
+        gen_source(apis, c)
+    except SchemaError as e:
+        sys.stderr.write("%s: %s\n" % (sys.argv[1], e))
+        return 1
     with open(sys.argv[2], "w", encoding="utf-8") as f:
         f.write("\n".join(h) + "\n")
     with open(sys.argv[3], "w", encoding="utf-8") as f:

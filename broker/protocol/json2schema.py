@@ -38,7 +38,8 @@ def emit_fields(fields, common, depth, out):
         if "tag" in f:
             words.append("tag=%d@%s" % (f["tag"], f["taggedVersions"]))
         if "default" in f:
-            d = str(f["default"]).replace(" ", "")
+            d = f["default"]
+            d = ("true" if d else "false") if isinstance(d, bool) else str(d).replace(" ", "")
             words.append("default=" + d)
         if f.get("flexibleVersions") == "none":
             words.append("noflex")

@@ -13,3 +13,6 @@ EXTRA_DIST += %reldir%/messages.schema %reldir%/gen-protocol.py %reldir%/json2sc
 		$(@D)/messages-gen.h.tmp $(@D)/messages-gen.c.tmp && \
 	mv $(@D)/messages-gen.h.tmp $(@D)/messages-gen.h && \
 	mv $(@D)/messages-gen.c.tmp $(@D)/messages-gen.c
+# Every libbroker object may include the generated header: make it first even
+# when a single target is built (BUILT_SOURCES only covers all/check/install).
+$(libbroker_la_OBJECTS): %reldir%/messages-gen.h

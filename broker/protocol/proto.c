@@ -417,8 +417,8 @@ static int decode_field(const rb_field_desc_t *f, int16_t version, bool flexible
         return fail(r);
     uint8_t *items = n ? rb_arena_alloc(arena, (size_t)n * f->elem_size) : NULL;
     for (int64_t i = 0; i < n; i++) {
-        if (decode_value(f->type, f, version, flexible, r, arena, items + i * f->elem_size,
-                         depth) < 0)
+        if (decode_value(f->type, f, version, flexible, r, arena, items + i * f->elem_size, depth) <
+            0)
             return -1;
     }
     *(void **)p = items;

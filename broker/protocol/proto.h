@@ -78,7 +78,8 @@ void rb_arena_init(rb_arena_t *arena);
 void *rb_arena_alloc(rb_arena_t *arena, size_t n);
 /* A copy of s in the arena (NUL-terminated too, though rb_str_t does not need it). */
 rb_str_t rb_arena_str(rb_arena_t *arena, const char *s, size_t len);
-rb_str_t rb_arena_printf(rb_arena_t *arena, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+rb_str_t rb_arena_printf(rb_arena_t *arena, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void rb_arena_clear(rb_arena_t *arena);
 
 /* ---- encoder ------------------------------------------------------------- */
@@ -125,19 +126,19 @@ struct rb_struct_desc;
 
 typedef struct rb_field_desc {
     const char *name;
-    uint8_t type;     /* rb_ftype_t; for arrays the element type */
+    uint8_t type; /* rb_ftype_t; for arrays the element type */
     bool array;
-    bool noflex;      /* classic encoding even in flexible versions */
-    int16_t vmin;     /* present in versions [vmin, vmax] (tagged: the tagged versions) */
+    bool noflex;  /* classic encoding even in flexible versions */
+    int16_t vmin; /* present in versions [vmin, vmax] (tagged: the tagged versions) */
     int16_t vmax;
-    int16_t nmin;     /* nullable in [nmin, nmax]; nmin > nmax = never */
+    int16_t nmin; /* nullable in [nmin, nmax]; nmin > nmax = never */
     int16_t nmax;
-    int32_t tag;      /* -1 = not a tagged field */
-    uint32_t offset;  /* of the value, or of the items pointer */
-    uint32_t count_offset; /* arrays: of the int32 count (-1 = null) */
-    uint32_t elem_size;    /* arrays: bytes per element */
+    int32_t tag;                      /* -1 = not a tagged field */
+    uint32_t offset;                  /* of the value, or of the items pointer */
+    uint32_t count_offset;            /* arrays: of the int32 count (-1 = null) */
+    uint32_t elem_size;               /* arrays: bytes per element */
     const struct rb_struct_desc *sub; /* RB_FT_STRUCT */
-    int64_t def_int;   /* default of numbers and bools */
+    int64_t def_int;                  /* default of numbers and bools */
     const char *def_str; /* default of strings; NULL = null (or "" when not nullable) */
 } rb_field_desc_t;
 
@@ -149,7 +150,7 @@ typedef struct rb_struct_desc {
 } rb_struct_desc_t;
 
 typedef struct rb_msg_desc {
-    const char *name;       /* "ProduceRequest" */
+    const char *name; /* "ProduceRequest" */
     const rb_struct_desc_t *body;
 } rb_msg_desc_t;
 
@@ -185,8 +186,13 @@ void rb_proto_init(const rb_struct_desc_t *desc, void *out);
 
 /* ---- headers ---------------------------------------------------------------- */
 
-enum { RB_API_PRODUCE = 0, RB_API_FETCH = 1, RB_API_LIST_OFFSETS = 2, RB_API_METADATA = 3,
-       RB_API_API_VERSIONS = 18 };
+enum {
+    RB_API_PRODUCE = 0,
+    RB_API_FETCH = 1,
+    RB_API_LIST_OFFSETS = 2,
+    RB_API_METADATA = 3,
+    RB_API_API_VERSIONS = 18
+};
 
 typedef struct rb_req_header {
     int16_t api_key;

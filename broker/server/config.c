@@ -34,14 +34,14 @@
 #include "common/log.h"
 
 typedef enum cfg_type {
-    CFG_INT,    /* int32 */
-    CFG_LONG,   /* int64 */
+    CFG_INT,  /* int32 */
+    CFG_LONG, /* int64 */
     CFG_BOOL,
     CFG_STRING,
-    CFG_LIST,   /* comma-separated; elements checked against choices if any */
-    CFG_ENUM,   /* one of choices (case-sensitive, like Kafka) */
+    CFG_LIST,     /* comma-separated; elements checked against choices if any */
+    CFG_ENUM,     /* one of choices (case-sensitive, like Kafka) */
     CFG_LISTENER, /* NAME://host:port */
-    CFG_LEVEL,  /* a log level */
+    CFG_LEVEL,    /* a log level */
 } cfg_type_t;
 
 enum {
@@ -90,8 +90,7 @@ static const cfg_def_t defs[] = {
      "The most members a consumer group may have."},
     {"group.min.session.timeout.ms", CFG_INT, "6000", 0, I32, NULL, 0,
      "The smallest session timeout a group member may ask for."},
-    {"inter.broker.listener.name", CFG_STRING, NULL, 0, 0, NULL, F_COMPAT,
-     "Multi-broker setting."},
+    {"inter.broker.listener.name", CFG_STRING, NULL, 0, 0, NULL, F_COMPAT, "Multi-broker setting."},
     {"listener.security.protocol.map", CFG_STRING, NULL, 0, 0, NULL, F_COMPAT,
      "Listener names other than PLAINTEXT are not supported yet."},
     {"listeners", CFG_LISTENER, "PLAINTEXT://127.0.0.1:9092", 0, 0, NULL, 0,
@@ -116,9 +115,9 @@ static const cfg_def_t defs[] = {
     {"log.flush.interval.messages", CFG_LONG, "9223372036854775807", 1, I64, NULL, 0,
      "fsync a partition after this many records (topic: flush.messages)."},
     {"log.flush.interval.ms", CFG_LONG, "1000", 0, I64, NULL, 0,
-     "fsync a partition when its oldest unflushed write is this old (topic: flush.ms). "
-     "Kafka never fsyncs by default and relies on replicas; a single node has none, so "
-     "rill-broker fsyncs every second."},
+     "fsync a partition when its oldest unflushed write is this old (topic: flush.ms), "
+     "checked at each housekeeping pass (log.retention.check.interval.ms). Kafka never "
+     "fsyncs by default and relies on replicas; a single node has none."},
     {"log.flush.on.ack", CFG_BOOL, "false", 0, 0, NULL, F_RILL,
      "fsync the partition before answering an acks=all (-1) Produce, so that an "
      "acknowledged record survives a power loss, not only a crash of the broker. "
@@ -128,8 +127,8 @@ static const cfg_def_t defs[] = {
     {"log.level", CFG_LEVEL, "info", 0, 0, NULL, F_RILL,
      "Log level of the broker's stderr lines: error, warn, info, debug or trace "
      "($RILL_LOG_LEVEL when not set)."},
-    {"log.message.timestamp.type", CFG_ENUM, "CreateTime", 0, 0, "CreateTime|LogAppendTime",
-     0, "Keep the producer's timestamps, or stamp batches with the broker's time."},
+    {"log.message.timestamp.type", CFG_ENUM, "CreateTime", 0, 0, "CreateTime|LogAppendTime", 0,
+     "Keep the producer's timestamps, or stamp batches with the broker's time."},
     {"log.retention.bytes", CFG_LONG, "-1", -1, I64, NULL, 0,
      "Delete old segments while a partition is larger than this; -1: no size limit."},
     {"log.retention.check.interval.ms", CFG_LONG, "300000", 1, I64, NULL, 0,
@@ -175,8 +174,8 @@ static const cfg_def_t defs[] = {
      "The largest request accepted; a larger (or negative) size closes the connection."},
     {"socket.send.buffer.bytes", CFG_INT, "102400", -1, I32, NULL, F_COMPAT,
      "rill-broker leaves socket buffer sizes to the kernel's autotuning."},
-    {"transaction.abort.timed.out.transaction.cleanup.interval.ms", CFG_INT, "10000", 1, I32,
-     NULL, 0, "How often transactions past their timeout are looked for and aborted."},
+    {"transaction.abort.timed.out.transaction.cleanup.interval.ms", CFG_INT, "10000", 1, I32, NULL,
+     0, "How often transactions past their timeout are looked for and aborted."},
     {"transaction.max.timeout.ms", CFG_INT, "900000", 1, I32, NULL, 0,
      "The largest transaction.timeout.ms a producer may ask for."},
     {"transaction.state.log.min.isr", CFG_INT, "2", 1, I32, NULL, F_COMPAT,
@@ -196,7 +195,7 @@ static const cfg_def_t defs[] = {
 #define NDEFS G_N_ELEMENTS(defs)
 
 typedef struct cfg_value {
-    char *text; /* NULL = not set */
+    char *text;  /* NULL = not set */
     int64_t num; /* parsed CFG_INT/LONG/BOOL */
     bool set;    /* given explicitly (file or flag) */
 } cfg_value_t;
@@ -336,16 +335,16 @@ static bool validate(const cfg_def_t *def, const char *text, int64_t *num, char 
             *num = 0;
             return true;
         }
-        *errmsg = g_strdup_printf("invalid value '%s' for %s: expected true or false", text,
-                                  def->name);
+        *errmsg =
+            g_strdup_printf("invalid value '%s' for %s: expected true or false", text, def->name);
         return false;
     case CFG_STRING:
         return true;
     case CFG_ENUM:
         if (choice_ok(def->choices, text))
             return true;
-        *errmsg = g_strdup_printf("invalid value '%s' for %s: expected one of %s", text,
-                                  def->name, def->choices);
+        *errmsg = g_strdup_printf("invalid value '%s' for %s: expected one of %s", text, def->name,
+                                  def->choices);
         return false;
     case CFG_LIST: {
         g_auto(GStrv) items = g_strsplit(text, ",", -1);
@@ -562,8 +561,7 @@ static bool continues(const char *line, size_t len)
 }
 
 /* Parses one logical line (comments and blanks already skipped). */
-static bool parse_property(rb_config_t *config, const char *line, const char *where,
-                           char **errmsg)
+static bool parse_property(rb_config_t *config, const char *line, const char *where, char **errmsg)
 {
     size_t len = strlen(line);
     size_t k = 0;
@@ -671,8 +669,8 @@ rb_config_t *rb_config_from_args(int argc, char **argv, bool *want_help, char **
             continue;
         }
         if (file != NULL) {
-            *errmsg = g_strdup_printf("more than one configuration file ('%s' and '%s')", file,
-                                      path);
+            *errmsg =
+                g_strdup_printf("more than one configuration file ('%s' and '%s')", file, path);
             return NULL;
         }
         file = path;
@@ -762,8 +760,8 @@ void rb_config_print_help(FILE *out)
     for (size_t i = 0; i < NDEFS; i++) {
         const cfg_def_t *def = &defs[i];
         fprintf(out, "\n  %s  (%s, default: %s)%s%s\n", def->name, type_name(def),
-                def->def ? def->def : "not set",
-                def->flags & F_RILL ? " [rill]" : "", def->flags & F_COMPAT ? " [compat]" : "");
+                def->def ? def->def : "not set", def->flags & F_RILL ? " [rill]" : "",
+                def->flags & F_COMPAT ? " [compat]" : "");
         /* wrap the description at ~76 columns, indented */
         g_auto(GStrv) words = g_strsplit(def->doc, " ", -1);
         int col = 0;

@@ -23,9 +23,8 @@ static bool listed_twice(const rb_create_topics_req_t *r, int32_t i)
 {
     for (int32_t k = 0; k < r->topics_count; k++)
         if (k != i && r->topics[k].name.len == r->topics[i].name.len &&
-            (r->topics[i].name.len <= 0 ||
-             memcmp(r->topics[k].name.ptr, r->topics[i].name.ptr,
-                    (size_t)r->topics[i].name.len) == 0))
+            (r->topics[i].name.len <= 0 || memcmp(r->topics[k].name.ptr, r->topics[i].name.ptr,
+                                                  (size_t)r->topics[i].name.len) == 0))
             return true;
     return false;
 }
@@ -69,7 +68,8 @@ static int16_t check_creatable(rb_req_t *req, const rb_create_topics_req_creatab
         }
         if (ct->replication_factor != -1 && ct->replication_factor != 1) {
             *errmsg = g_strdup_printf("replication factor %d is larger than the 1 available "
-                                      "broker", ct->replication_factor);
+                                      "broker",
+                                      ct->replication_factor);
             return RB_ERR_INVALID_REPLICATION_FACTOR;
         }
     }
@@ -113,8 +113,8 @@ void rb__handle_create_topics(rb_req_t *req, rill_rbuf_t *body)
     }
     rb_create_topics_resp_t resp;
     rb_create_topics_resp_init(&resp);
-    resp.topics = rb__items(req, &rb_create_topics_resp_creatable_topic_result_desc,
-                            r.topics_count);
+    resp.topics =
+        rb__items(req, &rb_create_topics_resp_creatable_topic_result_desc, r.topics_count);
     resp.topics_count = r.topics_count;
     for (int32_t i = 0; i < r.topics_count; i++) {
         const rb_create_topics_req_creatable_topic_t *ct = &r.topics[i];
@@ -187,11 +187,14 @@ void rb__handle_delete_topics(rb_req_t *req, rill_rbuf_t *body)
             out->error_code = RB_ERR_TOPIC_DELETION_DISABLED;
             out->error_message = rb_str_c("delete.topic.enable is false");
         } else if (!topic) {
-            out->error_code = v >= 6 && rb_str_is_null(out->name) ? RB_ERR_UNKNOWN_TOPIC_ID
-                                                                   : RB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
+            out->error_code = v >= 6 && rb_str_is_null(out->name)
+                                  ? RB_ERR_UNKNOWN_TOPIC_ID
+                                  : RB_ERR_UNKNOWN_TOPIC_OR_PARTITION;
         } else {
             out->name = rb_arena_str(&req->arena, topic->name, strlen(topic->name));
             out->topic_id = topic->id;
+            if (server->groups)
+                rb_group_topic_deleted(server->groups, topic->name);
             rb__topic_delete(server, topic);
         }
     }
@@ -224,7 +227,8 @@ void rb__handle_create_partitions(rb_req_t *req, rill_rbuf_t *body)
         } else if (ct->count <= topic->npartitions || ct->count > 100000) {
             err = RB_ERR_INVALID_PARTITIONS;
             errmsg = g_strdup_printf("topic has %d partitions; the new count must be larger "
-                                     "(got %d)", topic->npartitions, ct->count);
+                                     "(got %d)",
+                                     topic->npartitions, ct->count);
         } else if (ct->assignments_count > 0) {
             bool ok = ct->assignments_count == ct->count - topic->npartitions;
             for (int32_t k = 0; ok && k < ct->assignments_count; k++)
@@ -255,15 +259,16 @@ void rb__handle_delete_records(rb_req_t *req, rill_rbuf_t *body)
     }
     rb_delete_records_resp_t resp;
     rb_delete_records_resp_init(&resp);
-    resp.topics = rb__items(req, &rb_delete_records_resp_delete_records_topic_result_desc,
-                            r.topics_count);
+    resp.topics =
+        rb__items(req, &rb_delete_records_resp_delete_records_topic_result_desc, r.topics_count);
     resp.topics_count = r.topics_count;
     for (int32_t t = 0; t < r.topics_count; t++) {
         const rb_delete_records_req_delete_records_topic_t *dt = &r.topics[t];
         rb_delete_records_resp_delete_records_topic_result_t *tr = &resp.topics[t];
         tr->name = dt->name;
-        tr->partitions = rb__items(
-            req, &rb_delete_records_resp_delete_records_partition_result_desc, dt->partitions_count);
+        tr->partitions =
+            rb__items(req, &rb_delete_records_resp_delete_records_partition_result_desc,
+                      dt->partitions_count);
         tr->partitions_count = dt->partitions_count;
         for (int32_t p = 0; p < dt->partitions_count; p++) {
             const rb_delete_records_req_delete_records_partition_t *dp = &dt->partitions[p];
@@ -283,6 +288,7 @@ void rb__handle_delete_records(rb_req_t *req, rill_rbuf_t *body)
                 pr->error_code = RB_ERR_NONE; /* nothing to delete */
             } else {
                 pr->error_code = rb_log_delete_records(part->log, offset);
+                rb_pstate_truncate_head(part->pstate, rb_log_start_offset(part->log));
             }
             pr->low_watermark = rb_log_start_offset(part->log);
         }

@@ -26,8 +26,7 @@ static rb_str_t astr(rb_req_t *req, const char *s)
     return s ? rb_arena_str(&req->arena, s, strlen(s)) : RB_STR_NULL;
 }
 
-static bool wanted(const rb_describe_configs_req_describe_configs_resource_t *res,
-                   const char *name)
+static bool wanted(const rb_describe_configs_req_describe_configs_resource_t *res, const char *name)
 {
     if (res->configuration_keys_count < 0)
         return true;
@@ -166,8 +165,8 @@ void rb__handle_describe_configs(rb_req_t *req, rill_rbuf_t *body)
     }
     rb_describe_configs_resp_t resp;
     rb_describe_configs_resp_init(&resp);
-    resp.results = rb__items(req, &rb_describe_configs_resp_describe_configs_result_desc,
-                             r.resources_count);
+    resp.results =
+        rb__items(req, &rb_describe_configs_resp_describe_configs_result_desc, r.resources_count);
     resp.results_count = r.resources_count;
     for (int32_t i = 0; i < r.resources_count; i++) {
         const rb_describe_configs_req_describe_configs_resource_t *res = &r.resources[i];
@@ -236,8 +235,7 @@ static GHashTable *apply_changes(rb_req_t *req, rb_topic_t *topic, const change_
             g_hash_table_insert(ov, g_strdup(c->name), g_strdup(c->value));
             continue;
         }
-        if ((c->op != OP_APPEND && c->op != OP_SUBTRACT) || def->type != RB_CT_LIST ||
-            !c->value) {
+        if ((c->op != OP_APPEND && c->op != OP_SUBTRACT) || def->type != RB_CT_LIST || !c->value) {
             *err = RB_ERR_INVALID_CONFIG;
             *errmsg = g_strdup_printf("config '%s': operation %d needs a list config and a value",
                                       c->name, c->op);
@@ -315,21 +313,20 @@ void rb__handle_alter_configs(rb_req_t *req, rill_rbuf_t *body)
     resp.responses_count = r.resources_count;
     for (int32_t i = 0; i < r.resources_count; i++) {
         const rb_alter_configs_req_alter_configs_resource_t *res = &r.resources[i];
-        change_t *changes = rb_arena_alloc(&req->arena, sizeof(change_t) *
-                                                            (size_t)(res->configs_count + 1));
+        change_t *changes =
+            rb_arena_alloc(&req->arena, sizeof(change_t) * (size_t)(res->configs_count + 1));
         for (int32_t k = 0; k < res->configs_count; k++) {
             changes[k].name = rb__cstr(req, res->configs[k].name);
-            changes[k].value = rb_str_is_null(res->configs[k].value)
-                                   ? NULL
-                                   : rb__cstr(req, res->configs[k].value);
+            changes[k].value =
+                rb_str_is_null(res->configs[k].value) ? NULL : rb__cstr(req, res->configs[k].value);
             changes[k].op = OP_SET;
         }
         rb_alter_configs_resp_alter_configs_resource_response_t *out = &resp.responses[i];
         out->resource_type = res->resource_type;
         out->resource_name = res->resource_name;
-        out->error_code = alter_resource(req, res->resource_type, res->resource_name, changes,
-                                         res->configs_count, true, r.validate_only,
-                                         &out->error_message);
+        out->error_code =
+            alter_resource(req, res->resource_type, res->resource_name, changes, res->configs_count,
+                           true, r.validate_only, &out->error_message);
     }
     rb__req_respond(req, &rb_alter_configs_resp_msg, &resp);
 }
@@ -337,35 +334,33 @@ void rb__handle_alter_configs(rb_req_t *req, rill_rbuf_t *body)
 void rb__handle_incremental_alter_configs(rb_req_t *req, rill_rbuf_t *body)
 {
     rb_incremental_alter_configs_req_t r;
-    if (rb_incremental_alter_configs_req_decode(body, req->hdr.api_version, &req->arena, &r) !=
-        0) {
+    if (rb_incremental_alter_configs_req_decode(body, req->hdr.api_version, &req->arena, &r) != 0) {
         rb__req_fail(req, "malformed IncrementalAlterConfigs request");
         return;
     }
     rb_incremental_alter_configs_resp_t resp;
     rb_incremental_alter_configs_resp_init(&resp);
-    resp.responses = rb__items(
-        req, &rb_incremental_alter_configs_resp_alter_configs_resource_response_desc,
-        r.resources_count);
+    resp.responses =
+        rb__items(req, &rb_incremental_alter_configs_resp_alter_configs_resource_response_desc,
+                  r.resources_count);
     resp.responses_count = r.resources_count;
     for (int32_t i = 0; i < r.resources_count; i++) {
         const rb_incremental_alter_configs_req_alter_configs_resource_t *res = &r.resources[i];
-        change_t *changes = rb_arena_alloc(&req->arena, sizeof(change_t) *
-                                                            (size_t)(res->configs_count + 1));
+        change_t *changes =
+            rb_arena_alloc(&req->arena, sizeof(change_t) * (size_t)(res->configs_count + 1));
         for (int32_t k = 0; k < res->configs_count; k++) {
             changes[k].name = rb__cstr(req, res->configs[k].name);
-            changes[k].value = rb_str_is_null(res->configs[k].value)
-                                   ? NULL
-                                   : rb__cstr(req, res->configs[k].value);
+            changes[k].value =
+                rb_str_is_null(res->configs[k].value) ? NULL : rb__cstr(req, res->configs[k].value);
             changes[k].op = res->configs[k].config_operation;
         }
         rb_incremental_alter_configs_resp_alter_configs_resource_response_t *out =
             &resp.responses[i];
         out->resource_type = res->resource_type;
         out->resource_name = res->resource_name;
-        out->error_code = alter_resource(req, res->resource_type, res->resource_name, changes,
-                                         res->configs_count, false, r.validate_only,
-                                         &out->error_message);
+        out->error_code =
+            alter_resource(req, res->resource_type, res->resource_name, changes, res->configs_count,
+                           false, r.validate_only, &out->error_message);
     }
     rb__req_respond(req, &rb_incremental_alter_configs_resp_msg, &resp);
 }

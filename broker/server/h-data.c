@@ -27,10 +27,12 @@
  * A parked Fetch keeps only its decoded request (names, not pointers), so a
  * topic deleted meanwhile is simply answered UNKNOWN_TOPIC_OR_PARTITION.
  *
- * Isolation: read_committed reads up to the last stable offset and gets the
- * aborted-transaction list; both come from txn_view(), which without
- * transactions gives LSO = high watermark and an empty list (issue 4 plugs
- * the transaction state in there). */
+ * Idempotence and transactions: every append goes through the partition's
+ * producer state (broker/txn/pstate.h): duplicates of the last 5 batches of
+ * a producer are answered with their original offsets and not written,
+ * sequence gaps and stale epochs are refused. read_committed reads up to the
+ * last stable offset and gets the aborted transactions overlapping what it
+ * reads (txn_view()); without transactions LSO = high watermark, no aborts. */
 #include "config.h"
 
 #include <errno.h>
@@ -39,6 +41,7 @@
 
 #include <glib.h>
 
+#include "broker/log/batch.h"
 #include "broker/server/server-private.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -72,6 +75,34 @@ static int16_t check_batch(const rb_records_t *rec, int16_t version)
     return RB_ERR_NONE;
 }
 
+rb_kerr_t rb__partition_append(rb_server_t *server, rb_partition_t *part, uint8_t *batch,
+                               size_t len, rb_pstate_origin_t origin, rb_append_info_t *info)
+{
+    rb_pstate_dup_t dup = {0};
+    rb_kerr_t err = rb_pstate_check(part->pstate, batch, len, origin, &dup);
+    if (err != RB_ERR_NONE)
+        return err;
+    if (dup.duplicate) {
+        /* a retry of an appended batch: answer the original offsets */
+        *info = (rb_append_info_t){dup.base_offset, dup.last_offset, -1, -1, 0};
+        return RB_ERR_NONE;
+    }
+    /* A client's transactional batch must belong to its producer's open
+     * transaction, at the current epoch, on a partition it added (KIP-890):
+     * else a fenced producer could still write where its successor has not. */
+    if (origin == RB_PSTATE_CLIENT && server->txn && rb_batch_is_transactional(batch)) {
+        err = rb_txn_verify_produce(server->txn, rb_batch_producer_id(batch),
+                                    rb_batch_producer_epoch(batch), part->topic->name,
+                                    part->index);
+        if (err != RB_ERR_NONE)
+            return err;
+    }
+    err = rb_log_append(part->log, batch, len, rill__clock_wall_ms(), info);
+    if (err == RB_ERR_NONE)
+        rb_pstate_appended(part->pstate, batch, len);
+    return err;
+}
+
 void rb__handle_produce(rb_req_t *req, rill_rbuf_t *body)
 {
     rb_server_t *server = req->server;
@@ -83,13 +114,12 @@ void rb__handle_produce(rb_req_t *req, rill_rbuf_t *body)
     }
     bool acks_ok = r.acks == 0 || r.acks == 1 || r.acks == -1;
     bool any_error = false;
-    int64_t now = rill__clock_wall_ms();
     GPtrArray *touched = g_ptr_array_new();
 
     rb_produce_resp_t resp;
     rb_produce_resp_init(&resp);
-    resp.responses = rb__items(req, &rb_produce_resp_topic_produce_response_desc,
-                               r.topic_data_count);
+    resp.responses =
+        rb__items(req, &rb_produce_resp_topic_produce_response_desc, r.topic_data_count);
     resp.responses_count = r.topic_data_count;
     for (int32_t t = 0; t < r.topic_data_count; t++) {
         const rb_produce_req_topic_produce_data_t *td = &r.topic_data[t];
@@ -110,12 +140,14 @@ void rb__handle_produce(rb_req_t *req, rill_rbuf_t *body)
             if (err == RB_ERR_NONE) {
                 rb_append_info_t info;
                 /* our copy of the frame is writable: the batch is rewritten in place */
-                err = rb_log_append(part->log, (uint8_t *)pd->records.ptr,
-                                    (size_t)pd->records.len, now, &info);
+                err = rb__partition_append(server, part, (uint8_t *)pd->records.ptr,
+                                           (size_t)pd->records.len, RB_PSTATE_CLIENT, &info);
+                err = rb_txn_error_for_version(RB_TXN_API_PRODUCE, v, err);
                 if (err == RB_ERR_NONE) {
                     pr->base_offset = info.base_offset;
                     pr->log_append_time_ms = info.log_append_time;
-                    g_ptr_array_add(touched, part);
+                    if (info.record_count > 0)
+                        g_ptr_array_add(touched, part);
                 }
             }
             if (err != RB_ERR_NONE) {
@@ -157,17 +189,31 @@ void rb__handle_produce(rb_req_t *req, rill_rbuf_t *body)
 
 /* ---- Fetch ------------------------------------------------------------------------ */
 
-/* What read_committed sees: the last stable offset, and the aborted
- * transactions in [from, lso). Without transactions: the high watermark and
- * none. (issue 4: the transaction state answers here) */
+/* What read_committed sees: the last stable offset (the first offset of the
+ * oldest open transaction, else the high watermark), and the aborted
+ * transactions overlapping [from, lso), from the partition's producer state. */
 static int64_t txn_view(rb_req_t *req, const rb_partition_t *part, int64_t from,
                         rb_fetch_resp_partition_data_t *out)
 {
-    (void)req;
-    (void)from;
+    int64_t lso = rb_pstate_lso(part->pstate, rb_log_end_offset(part->log));
     out->aborted_transactions = NULL;
     out->aborted_transactions_count = 0;
-    return rb_log_end_offset(part->log);
+    if (!req)
+        return lso;
+    GArray *aborted = g_array_new(FALSE, FALSE, sizeof(rb_aborted_txn_t));
+    rb_pstate_aborted_txns(part->pstate, from, lso, aborted);
+    if (aborted->len > 0) {
+        out->aborted_transactions =
+            rb__items(req, &rb_fetch_resp_aborted_transaction_desc, (int32_t)aborted->len);
+        out->aborted_transactions_count = (int32_t)aborted->len;
+        for (guint i = 0; i < aborted->len; i++) {
+            const rb_aborted_txn_t *a = &g_array_index(aborted, rb_aborted_txn_t, i);
+            out->aborted_transactions[i].producer_id = a->producer_id;
+            out->aborted_transactions[i].first_offset = a->first_offset;
+        }
+    }
+    g_array_free(aborted, TRUE);
+    return lso;
 }
 
 /* Walks the request's partitions: fills resp when given, and returns the
@@ -185,8 +231,8 @@ static size_t fetch_fill(rb_req_t *req, const rb_fetch_req_t *r, rb_fetch_resp_t
     size_t total = 0;
     *has_error = false;
     if (resp) {
-        resp->responses = rb__items(req, &rb_fetch_resp_fetchable_topic_response_desc,
-                                    r->topics_count);
+        resp->responses =
+            rb__items(req, &rb_fetch_resp_fetchable_topic_response_desc, r->topics_count);
         resp->responses_count = r->topics_count;
     }
     for (int32_t t = 0; t < r->topics_count; t++) {
@@ -195,8 +241,8 @@ static size_t fetch_fill(rb_req_t *req, const rb_fetch_req_t *r, rb_fetch_resp_t
         if (tr) {
             tr->topic = ft->topic;
             tr->topic_id = ft->topic_id;
-            tr->partitions = rb__items(req, &rb_fetch_resp_partition_data_desc,
-                                       ft->partitions_count);
+            tr->partitions =
+                rb__items(req, &rb_fetch_resp_partition_data_desc, ft->partitions_count);
             tr->partitions_count = ft->partitions_count;
         }
         for (int32_t p = 0; p < ft->partitions_count; p++) {
@@ -215,7 +261,7 @@ static size_t fetch_fill(rb_req_t *req, const rb_fetch_req_t *r, rb_fetch_resp_t
             }
             pr->high_watermark = rb_log_end_offset(part->log);
             pr->log_start_offset = rb_log_start_offset(part->log);
-            pr->last_stable_offset = txn_view(req, part, fp->fetch_offset, pr);
+            pr->last_stable_offset = txn_view(resp ? req : NULL, part, fp->fetch_offset, pr);
             if (!committed) {
                 pr->aborted_transactions = NULL;
                 pr->aborted_transactions_count = v >= 4 ? -1 : 0;
@@ -227,8 +273,8 @@ static size_t fetch_fill(rb_req_t *req, const rb_fetch_req_t *r, rb_fetch_resp_t
             if (max <= 0 && total > 0)
                 continue;
             rb_log_slice_t slice = {-1, 0, 0};
-            rb_kerr_t err = rb_log_read(part->log, fp->fetch_offset, limit,
-                                        max > 0 ? (size_t)max : 1, &slice);
+            rb_kerr_t err =
+                rb_log_read(part->log, fp->fetch_offset, limit, max > 0 ? (size_t)max : 1, &slice);
             if (err != RB_ERR_NONE) {
                 pr->error_code = err;
                 *has_error = true;
@@ -372,8 +418,8 @@ void rb__handle_list_offsets(rb_req_t *req, rill_rbuf_t *body)
     }
     rb_list_offsets_resp_t resp;
     rb_list_offsets_resp_init(&resp);
-    resp.topics = rb__items(req, &rb_list_offsets_resp_list_offsets_topic_response_desc,
-                            r.topics_count);
+    resp.topics =
+        rb__items(req, &rb_list_offsets_resp_list_offsets_topic_response_desc, r.topics_count);
     resp.topics_count = r.topics_count;
     for (int32_t t = 0; t < r.topics_count; t++) {
         const rb_list_offsets_req_list_offsets_topic_t *lt = &r.topics[t];
@@ -397,10 +443,12 @@ void rb__handle_list_offsets(rb_req_t *req, rill_rbuf_t *body)
             pr->leader_epoch = 0;
             if (lp->timestamp == -1) { /* latest */
                 rb_fetch_resp_partition_data_t tmp;
-                int64_t lso = txn_view(req, part, 0, &tmp);
+                int64_t lso = txn_view(NULL, part, 0, &tmp);
                 pr->offset = r.isolation_level == 1 ? lso : rb_log_end_offset(part->log);
             } else if (lp->timestamp == -2) { /* earliest */
                 pr->offset = rb_log_start_offset(part->log);
+            } else if (lp->timestamp == -3 && v >= 7) { /* max timestamp (KIP-734) */
+                pr->offset = rb_log_max_timestamp(part->log, &pr->timestamp);
             } else if (lp->timestamp < 0) {
                 pr->error_code = RB_ERR_INVALID_REQUEST;
             } else {

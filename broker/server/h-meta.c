@@ -44,14 +44,14 @@ void rb__handle_api_versions(rb_req_t *req, rill_rbuf_t *body)
         rb_api_versions_req_t r;
         if (rb_api_versions_req_decode(body, req->hdr.api_version, &req->arena, &r) != 0) {
             resp.error_code = RB_ERR_INVALID_REQUEST;
-        } else if (req->hdr.api_version >= 3 &&
-                   (!software_ok(r.client_software_name) ||
-                    !software_ok(r.client_software_version))) {
+        } else if (req->hdr.api_version >= 3 && (!software_ok(r.client_software_name) ||
+                                                 !software_ok(r.client_software_version))) {
             resp.error_code = RB_ERR_INVALID_REQUEST;
         }
     }
     int32_t n = 0;
-    resp.api_keys = rb__items(req, &rb_api_versions_resp_api_version_desc, (int32_t)rb_proto_n_apis);
+    resp.api_keys =
+        rb__items(req, &rb_api_versions_resp_api_version_desc, (int32_t)rb_proto_n_apis);
     for (size_t i = 0; i < rb_proto_n_apis; i++) {
         const rb_api_desc_t *api = &rb_proto_apis[i];
         if (!rb__server_handler(api->key))
@@ -94,7 +94,8 @@ static void fill_topic(rb_req_t *req, const rb_topic_t *topic,
     out->error_code = RB_ERR_NONE;
     out->name = rb_str_c(topic->name);
     out->topic_id = topic->id;
-    out->is_internal = topic->name[0] == '_' && topic->name[1] == '_';
+    out->is_internal = strcmp(topic->name, "__consumer_offsets") == 0 ||
+                       strcmp(topic->name, "__transaction_state") == 0;
     fill_partitions(req, topic, out);
 }
 
@@ -136,8 +137,8 @@ void rb__handle_metadata(rb_req_t *req, rill_rbuf_t *body)
         return;
     }
 
-    bool may_create = rb_config_bool(server->config, "auto.create.topics.enable") &&
-                      r.allow_auto_topic_creation;
+    bool may_create =
+        rb_config_bool(server->config, "auto.create.topics.enable") && r.allow_auto_topic_creation;
     resp.topics = rb__items(req, &rb_metadata_resp_metadata_response_topic_desc, r.topics_count);
     resp.topics_count = r.topics_count;
     for (int32_t i = 0; i < r.topics_count; i++) {

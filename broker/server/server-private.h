@@ -25,8 +25,11 @@
 
 #include <glib.h>
 
+#include "broker/group/group.h"
 #include "broker/log/log.h"
 #include "broker/protocol/messages-gen.h"
+#include "broker/txn/coordinator.h"
+#include "broker/txn/pstate.h"
 #include "broker/server/server.h"
 
 /* Kafka error codes the handlers answer. */
@@ -59,6 +62,7 @@ typedef struct rb_partition {
     rb_topic_t *topic;
     int32_t index;
     rb_log_t *log;
+    rb_pstate_t *pstate; /* producer state: idempotence, transactions, LSO */
 } rb_partition_t;
 
 struct rb_topic {
@@ -73,6 +77,7 @@ struct rb_topic {
 
 typedef void (*rb__respond_fn)(void *ud, rb_slot_t *slot, rb_enc_t *enc);
 typedef void (*rb__close_fn)(void *ud, rb_conn_t *conn, const char *reason);
+typedef const char *(*rb__peer_fn)(void *ud, rb_conn_t *conn);
 
 typedef struct rb_req rb_req_t;
 
@@ -91,7 +96,11 @@ struct rb_server {
     GList *parked; /* rb_req_t* of long-polling Fetches, oldest first */
     rb__respond_fn respond;
     rb__close_fn close_conn;
+    rb__peer_fn peer;
     void *io_ud;
+    rb_group_coord_t *groups; /* NULL if it failed to start */
+    rb_txn_coord_t *txn;      /* NULL if it failed to start */
+    rb_timer_id_t txn_timer;
 };
 
 /* ---- requests ----------------------------------------------------------------- */
@@ -107,7 +116,7 @@ struct rb_req {
     size_t frame_len;
     rb_arena_t arena;
     /* parked Fetch */
-    void *body;              /* the decoded request */
+    void *body; /* the decoded request */
     rb_timer_id_t timer;
     int64_t deadline_ms;
 };
@@ -142,6 +151,24 @@ void rb__handle_delete_records(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_describe_configs(rb_req_t *req, rill_rbuf_t *body); /* h-configs.c */
 void rb__handle_alter_configs(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_incremental_alter_configs(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_find_coordinator(rb_req_t *req, rill_rbuf_t *body); /* h-group.c */
+void rb__handle_join_group(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_sync_group(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_heartbeat(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_leave_group(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_offset_commit(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_offset_fetch(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_describe_groups(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_list_groups(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_delete_groups(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_init_producer_id(rb_req_t *req, rill_rbuf_t *body); /* h-txn.c */
+void rb__handle_add_partitions_to_txn(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_add_offsets_to_txn(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_end_txn(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_txn_offset_commit(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_describe_producers(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_describe_transactions(rb_req_t *req, rill_rbuf_t *body);
+void rb__handle_list_transactions(rb_req_t *req, rill_rbuf_t *body);
 
 /* The handler for an api key, or NULL (server.c). */
 rb__handler_fn rb__server_handler(int16_t api_key);
@@ -157,7 +184,8 @@ void rb__fetch_drop_all(rb_server_t *server);
 rb_topic_t *rb__topic_find(rb_server_t *server, rb_str_t name);
 rb_topic_t *rb__topic_find_id(rb_server_t *server, const rb_uuid_t *id);
 rb_partition_t *rb__partition_find(rb_server_t *server, rb_str_t topic, int32_t partition);
-/* Kafka's rule: 1-249 chars of [a-zA-Z0-9._-], not "." or "..". */
+/* Kafka's rule: 1-249 chars of [a-zA-Z0-9._-], not "." or ".."; and not the
+ * names of the coordinators' logs (__consumer_offsets, __transaction_state). */
 bool rb__topic_name_valid(rb_str_t name);
 /* Creates a topic (validated by the caller) with its logs, and persists the
  * registry. overrides: (transfer full) or NULL. Returns NULL and sets *errmsg. */
@@ -181,16 +209,22 @@ GHashTable *rb__overrides_new(void);
 /* ---- topic configs (topic-config.c) ------------------------------------------------ */
 
 /* Kafka's DescribeConfigs ConfigType values. */
-enum { RB_CT_BOOLEAN = 1, RB_CT_STRING = 2, RB_CT_INT = 3, RB_CT_LONG = 5, RB_CT_DOUBLE = 6,
-       RB_CT_LIST = 7 };
+enum {
+    RB_CT_BOOLEAN = 1,
+    RB_CT_STRING = 2,
+    RB_CT_INT = 3,
+    RB_CT_LONG = 5,
+    RB_CT_DOUBLE = 6,
+    RB_CT_LIST = 7
+};
 /* Kafka's ConfigSource values. */
 enum { RB_CS_DYNAMIC_TOPIC = 1, RB_CS_STATIC_BROKER = 4, RB_CS_DEFAULT = 5 };
 
 typedef struct rb_topic_config_def {
-    const char *name;        /* topic config name */
-    const char *broker_key;  /* the broker config supplying its default, or NULL */
-    const char *fallback;    /* default when broker_key is NULL */
-    int8_t type;             /* RB_CT_* */
+    const char *name;       /* topic config name */
+    const char *broker_key; /* the broker config supplying its default, or NULL */
+    const char *fallback;   /* default when broker_key is NULL */
+    int8_t type;            /* RB_CT_* */
     const char *doc;
 } rb_topic_config_def_t;
 
@@ -208,8 +242,23 @@ void rb__topic_log_config(const rb_server_t *server, GHashTable *overrides, rb_l
 /* Broker configs DescribeConfigs lists for the broker resource. */
 extern const char *const rb__broker_config_keys[];
 
-/* Test seam: replaces how responses leave and how connections close. */
+/* Test seam: replaces how responses leave, how connections close and how a
+ * connection's peer address is read. */
 void rb__server_set_io(rb_server_t *server, rb__respond_fn respond, rb__close_fn close_conn,
-                       void *ud);
+                       rb__peer_fn peer, void *ud);
+
+/* Consumer groups (h-group.c): start (after the topics) and stop the coordinator. */
+void rb__groups_start(rb_server_t *server);
+void rb__groups_stop(rb_server_t *server);
+/* Transactions (h-txn.c): start (after the groups; recovers what was in
+ * flight) and stop the transaction coordinator. */
+void rb__txn_start(rb_server_t *server);
+void rb__txn_stop(rb_server_t *server);
+
+/* Appends one batch to partition through its producer state (h-data.c):
+ * check (dedupe, sequence, epoch), append, record. For a duplicate, *info
+ * gets the original offsets and nothing is written. Returns a Kafka error. */
+rb_kerr_t rb__partition_append(rb_server_t *server, rb_partition_t *part, uint8_t *batch,
+                               size_t len, rb_pstate_origin_t origin, rb_append_info_t *info);
 
 #endif /* RB_SERVER_PRIVATE_H */

@@ -51,6 +51,24 @@ static const struct {
     {RB_API_KEY_CREATE_PARTITIONS, rb__handle_create_partitions},
     {RB_API_KEY_INCREMENTAL_ALTER_CONFIGS, rb__handle_incremental_alter_configs},
     {RB_API_KEY_DESCRIBE_CLUSTER, rb__handle_describe_cluster},
+    {RB_API_KEY_FIND_COORDINATOR, rb__handle_find_coordinator},
+    {RB_API_KEY_JOIN_GROUP, rb__handle_join_group},
+    {RB_API_KEY_SYNC_GROUP, rb__handle_sync_group},
+    {RB_API_KEY_HEARTBEAT, rb__handle_heartbeat},
+    {RB_API_KEY_LEAVE_GROUP, rb__handle_leave_group},
+    {RB_API_KEY_OFFSET_COMMIT, rb__handle_offset_commit},
+    {RB_API_KEY_OFFSET_FETCH, rb__handle_offset_fetch},
+    {RB_API_KEY_DESCRIBE_GROUPS, rb__handle_describe_groups},
+    {RB_API_KEY_LIST_GROUPS, rb__handle_list_groups},
+    {RB_API_KEY_DELETE_GROUPS, rb__handle_delete_groups},
+    {RB_API_KEY_INIT_PRODUCER_ID, rb__handle_init_producer_id},
+    {RB_API_KEY_ADD_PARTITIONS_TO_TXN, rb__handle_add_partitions_to_txn},
+    {RB_API_KEY_ADD_OFFSETS_TO_TXN, rb__handle_add_offsets_to_txn},
+    {RB_API_KEY_END_TXN, rb__handle_end_txn},
+    {RB_API_KEY_TXN_OFFSET_COMMIT, rb__handle_txn_offset_commit},
+    {RB_API_KEY_DESCRIBE_PRODUCERS, rb__handle_describe_producers},
+    {RB_API_KEY_DESCRIBE_TRANSACTIONS, rb__handle_describe_transactions},
+    {RB_API_KEY_LIST_TRANSACTIONS, rb__handle_list_transactions},
 };
 
 rb__handler_fn rb__server_handler(int16_t api_key)
@@ -110,8 +128,8 @@ void rb__req_finish_no_response(rb_req_t *req)
 
 void rb__req_fail(rb_req_t *req, const char *reason)
 {
-    RILL_LOG_WARN(COMPONENT, "closing connection: %s api=%d version=%d correlation_id=%d",
-                  reason, req->hdr.api_key, req->hdr.api_version, req->hdr.correlation_id);
+    RILL_LOG_WARN(COMPONENT, "closing connection: %s api=%d version=%d correlation_id=%d", reason,
+                  req->hdr.api_key, req->hdr.api_version, req->hdr.correlation_id);
     req->server->close_conn(req->server->io_ud, req->conn, reason);
     rb__req_finish_no_response(req);
 }
@@ -156,10 +174,15 @@ static void net_close(void *ud, rb_conn_t *conn, const char *reason)
     rb_conn_close(conn, reason);
 }
 
+static const char *net_peer(void *ud, rb_conn_t *conn)
+{
+    (void)ud;
+    return rb_conn_peer(conn);
+}
+
 /* ---- dispatch --------------------------------------------------------------------- */
 
-static void on_request(rb_conn_t *conn, rb_slot_t *slot, const uint8_t *frame, size_t len,
-                       void *ud)
+static void on_request(rb_conn_t *conn, rb_slot_t *slot, const uint8_t *frame, size_t len, void *ud)
 {
     rb_server_t *server = ud;
     rb_req_t *req = g_new0(rb_req_t, 1);
@@ -187,8 +210,8 @@ static void on_request(rb_conn_t *conn, rb_slot_t *slot, const uint8_t *frame, s
         return;
     }
     if (!api || !fn || version < api->min_version || version > api->max_version) {
-        g_autofree char *why = g_strdup_printf("unsupported api %d version %d", req->hdr.api_key,
-                                               version);
+        g_autofree char *why =
+            g_strdup_printf("unsupported api %d version %d", req->hdr.api_key, version);
         rb__req_fail(req, why);
         return;
     }
@@ -225,8 +248,18 @@ static void maintain(void *ud)
     g_hash_table_iter_init(&it, server->topics);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         rb_topic_t *topic = value;
-        for (int32_t i = 0; i < topic->npartitions; i++)
-            deleted += rb_log_maintain(topic->partitions[i]->log, now);
+        for (int32_t i = 0; i < topic->npartitions; i++) {
+            rb_partition_t *part = topic->partitions[i];
+            deleted += rb_log_maintain(part->log, now);
+            rb_pstate_truncate_head(part->pstate, rb_log_start_offset(part->log));
+            rb_pstate_expire(part->pstate, now);
+            int64_t end = rb_log_end_offset(part->log);
+            g_autofree char *errmsg = NULL;
+            if (end > rb_pstate_last_snapshot_offset(part->pstate) &&
+                !rb_pstate_snapshot(part->pstate, end, &errmsg))
+                RILL_LOG_WARN(COMPONENT, "producer state snapshot failed topic=%s partition=%d: %s",
+                              topic->name, i, errmsg);
+        }
     }
     if (deleted > 0)
         RILL_LOG_INFO(COMPONENT, "housekeeping deleted %d segments", deleted);
@@ -252,13 +285,14 @@ rb_server_t *rb_server_new(rb_loop_t *loop, const rb_config_t *config, char **er
     server->callbacks = (rb_net_callbacks_t){on_request, on_close, server};
     server->respond = net_respond;
     server->close_conn = net_close;
+    server->peer = net_peer;
     server->maintain_interval_ms = rb_config_int(config, "log.retention.check.interval.ms");
     if (server->maintain_interval_ms <= 0)
         server->maintain_interval_ms = 300000;
 
     if (!*server->log_dir || g_mkdir_with_parents(server->log_dir, 0755) != 0) {
-        *errmsg = g_strdup_printf("cannot create log.dirs '%s': %s", server->log_dir,
-                                  g_strerror(errno));
+        *errmsg =
+            g_strdup_printf("cannot create log.dirs '%s': %s", server->log_dir, g_strerror(errno));
         rb_server_destroy(server);
         return NULL;
     }
@@ -266,6 +300,8 @@ rb_server_t *rb_server_new(rb_loop_t *loop, const rb_config_t *config, char **er
         rb_server_destroy(server);
         return NULL;
     }
+    rb__groups_start(server);
+    rb__txn_start(server);
     server->maintain_timer =
         rb_loop_add_timer(loop, server->maintain_interval_ms, maintain, server);
     RILL_LOG_INFO(COMPONENT, "server ready log_dir=%s topics=%u cluster_id=%s", server->log_dir,
@@ -281,8 +317,7 @@ const rb_net_callbacks_t *rb_server_callbacks(rb_server_t *server)
 void rb_server_set_advertised(rb_server_t *server, const char *host, int port)
 {
     g_free(server->adv_host);
-    server->adv_host = g_strdup(host && *host && strcmp(host, "0.0.0.0") != 0 ? host
-                                                                             : "127.0.0.1");
+    server->adv_host = g_strdup(host && *host && strcmp(host, "0.0.0.0") != 0 ? host : "127.0.0.1");
     server->adv_port = port;
 }
 
@@ -291,6 +326,8 @@ void rb_server_destroy(rb_server_t *server)
     if (!server)
         return;
     rb__fetch_drop_all(server);
+    rb__txn_stop(server);
+    rb__groups_stop(server);
     if (server->maintain_timer)
         rb_loop_cancel_timer(server->loop, server->maintain_timer);
     rb__topics_close_all(server);
@@ -303,9 +340,10 @@ void rb_server_destroy(rb_server_t *server)
 
 /* Test seam: replaces how responses leave and how connections close. */
 void rb__server_set_io(rb_server_t *server, rb__respond_fn respond, rb__close_fn close_conn,
-                       void *ud)
+                       rb__peer_fn peer, void *ud)
 {
     server->respond = respond;
     server->close_conn = close_conn;
+    server->peer = peer;
     server->io_ud = ud;
 }

@@ -59,12 +59,28 @@ const rb_topic_config_def_t rb__topic_configs[] = {
 const size_t rb__n_topic_configs = G_N_ELEMENTS(rb__topic_configs);
 
 const char *const rb__broker_config_keys[] = {
-    "auto.create.topics.enable", "cluster.id", "default.replication.factor",
-    "delete.topic.enable", "log.cleaner.delete.retention.ms", "log.cleanup.policy", "log.dirs",
-    "log.flush.interval.messages", "log.flush.interval.ms", "log.flush.on.ack",
-    "log.index.interval.bytes", "log.message.timestamp.type", "log.retention.bytes",
-    "log.retention.check.interval.ms", "log.retention.ms", "log.roll.ms", "log.segment.bytes",
-    "message.max.bytes", "min.insync.replicas", "node.id", "num.partitions", NULL,
+    "auto.create.topics.enable",
+    "cluster.id",
+    "default.replication.factor",
+    "delete.topic.enable",
+    "log.cleaner.delete.retention.ms",
+    "log.cleanup.policy",
+    "log.dirs",
+    "log.flush.interval.messages",
+    "log.flush.interval.ms",
+    "log.flush.on.ack",
+    "log.index.interval.bytes",
+    "log.message.timestamp.type",
+    "log.retention.bytes",
+    "log.retention.check.interval.ms",
+    "log.retention.ms",
+    "log.roll.ms",
+    "log.segment.bytes",
+    "message.max.bytes",
+    "min.insync.replicas",
+    "node.id",
+    "num.partitions",
+    NULL,
 };
 
 const rb_topic_config_def_t *rb__topic_config_def(const char *name)
@@ -111,8 +127,7 @@ bool rb__topic_config_check(const char *name, const char *value, char **errmsg)
     switch (def->type) {
     case RB_CT_LONG:
     case RB_CT_INT:
-        if (!parse_i64(value, &n) ||
-            (def->type == RB_CT_INT && (n < INT32_MIN || n > INT32_MAX))) {
+        if (!parse_i64(value, &n) || (def->type == RB_CT_INT && (n < INT32_MIN || n > INT32_MAX))) {
             *errmsg = g_strdup_printf("config '%s': '%s' is not a number", name, value);
             return false;
         }
@@ -154,8 +169,8 @@ bool rb__topic_config_check(const char *name, const char *value, char **errmsg)
             }
             for (char **i = items; *i; i++) {
                 if (!one_of(g_strstrip(*i), ok)) {
-                    *errmsg = g_strdup_printf("config '%s': '%s' is not delete or compact", name,
-                                              *i);
+                    *errmsg =
+                        g_strdup_printf("config '%s': '%s' is not delete or compact", name, *i);
                     return false;
                 }
             }
@@ -173,8 +188,8 @@ bool rb__topic_config_check(const char *name, const char *value, char **errmsg)
             static const char *const ok[] = {"producer", "uncompressed", "gzip", "snappy",
                                              "lz4",      "zstd",         NULL};
             if (!one_of(value, ok)) {
-                *errmsg = g_strdup_printf("config '%s': '%s' is not a compression type", name,
-                                          value);
+                *errmsg =
+                    g_strdup_printf("config '%s': '%s' is not a compression type", name, value);
                 return false;
             }
         }

@@ -11,7 +11,8 @@
  * after a deleted topic's logs are gone, so a crash in between leaves either
  * an empty log directory for a known topic (reopened empty) or a directory
  * nobody refers to (ignored, logged at start). Partition p of topic t lives
- * in <log.dirs>/t-p, as in Kafka. */
+ * in <log.dirs>/t-p, as in Kafka; its producer state (idempotence,
+ * transactions) in <log.dirs>/__producer_state/t-p. */
 #include "config.h"
 
 #include <string.h>
@@ -69,6 +70,9 @@ bool rb__topic_name_valid(rb_str_t name)
     if ((name.len == 1 && name.ptr[0] == '.') ||
         (name.len == 2 && name.ptr[0] == '.' && name.ptr[1] == '.'))
         return false;
+    /* the coordinators' own logs live under these names */
+    if (rb_str_eq(name, RB_GROUP_OFFSETS_TOPIC) || rb_str_eq(name, "__transaction_state"))
+        return false;
     for (int32_t i = 0; i < name.len; i++) {
         char c = name.ptr[i];
         if (!g_ascii_isalnum(c) && c != '.' && c != '_' && c != '-')
@@ -81,6 +85,14 @@ static char *partition_dir(const rb_server_t *server, const char *topic, int32_t
 {
     g_autofree char *base = g_strdup_printf("%s-%d", topic, partition);
     return g_build_filename(server->log_dir, base, NULL);
+}
+
+/* <log.dirs>/__producer_state/<topic>-<partition>/: idempotence and
+ * transaction state (broker/txn/pstate.h) of one partition. */
+static char *pstate_dir(const rb_server_t *server, const char *topic, int32_t partition)
+{
+    g_autofree char *base = g_strdup_printf("%s-%d", topic, partition);
+    return g_build_filename(server->log_dir, "__producer_state", base, NULL);
 }
 
 static void topic_free(rb_topic_t *topic)
@@ -104,8 +116,17 @@ static int open_partitions(rb_server_t *server, rb_topic_t *topic, int32_t from,
     for (int32_t i = from; i < to; i++) {
         g_autofree char *dir = partition_dir(server, topic->name, i);
         rb_log_t *log = rb_log_open(dir, &lc, errmsg);
-        if (!log) {
+        /* producer state beside the log's directory, which holds only the log's files */
+        g_autofree char *psdir = pstate_dir(server, topic->name, i);
+        rb_pstate_t *ps = log ? rb_pstate_new(psdir, NULL) : NULL;
+        if (ps && !rb_pstate_rebuild(ps, log, errmsg)) {
+            rb_pstate_free(ps);
+            ps = NULL;
+        }
+        if (!ps) {
+            rb_log_close(log);
             for (int32_t k = from; k < i; k++) {
+                rb_pstate_free(topic->partitions[k]->pstate);
                 rb_log_close(topic->partitions[k]->log);
                 g_free(topic->partitions[k]);
             }
@@ -115,6 +136,7 @@ static int open_partitions(rb_server_t *server, rb_topic_t *topic, int32_t from,
         part->topic = topic;
         part->index = i;
         part->log = log;
+        part->pstate = ps;
         topic->partitions[i] = part;
     }
     topic->npartitions = to;
@@ -254,8 +276,10 @@ void rb__topic_delete(rb_server_t *server, rb_topic_t *topic)
 {
     g_hash_table_remove(server->topics, topic->name);
     rb__topics_save(server);
-    for (int32_t i = 0; i < topic->npartitions; i++)
+    for (int32_t i = 0; i < topic->npartitions; i++) {
+        rb_pstate_delete(topic->partitions[i]->pstate);
         rb_log_delete(topic->partitions[i]->log);
+    }
     RILL_LOG_INFO(COMPONENT, "deleted topic topic=%s", topic->name);
     topic_free(topic);
 }
@@ -278,8 +302,15 @@ void rb__topics_close_all(rb_server_t *server)
     g_hash_table_iter_init(&it, server->topics);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         rb_topic_t *topic = value;
-        for (int32_t i = 0; i < topic->npartitions; i++)
-            rb_log_close(topic->partitions[i]->log);
+        for (int32_t i = 0; i < topic->npartitions; i++) {
+            rb_partition_t *part = topic->partitions[i];
+            g_autofree char *errmsg = NULL;
+            if (!rb_pstate_snapshot(part->pstate, rb_log_end_offset(part->log), &errmsg))
+                RILL_LOG_WARN(COMPONENT, "producer state snapshot failed topic=%s partition=%d: %s",
+                              topic->name, i, errmsg);
+            rb_pstate_free(part->pstate);
+            rb_log_close(part->log);
+        }
         g_hash_table_iter_remove(&it);
         topic_free(topic);
     }

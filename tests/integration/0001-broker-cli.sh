@@ -80,3 +80,13 @@ grep -q "stopped" "$TEST_TMP/broker.log" || fail "no 'stopped' line"
 [ ! -e "$TEST_TMP/port" ] || fail "port.file left behind after a clean stop"
 kill -0 "$pid" 2>/dev/null && fail "still running"
 echo "ok 6 - SIGTERM stops cleanly with exit 0"
+
+# SIGINT (Ctrl-C) stops cleanly too, and a restart on the same directory works
+restart_broker
+kill -INT "$BROKER_PID"
+for i in $(seq 100); do kill -0 "$BROKER_PID" 2>/dev/null || break; sleep 0.1; done
+wait "$BROKER_PID"
+rc=$?
+BROKER_PID=
+[ "$rc" -eq 0 ] || fail "SIGINT: exit status $rc, expected 0"
+echo "ok 7 - SIGINT stops cleanly with exit 0"

@@ -92,19 +92,26 @@ static void expect_start(const char *bootstrap, const char *topic, int64_t start
                 when, n, first, end - start, start);
 }
 
-/* Waits (bounded) for the low watermark to rise above 0; returns it. */
+/* Waits (bounded) for the low watermark to rise above 0 and then hold still
+ * for 2 s (retention runs every 200 ms and may delete in several passes);
+ * returns it. */
 static int64_t wait_low_rises(const char *bootstrap, const char *topic, int64_t *hi_out)
 {
-    int64_t deadline = rt_now_ms() + 30000;
+    int64_t deadline = rt_now_ms() + 40000;
+    int64_t last = -1, since = 0;
     for (;;) {
         int64_t lo, hi;
         kt_watermarks(bootstrap, topic, 0, &lo, &hi);
-        if (lo > 0) {
+        if (lo != last) {
+            last = lo;
+            since = rt_now_ms();
+        } else if (lo > 0 && rt_now_ms() - since >= 2000) {
             *hi_out = hi;
             return lo;
         }
         if (rt_now_ms() > deadline)
-            rt_fail("%s: the log start offset did not move within 30 s", topic);
+            rt_fail("%s: the log start offset did not settle above 0 within 40 s (at %" PRId64 ")",
+                    topic, lo);
         g_usleep(200000);
     }
 }

@@ -11,7 +11,12 @@ ITEST_LIBS = tests/integration/libitest.la $(RDKAFKA_LIBS) $(GLIB_LIBS)
 broker_itests_c = \
 	tests/integration/0002-librdkafka-roundtrip \
 	tests/integration/0006-restart-durability \
-	tests/integration/0008-retention-delete-records
+	tests/integration/0008-retention-delete-records \
+	tests/integration/0150-idempotence-transactions \
+	tests/integration/0151-txn-kill9-atomicity \
+	tests/integration/0100-consumer-group \
+	tests/integration/0102-static-membership \
+	tests/integration/0103-cooperative-rebalance
 check_PROGRAMS += $(broker_itests_c)
 tests_integration_0002_librdkafka_roundtrip_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0002_librdkafka_roundtrip_LDADD = $(ITEST_LIBS)
@@ -19,6 +24,16 @@ tests_integration_0006_restart_durability_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0006_restart_durability_LDADD = $(ITEST_LIBS)
 tests_integration_0008_retention_delete_records_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0008_retention_delete_records_LDADD = $(ITEST_LIBS)
+tests_integration_0150_idempotence_transactions_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0150_idempotence_transactions_LDADD = $(ITEST_LIBS)
+tests_integration_0151_txn_kill9_atomicity_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0151_txn_kill9_atomicity_LDADD = $(ITEST_LIBS)
+tests_integration_0100_consumer_group_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0100_consumer_group_LDADD = $(ITEST_LIBS)
+tests_integration_0102_static_membership_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0102_static_membership_LDADD = $(ITEST_LIBS)
+tests_integration_0103_cooperative_rebalance_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0103_cooperative_rebalance_LDADD = $(ITEST_LIBS)
 
 broker_itests_sh = \
 	tests/integration/0001-broker-cli.sh \
@@ -26,8 +41,9 @@ broker_itests_sh = \
 	tests/integration/0004-kafka-python.sh \
 	tests/integration/0005-kafkajs.sh \
 	tests/integration/0007-torn-tail.sh \
-	tests/integration/0009-malformed-input.sh
-EXTRA_DIST += $(broker_itests_sh) tests/integration/malformed.py tests/js/package.json \
+	tests/integration/0009-malformed-input.sh \
+	tests/integration/0101-kafka-python-group.sh
+EXTRA_DIST += $(broker_itests_sh) tests/integration/malformed.py tests/integration/group.py tests/js/package.json \
 	tests/js/package-lock.json tests/js/roundtrip.js tests/integration/roundtrip.py
 
 # The broker's integration tests need the program: build it before they run.

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,6 +93,8 @@ static void launch(rt_broker_t *broker)
     if (pid < 0)
         rt_fail("fork: %s", g_strerror(errno));
     if (pid == 0) {
+        /* the broker must not outlive its test (or benchmark), however that ends */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         dup2(logfd, STDOUT_FILENO);
         dup2(logfd, STDERR_FILENO);
         execv(g_ptr_array_index(argv, 0), (char **)argv->pdata);
@@ -157,6 +160,11 @@ const char *rt_broker_data_dir(const rt_broker_t *broker)
 const char *rt_broker_tmp_dir(const rt_broker_t *broker)
 {
     return broker->tmp;
+}
+
+int rt_broker_pid(const rt_broker_t *broker)
+{
+    return broker->pid > 0 ? (int)broker->pid : 0;
 }
 
 bool rt_broker_alive(rt_broker_t *broker)

@@ -35,6 +35,9 @@ void rt_broker_kill9(rt_broker_t *broker);
 /* Starts again on the same data dir and the same port. */
 void rt_broker_restart(rt_broker_t *broker);
 
+/* The broker's process id (0 when not running). */
+int rt_broker_pid(const rt_broker_t *broker);
+
 /* Whether the broker process is still running. */
 bool rt_broker_alive(rt_broker_t *broker);
 

@@ -13,3 +13,9 @@ tests_unit_broker_test_log_recovery_SOURCES = tests/unit/broker/test-log-recover
 	tests/unit/broker/test-log-util.c tests/unit/broker/test-log-util.h
 tests_unit_broker_test_log_recovery_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_broker_test_log_recovery_LDADD = libbroker.la libcommon.la $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/broker/test-log-compact
+TESTS += tests/unit/broker/test-log-compact
+tests_unit_broker_test_log_compact_SOURCES = tests/unit/broker/test-log-compact.c \
+	tests/unit/broker/test-log-util.c tests/unit/broker/test-log-util.h
+tests_unit_broker_test_log_compact_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_broker_test_log_compact_LDADD = libbroker.la libcommon.la $(UNIT_LIBS)

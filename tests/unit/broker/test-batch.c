@@ -375,6 +375,83 @@ static void test_batch__many_records_round_trip(void **state)
     assert_int_equal(n, 1000);
 }
 
+static void test_batch__add_record_copies_with_offsets(void **state)
+{
+    size_t len;
+    g_autofree uint8_t *p = build_two(&len);
+    rb_batch_set_base_offset(p, 100);
+    rb_record_iter_t it;
+    rb_record_t rec;
+    rb_record_iter_init(&it, p, len);
+    rb_record_t first, second;
+    assert_int_equal(rb_record_iter_next(&it, &first), 1);
+    assert_int_equal(rb_record_iter_next(&it, &second), 1);
+
+    /* keep only the second record, at its own offset, and the batch's range */
+    rb_batch_builder_t b;
+    rb_batch_builder_init(&b, 100);
+    rb_batch_builder_add_record(&b, &second);
+    size_t clen;
+    g_autofree uint8_t *c = rb_batch_builder_finish(&b, &clen);
+    assert_int_equal(rb_batch_check(c, clen, NULL), 0);
+    assert_int_equal(rb_batch_records_count(c), 1);
+    assert_int_equal(rb_batch_last_offset_delta(c), 1);
+    rb_record_iter_init(&it, c, clen);
+    assert_int_equal(rb_record_iter_next(&it, &rec), 1);
+    assert_int_equal(rec.offset, 101);
+    assert_true(rec.timestamp == 1700000000005);
+    assert_memory_equal(rec.value, "world", 5);
+
+    /* a copy of both is the original, byte for byte (headers too) */
+    rb_batch_builder_init(&b, 100);
+    rb_batch_builder_add_record(&b, &first);
+    rb_batch_builder_add_record(&b, &second);
+    g_autofree uint8_t *d = rb_batch_builder_finish(&b, &clen);
+    assert_int_equal(clen, len);
+    assert_memory_equal(d, p, len);
+}
+
+/* Found by the fuzz driver: a varint whose 10th byte carries more than the
+ * 64th bit was accepted by the validation walk (as 0) but not by the iterator. */
+static void test_batch__overlong_varint_rejected_everywhere(void **state)
+{
+    rb_batch_builder_t b;
+    rb_batch_builder_init(&b, 0);
+    rb_batch_builder_add(&b, 0, "k", 1, "012345678", 9, NULL, 0);
+    size_t len;
+    g_autofree uint8_t *p = rb_batch_builder_finish(&b, &len);
+    /* record: len(61) attr(62) ts(63) off(64) klen(65) 'k'(66) vlen(67)
+     * value(68..76) headers(77) */
+    assert_int_equal(p[67], 18); /* zigzag(9) */
+    assert_int_equal(p[77], 0);
+    /* vlen and the value become one 10-byte varint whose low 64 bits say 0 but
+     * whose 10th byte carries junk: read as 0, the record would parse */
+    memset(p + 67, 0x80, 9);
+    p[76] = 0x78;
+    rb_batch_update_crc(p, len);
+    assert_int_equal(rb_batch_validate(p, len, NULL), RB_LOG_ERR_INVALID_RECORD);
+    rb_record_iter_t it;
+    rb_record_t rec;
+    rb_record_iter_init(&it, p, len);
+    assert_int_equal(rb_record_iter_next(&it, &rec), -1);
+}
+
+/* Found by the fuzz driver: offsets near INT64_MIN/MAX in a garbage header
+ * made the iterator overflow (UBSan); they wrap now. */
+static void test_batch__extreme_base_offset_does_not_overflow(void **state)
+{
+    size_t len;
+    g_autofree uint8_t *p = build_two(&len);
+    rb_batch_set_base_offset(p, INT64_MAX);
+    assert_true(rb_batch_next_offset(p) == INT64_MIN + 1);
+    rb_record_iter_t it;
+    rb_record_t rec;
+    rb_record_iter_init(&it, p, len);
+    assert_int_equal(rb_record_iter_next(&it, &rec), 1);
+    assert_int_equal(rb_record_iter_next(&it, &rec), 1);
+    assert_true(rec.offset == INT64_MIN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +466,9 @@ int main(void)
         cmocka_unit_test(test_batch__compressed_batch_is_opaque),
         cmocka_unit_test(test_batch__iterator_stops_at_malformed_record),
         cmocka_unit_test(test_batch__many_records_round_trip),
+        cmocka_unit_test(test_batch__add_record_copies_with_offsets),
+        cmocka_unit_test(test_batch__overlong_varint_rejected_everywhere),
+        cmocka_unit_test(test_batch__extreme_base_offset_does_not_overflow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,3 +151,29 @@ int tl_count_logs(const char *dir)
     closedir(d);
     return n;
 }
+
+static int capture_saved = -1;
+static char *capture_path;
+
+void tl_capture_begin(void)
+{
+    fflush(stderr);
+    capture_saved = dup(2);
+    int fd = g_file_open_tmp("rill-log-stderr-XXXXXX", &capture_path, NULL);
+    assert_true(fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+}
+
+char *tl_capture_end(void)
+{
+    fflush(stderr);
+    dup2(capture_saved, 2);
+    close(capture_saved);
+    char *text = NULL;
+    assert_true(g_file_get_contents(capture_path, &text, NULL, NULL));
+    unlink(capture_path);
+    g_free(capture_path);
+    capture_path = NULL;
+    return text;
+}

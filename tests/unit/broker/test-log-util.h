@@ -37,4 +37,9 @@ int64_t tl_file_size(const char *path);
 /* Number of .log files in dir. */
 int tl_count_logs(const char *dir);
 
+/* Sends stderr to a temp file until tl_capture_end, which returns what was
+ * written (g_free it). */
+void tl_capture_begin(void);
+char *tl_capture_end(void);
+
 #endif

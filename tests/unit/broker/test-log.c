@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -71,6 +72,9 @@ static void test_log__empty_log(void **state)
     assert_int_equal(slice.len, 0);
     assert_int_equal(rb_log_read(f->log, 1, 1, 1000, &slice), RB_LOG_ERR_OFFSET_OUT_OF_RANGE);
     assert_int_equal(rb_log_offset_for_time(f->log, 0), -1);
+    int64_t max_ts;
+    assert_int_equal(rb_log_max_timestamp(f->log, &max_ts), -1);
+    assert_int_equal(max_ts, -1);
     reopen(f);
     assert_int_equal(rb_log_end_offset(f->log), 0);
 }
@@ -233,7 +237,25 @@ static void test_log__one_segment_per_read(void **state)
     rb_log_slice_t slice;
     assert_int_equal(rb_log_read(f->log, 0, rb_log_end_offset(f->log), SIZE_MAX, &slice), 0);
     assert_true(slice.len <= (size_t)f->config.segment_bytes);
+    g_autofree char *first = tl_path(f->dir, tl_seg(0, ".log"));
+    assert_int_equal(slice.len, tl_file_size(first)); /* all of the first segment */
     assert_true(slice.len < (size_t)rb_log_size_bytes(f->log));
+    /* the next read starts the next segment */
+    g_autofree uint8_t *buf = g_malloc(slice.len);
+    assert_int_equal(pread(slice.fd, buf, slice.len, slice.pos), (ssize_t)slice.len);
+    size_t at = 0, size = 0;
+    int64_t after = 0;
+    while (at < slice.len) {
+        assert_int_equal(rb_batch_check(buf + at, slice.len - at, &size), 0);
+        after = rb_batch_next_offset(buf + at);
+        at += size;
+    }
+    rb_log_slice_t second;
+    assert_int_equal(rb_log_read(f->log, after, rb_log_end_offset(f->log), SIZE_MAX, &second), 0);
+    assert_int_equal(second.pos, 0);
+    assert_true(second.fd != slice.fd);
+    g_autofree char *second_path = tl_path(f->dir, tl_seg(after, ".log"));
+    assert_int_equal(second.len, tl_file_size(second_path));
 }
 
 static void test_log__offset_for_time(void **state)
@@ -253,9 +275,26 @@ static void test_log__offset_for_time(void **state)
         assert_int_equal(rb_log_offset_for_time(f->log, T0 + i * 100 + 50), i * 10 + 10);
     reopen(f);
     assert_int_equal(rb_log_offset_for_time(f->log, T0 + 4203), 423);
+    int64_t max_ts;
+    assert_int_equal(rb_log_max_timestamp(f->log, &max_ts), 999);
+    assert_int_equal(max_ts, T0 + 9909);
     assert_int_equal(rb_log_delete_records(f->log, 500), 0);
     assert_int_equal(rb_log_offset_for_time(f->log, T0), 500);
     assert_int_equal(rb_log_offset_for_time(f->log, T0 + 6001), 601);
+}
+
+static void test_log__max_timestamp_in_the_middle(void **state)
+{
+    fixture_t *f = *state;
+    for (int i = 0; i < 30; i++)
+        tl_append(f->log, 10, i == 12 ? T0 + 1000000 : T0 + i * 10);
+    int64_t ts;
+    /* batch 12 holds T0+1000000 .. +9: the last record has the largest */
+    assert_int_equal(rb_log_max_timestamp(f->log, &ts), 129);
+    assert_int_equal(ts, T0 + 1000009);
+    reopen(f);
+    assert_int_equal(rb_log_max_timestamp(f->log, &ts), 129);
+    assert_int_equal(ts, T0 + 1000009);
 }
 
 static void test_log__delete_records(void **state)
@@ -303,6 +342,7 @@ static void test_log__retention_by_time(void **state)
     for (int i = 0; i < 20; i++) /* recent ones */
         tl_append(f->log, 10, T0 + 1000000 + i);
     int64_t end = rb_log_end_offset(f->log);
+    reopen(f); /* the segments' largest timestamps come back from the time indexes */
     assert_int_equal(rb_log_maintain(f->log, T0 + 30000), 0);
     int deleted = rb_log_maintain(f->log, T0 + 1000000);
     assert_true(deleted >= (int)old_segs - 1);
@@ -431,6 +471,63 @@ static void test_log__fsync_policies(void **state)
     assert_int_equal(tl_verify(f->log, 0, 100000), 22);
 }
 
+/* Polls the recovery point until it reaches want (bounded: 10 s). */
+static int64_t wait_recovery_point(rb_log_t *log, int64_t want)
+{
+    int64_t rp = rb_log_recovery_point(log);
+    for (int i = 0; i < 10000 && rp < want; i++) {
+        g_usleep(1000);
+        rp = rb_log_recovery_point(log);
+    }
+    return rp;
+}
+
+static void test_log__background_flush_moves_recovery_point(void **state)
+{
+    fixture_t *f = *state;
+    assert_int_equal(rb_log_recovery_point(f->log), 0);
+    for (int i = 0; i < 40; i++)
+        tl_append(f->log, 10, T0);
+    assert_true(rb_log_segment_count(f->log) >= 3);
+    /* each roll hands the sealed segment to the flusher thread */
+    int64_t sealed_end = 0;
+    rb_log_slice_t slice;
+    for (int64_t off = 0; off < rb_log_end_offset(f->log);) {
+        assert_int_equal(rb_log_read(f->log, off, INT64_MAX, SIZE_MAX, &slice), 0);
+        g_autofree uint8_t *buf = g_malloc(slice.len);
+        assert_int_equal(pread(slice.fd, buf, slice.len, slice.pos), (ssize_t)slice.len);
+        size_t at = 0, size;
+        while (at < slice.len) {
+            assert_int_equal(rb_batch_check(buf + at, slice.len - at, &size), 0);
+            off = rb_batch_next_offset(buf + at);
+            at += size;
+        }
+        if (off < rb_log_end_offset(f->log))
+            sealed_end = off;
+    }
+    assert_true(sealed_end > 0);
+    assert_true(wait_recovery_point(f->log, sealed_end) >= sealed_end);
+    assert_true(rb_log_recovery_point(f->log) < rb_log_end_offset(f->log));
+    /* flush.ms hands over the active segment too */
+    f->config.flush_ms = 0;
+    rb_log_set_config(f->log, &f->config);
+    rb_log_maintain(f->log, T0 + 1000);
+    assert_int_equal(wait_recovery_point(f->log, 400), 400);
+    /* the checkpoint says so: a crash now recovers only the active segment */
+    g_autofree char *cp = tl_path(f->dir, "rill-log.checkpoint");
+    g_autofree char *text = NULL;
+    assert_true(g_file_get_contents(cp, &text, NULL, NULL));
+    int64_t rp = -1;
+    const char *at = strstr(text, "recovery_point ");
+    assert_non_null(at);
+    rp = g_ascii_strtoll(at + strlen("recovery_point "), NULL, 10);
+    assert_true(rp >= sealed_end);
+    /* and a synchronous flush after all that still works */
+    tl_append(f->log, 10, T0);
+    assert_int_equal(rb_log_flush(f->log), 0);
+    assert_int_equal(rb_log_recovery_point(f->log), 410);
+}
+
 static void ignore_signal(int sig)
 {
     (void)sig;
@@ -476,6 +573,49 @@ static void test_log__full_disk_truncates_partial_write(void **state)
     assert_int_equal(tl_verify(f->log, 0, 100000), 55);
 }
 
+static void test_log__batch_larger_than_segment_bytes(void **state)
+{
+    fixture_t *f = *state;
+    f->config.segment_bytes = 1000;
+    rb_log_set_config(f->log, &f->config);
+    tl_append(f->log, 20, T0); /* ~2.4 KB: accepted, alone in its segment */
+    tl_append(f->log, 20, T0);
+    tl_append(f->log, 1, T0);
+    assert_int_equal(rb_log_segment_count(f->log), 3);
+    assert_int_equal(tl_verify(f->log, 0, 100), 41);
+}
+
+static void test_log__roll_failure_writes_nothing(void **state)
+{
+    fixture_t *f = *state;
+    f->config.segment_bytes = 4000;
+    rb_log_set_config(f->log, &f->config);
+    tl_append(f->log, 30, T0); /* ~3.5 KB: the next batch needs a new segment */
+    int64_t size = rb_log_size_bytes(f->log);
+    size_t len;
+    g_autofree uint8_t *b = tl_batch(5, 30, T0, &len);
+    /* no file descriptor left for the new segment */
+    int probe = open("/dev/null", O_RDONLY);
+    assert_true(probe >= 0);
+    close(probe);
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_NOFILE, &old);
+    lim = old;
+    lim.rlim_cur = (rlim_t)probe;
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    rb_kerr_t err = rb_log_append(f->log, b, len, T0, NULL);
+    setrlimit(RLIMIT_NOFILE, &old);
+    assert_int_equal(err, RB_LOG_ERR_UNKNOWN_SERVER_ERROR);
+    assert_int_equal(rb_log_end_offset(f->log), 30);
+    assert_int_equal(rb_log_size_bytes(f->log), size);
+    assert_int_equal(rb_log_segment_count(f->log), 1);
+    g_autofree uint8_t *b2 = tl_batch(5, 30, T0, &len);
+    assert_int_equal(rb_log_append(f->log, b2, len, T0, NULL), 0);
+    assert_int_equal(rb_log_segment_count(f->log), 2);
+    reopen(f);
+    assert_int_equal(tl_verify(f->log, 0, 100), 35);
+}
+
 static void test_log__delete_removes_directory(void **state)
 {
     fixture_t *f = *state;
@@ -512,6 +652,7 @@ int main(void)
         T(test_log__max_bytes_and_kip74),
         T(test_log__one_segment_per_read),
         T(test_log__offset_for_time),
+        T(test_log__max_timestamp_in_the_middle),
         T(test_log__delete_records),
         T(test_log__retention_by_time),
         T(test_log__retention_by_size),
@@ -519,7 +660,10 @@ int main(void)
         T(test_log__rejects_bad_batches_writing_nothing),
         T(test_log__log_append_time),
         T(test_log__fsync_policies),
+        T(test_log__background_flush_moves_recovery_point),
         T(test_log__full_disk_truncates_partial_write),
+        T(test_log__batch_larger_than_segment_bytes),
+        T(test_log__roll_failure_writes_nothing),
         T(test_log__delete_removes_directory),
         T(test_log__open_fails_cleanly),
     };

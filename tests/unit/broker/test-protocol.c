@@ -16,7 +16,8 @@
 
 /* ---- a generic filler driven by the descriptors ------------------------- */
 
-static const char *const words[] = {"", "a", "topic-1", "retention.ms", "rill", "\xc3\xa9t\xc3\xa9"};
+static const char *const words[] = {
+    "", "a", "topic-1", "retention.ms", "rill", "\xc3\xa9t\xc3\xa9"};
 
 static bool present(const rb_field_desc_t *f, int16_t v)
 {
@@ -176,11 +177,11 @@ static void test_protocol__round_trip_every_message_every_version(void **state)
 /* librdkafka 2.0.2's first request on every connection: ApiVersions v3,
  * header v2 (client id keeps its int16 length), compact strings, tags. */
 static const uint8_t rdkafka_api_versions_v3[] = {
-    0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01,      /* key 18, v3, corr 1 */
-    0x00, 0x07, 'r', 'd', 'k', 'a', 'f', 'k', 'a', 0x00, /* client id, no tags */
-    0x0b, 'l', 'i', 'b', 'r', 'd', 'k', 'a', 'f', 'k', 'a', /* compact "librdkafka" */
-    0x06, '2', '.', '0', '.', '2',                       /* compact "2.0.2" */
-    0x00,                                                /* no tagged fields */
+    0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01,                 /* key 18, v3, corr 1 */
+    0x00, 0x07, 'r',  'd',  'k',  'a',  'f',  'k',  'a', 0x00,      /* client id, no tags */
+    0x0b, 'l',  'i',  'b',  'r',  'd',  'k',  'a',  'f', 'k',  'a', /* compact "librdkafka" */
+    0x06, '2',  '.',  '0',  '.',  '2',                              /* compact "2.0.2" */
+    0x00,                                                           /* no tagged fields */
 };
 
 static void test_protocol__decodes_librdkafka_api_versions_v3(void **state)
@@ -235,12 +236,12 @@ static void test_protocol__decodes_produce_v7(void **state)
 {
     (void)state;
     static const uint8_t v7[] = {
-        0xff, 0xff,             /* transactional id: null */
-        0xff, 0xff,             /* acks -1 */
-        0x00, 0x00, 0x75, 0x30, /* timeout 30000 */
-        0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 'x',                   /* one topic "x" */
-        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02,            /* one partition: 2 */
-        0x00, 0x00, 0x00, 0x04, 'a', 'b', 'c', 'd',                /* records */
+        0xff, 0xff,                                     /* transactional id: null */
+        0xff, 0xff,                                     /* acks -1 */
+        0x00, 0x00, 0x75, 0x30,                         /* timeout 30000 */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 'x',        /* one topic "x" */
+        0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, /* one partition: 2 */
+        0x00, 0x00, 0x00, 0x04, 'a',  'b',  'c',  'd',  /* records */
     };
     rb_arena_t arena;
     rb_arena_init(&arena);
@@ -265,10 +266,10 @@ static void test_protocol__skips_unknown_tagged_fields(void **state)
 {
     (void)state;
     static const uint8_t v3[] = {
-        0x02, 'n', 0x02, 'v',                /* name "n", version "v" */
-        0x02,                                /* two tagged fields */
-        0x05, 0x03, 0xaa, 0xbb, 0xcc,        /* tag 5, 3 bytes: unknown */
-        0x09, 0x00,                          /* tag 9, empty: unknown */
+        0x02, 'n',  0x02, 'v',        /* name "n", version "v" */
+        0x02,                         /* two tagged fields */
+        0x05, 0x03, 0xaa, 0xbb, 0xcc, /* tag 5, 3 bytes: unknown */
+        0x09, 0x00,                   /* tag 9, empty: unknown */
     };
     rb_arena_t arena;
     rb_arena_init(&arena);
@@ -344,8 +345,8 @@ static void test_protocol__garbage_never_crashes(void **state)
                 void *out = rb_arena_alloc(&arena, api->request->body->size);
                 rill_rbuf_t r;
                 rill__rbuf_init(&r, buf, len);
-                int rc = rb_proto_decode(api->request, v, rb_proto_is_flexible(api, v), &r, &arena,
-                                         out);
+                int rc =
+                    rb_proto_decode(api->request, v, rb_proto_is_flexible(api, v), &r, &arena, out);
                 failures += rc != 0;
                 total++;
                 rb_arena_clear(&arena);

@@ -1,6 +1,6 @@
 /* test-server.c: rill-broker's request handlers, fed request frames without
- * sockets: responses are captured through the server's I/O seam, with file
- * ranges read back, so produce -> fetch is checked byte for byte. */
+ * sockets (server-harness.h): discovery, produce/fetch byte for byte, long-polling,
+ * ListOffsets, admin and configs, restart, garbage input. */
 #include "config.h"
 
 #include <setjmp.h>
@@ -8,295 +8,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include <glib.h>
-#include <glib/gstdio.h>
 
-#include "broker/server/server-private.h"
-#include "common/crc32c.h"
-
-/* ---- harness ------------------------------------------------------------- */
-
-typedef struct captured {
-    bool answered;
-    bool has_response;
-    GByteArray *bytes;
-} captured_t;
-
-typedef struct harness {
-    char *dir;
-    rb_config_t *config;
-    rb_loop_t *loop;
-    rb_server_t *server;
-    captured_t slots[64];
-    int next_slot;
-    int closes;
-    char conn_token; /* its address is the fake connection */
-    rb_arena_t arena;
-} harness_t;
-
-static harness_t *H;
-
-static void capture_respond(void *ud, rb_slot_t *slot, rb_enc_t *enc)
-{
-    harness_t *h = ud;
-    captured_t *c = (captured_t *)slot;
-    assert_true(c >= h->slots && c < h->slots + 64);
-    assert_false(c->answered); /* exactly once */
-    c->answered = true;
-    if (!enc)
-        return;
-    c->has_response = true;
-    c->bytes = g_byte_array_new();
-    size_t at = 0;
-    for (size_t i = 0; i <= enc->nsplices; i++) {
-        size_t end = i < enc->nsplices ? enc->splices[i].at : enc->w.len;
-        g_byte_array_append(c->bytes, enc->w.data + at, (guint)(end - at));
-        at = end;
-        if (i < enc->nsplices) {
-            guint8 *buf = g_malloc(enc->splices[i].len);
-            assert_int_equal(pread(enc->splices[i].fd, buf, enc->splices[i].len,
-                                   (off_t)enc->splices[i].pos),
-                             (ssize_t)enc->splices[i].len);
-            g_byte_array_append(c->bytes, buf, (guint)enc->splices[i].len);
-            g_free(buf);
-        }
-    }
-}
-
-static void capture_close(void *ud, rb_conn_t *conn, const char *reason)
-{
-    harness_t *h = ud;
-    (void)reason;
-    assert_ptr_equal(conn, (rb_conn_t *)&h->conn_token);
-    h->closes++;
-}
-
-static void start_server(harness_t *h)
-{
-    g_autofree char *errmsg = NULL;
-    h->server = rb_server_new(h->loop, h->config, &errmsg);
-    if (!h->server)
-        fail_msg("rb_server_new: %s", errmsg);
-    rb__server_set_io(h->server, capture_respond, capture_close, h);
-    rb_server_set_advertised(h->server, "127.0.0.1", 19092);
-}
-
-static void set_config(harness_t *h, const char *key, const char *value)
-{
-    g_autofree char *errmsg = NULL;
-    if (!rb_config_set(h->config, key, value, &errmsg))
-        fail_msg("config %s: %s", key, errmsg);
-}
-
-static int setup(void **state)
-{
-    harness_t *h = g_new0(harness_t, 1);
-    h->dir = g_dir_make_tmp("rill-test-server-XXXXXX", NULL);
-    h->config = rb_config_new_defaults();
-    set_config(h, "log.dirs", h->dir);
-    h->loop = rb_loop_new();
-    rb_arena_init(&h->arena);
-    start_server(h);
-    H = h;
-    *state = h;
-    return 0;
-}
-
-static void rm_rf(const char *path)
-{
-    GDir *d = g_dir_open(path, 0, NULL);
-    if (d) {
-        const char *name;
-        while ((name = g_dir_read_name(d))) {
-            g_autofree char *p = g_build_filename(path, name, NULL);
-            rm_rf(p);
-        }
-        g_dir_close(d);
-    }
-    g_remove(path);
-}
-
-static void clear_slots(harness_t *h)
-{
-    for (int i = 0; i < h->next_slot; i++) {
-        if (h->slots[i].bytes)
-            g_byte_array_free(h->slots[i].bytes, TRUE);
-        h->slots[i] = (captured_t){0};
-    }
-    h->next_slot = 0;
-}
-
-static int teardown(void **state)
-{
-    harness_t *h = *state;
-    rb_server_destroy(h->server);
-    rb_loop_destroy(h->loop);
-    rb_config_free(h->config);
-    clear_slots(h);
-    rb_arena_clear(&h->arena);
-    rm_rf(h->dir);
-    g_free(h->dir);
-    g_free(h);
-    return 0;
-}
-
-/* Sends body (a request struct of api `key`) at version; returns the slot. */
-static captured_t *send_req(harness_t *h, int16_t key, int16_t v, const void *body)
-{
-    const rb_api_desc_t *api = rb_proto_api(key);
-    bool flex = api && rb_proto_is_flexible(api, v);
-    rb_enc_t enc;
-    rb_enc_init(&enc);
-    rb_req_header_t hdr = {key, v, 1000 + h->next_slot, rb_str_c("test-client")};
-    rb_proto_write_req_header(&enc, &hdr, flex);
-    if (body)
-        rb_proto_encode(api->request, v, flex, &enc, body);
-    assert_true(h->next_slot < 64);
-    captured_t *slot = &h->slots[h->next_slot++];
-    const rb_net_callbacks_t *cb = rb_server_callbacks(h->server);
-    cb->on_request((rb_conn_t *)&h->conn_token, (rb_slot_t *)slot, enc.w.data, enc.w.len, cb->ud);
-    rb_enc_free(&enc);
-    return slot;
-}
-
-/* Decodes a captured response of api key at version into out (arena-backed). */
-static void decode_resp(harness_t *h, captured_t *slot, int16_t key, int16_t v, void *out)
-{
-    assert_true(slot->answered);
-    assert_true(slot->has_response);
-    const rb_api_desc_t *api = rb_proto_api(key);
-    bool flex = rb_proto_is_flexible(api, v);
-    rill_rbuf_t r;
-    rill__rbuf_init(&r, slot->bytes->data, slot->bytes->len);
-    int32_t corr = rill__rbuf_get_i32(&r);
-    assert_int_equal(corr, 1000 + (int)(slot - h->slots));
-    if (flex && key != RB_API_KEY_API_VERSIONS)
-        assert_int_equal(rill__rbuf_get_u8(&r), 0); /* header v1: no tags */
-    assert_int_equal(rb_proto_decode(api->response, v, flex, &r, &h->arena, out), 0);
-    assert_int_equal(rill__rbuf_remaining(&r), 0);
-}
-
-/* A record batch v2 with one record (key, value), CRC-32C set. */
-static GByteArray *make_batch(const char *key, const char *value, int64_t ts, int codec)
-{
-    rill_wbuf_t rec;
-    rill__wbuf_init(&rec, 64);
-    rill_wbuf_t body;
-    rill__wbuf_init(&body, 64);
-    rill__wbuf_put_u8(&body, 0);          /* attributes */
-    rill__wbuf_put_varint(&body, 0);      /* timestamp delta */
-    rill__wbuf_put_varint(&body, 0);      /* offset delta */
-    rill__wbuf_put_varint(&body, (int64_t)strlen(key));
-    rill__wbuf_put(&body, key, strlen(key));
-    rill__wbuf_put_varint(&body, (int64_t)strlen(value));
-    rill__wbuf_put(&body, value, strlen(value));
-    rill__wbuf_put_varint(&body, 0);      /* headers */
-    rill__wbuf_put_varint(&rec, (int64_t)body.len);
-    rill__wbuf_put(&rec, body.data, body.len);
-
-    rill_wbuf_t b;
-    rill__wbuf_init(&b, 128);
-    rill__wbuf_put_i64(&b, 0);                         /* base offset */
-    rill__wbuf_put_i32(&b, (int32_t)(49 + rec.len));   /* batch length */
-    rill__wbuf_put_i32(&b, -1);                        /* leader epoch */
-    rill__wbuf_put_u8(&b, 2);                          /* magic */
-    rill__wbuf_put_u32(&b, 0);                         /* crc, below */
-    rill__wbuf_put_i16(&b, (int16_t)codec);            /* attributes */
-    rill__wbuf_put_i32(&b, 0);                         /* last offset delta */
-    rill__wbuf_put_i64(&b, ts);
-    rill__wbuf_put_i64(&b, ts);
-    rill__wbuf_put_i64(&b, -1);                        /* producer id */
-    rill__wbuf_put_i16(&b, -1);
-    rill__wbuf_put_i32(&b, -1);
-    rill__wbuf_put_i32(&b, 1);                         /* records */
-    rill__wbuf_put(&b, rec.data, rec.len);
-    rill__be32_put(b.data + 17, rill__crc32c(0, b.data + 21, b.len - 21));
-    GByteArray *out = g_byte_array_new();
-    g_byte_array_append(out, b.data, (guint)b.len);
-    rill__wbuf_free(&rec);
-    rill__wbuf_free(&body);
-    rill__wbuf_free(&b);
-    return out;
-}
-
-static void create_topic(harness_t *h, const char *name, int32_t partitions)
-{
-    rb_create_topics_req_t req;
-    rb_create_topics_req_init(&req);
-    rb_create_topics_req_creatable_topic_t t;
-    rb_proto_init(&rb_create_topics_req_creatable_topic_desc, &t);
-    t.name = rb_str_c(name);
-    t.num_partitions = partitions;
-    t.replication_factor = 1;
-    req.topics = &t;
-    req.topics_count = 1;
-    captured_t *slot = send_req(h, RB_API_KEY_CREATE_TOPICS, 4, &req);
-    rb_create_topics_resp_t resp;
-    decode_resp(h, slot, RB_API_KEY_CREATE_TOPICS, 4, &resp);
-    assert_int_equal(resp.topics[0].error_code, 0);
-}
-
-/* Produces one batch to topic/partition; returns the partition's error, sets *base. */
-static int16_t produce(harness_t *h, int16_t v, int16_t acks, const char *topic, int32_t partition,
-                       GByteArray *batch, int64_t *base)
-{
-    rb_produce_req_t req;
-    rb_produce_req_init(&req);
-    req.acks = acks;
-    req.timeout_ms = 1000;
-    rb_produce_req_topic_produce_data_t td = {0};
-    rb_produce_req_partition_produce_data_t pd = {0};
-    pd.index = partition;
-    pd.records = (rb_records_t){batch->data, (int32_t)batch->len, -1, 0};
-    td.name = rb_str_c(topic);
-    td.partition_data = &pd;
-    td.partition_data_count = 1;
-    req.topic_data = &td;
-    req.topic_data_count = 1;
-    captured_t *slot = send_req(h, RB_API_KEY_PRODUCE, v, &req);
-    if (acks == 0) {
-        assert_true(slot->answered);
-        assert_false(slot->has_response);
-        return 0;
-    }
-    rb_produce_resp_t resp;
-    decode_resp(h, slot, RB_API_KEY_PRODUCE, v, &resp);
-    assert_int_equal(resp.responses_count, 1);
-    assert_true(rb_str_eq(resp.responses[0].name, topic));
-    assert_int_equal(resp.responses[0].partition_responses[0].index, partition);
-    if (base)
-        *base = resp.responses[0].partition_responses[0].base_offset;
-    return resp.responses[0].partition_responses[0].error_code;
-}
-
-static captured_t *send_fetch(harness_t *h, int16_t v, const char *topic, int32_t partition,
-                              int64_t offset, int32_t min_bytes, int32_t max_wait, int8_t iso)
-{
-    rb_fetch_req_t req;
-    rb_fetch_req_init(&req);
-    req.replica_id = -1;
-    req.max_wait_ms = max_wait;
-    req.min_bytes = min_bytes;
-    req.max_bytes = 1 << 20;
-    req.isolation_level = iso;
-    rb_fetch_req_fetch_topic_t ft;
-    rb_proto_init(&rb_fetch_req_fetch_topic_desc, &ft);
-    rb_fetch_req_fetch_partition_t fp;
-    rb_proto_init(&rb_fetch_req_fetch_partition_desc, &fp);
-    fp.partition = partition;
-    fp.fetch_offset = offset;
-    fp.partition_max_bytes = 1 << 20;
-    ft.topic = rb_str_c(topic);
-    ft.partitions = &fp;
-    ft.partitions_count = 1;
-    req.topics = &ft;
-    req.topics_count = 1;
-    return send_req(h, RB_API_KEY_FETCH, v, &req);
-}
+#include "tests/unit/broker/server-harness.h"
 
 /* ---- ApiVersions ---------------------------------------------------------------- */
 
@@ -326,7 +43,7 @@ static void test_server__api_versions_ranges_and_header_v0(void **state)
             apiv = k->min_version == 0 && k->max_version == 3;
     }
     assert_true(produce && fetch && meta && apiv);
-    assert_int_equal(resp.api_keys_count, 13);
+    assert_int_equal(resp.api_keys_count, 31); /* + DescribeProducers/Transactions, ListTransactions */
 
     /* kafka-python's v0 probe */
     slot = send_req(h, RB_API_KEY_API_VERSIONS, 0, &req);
@@ -338,8 +55,8 @@ static void test_server__api_versions_unknown_version_gets_v0_error_35(void **st
 {
     harness_t *h = *state;
     /* a v9 request with a body we cannot know: answered, not closed */
-    static const uint8_t frame[] = {0x00, 0x12, 0x00, 0x09, 0x00, 0x00, 0x03, 0xe8,
-                                    0x00, 0x01, 'x',  0x00, 0x42, 0x42};
+    static const uint8_t frame[] = {0x00, 0x12, 0x00, 0x09, 0x00, 0x00, 0x03,
+                                    0xe8, 0x00, 0x01, 'x',  0x00, 0x42, 0x42};
     captured_t *slot = &h->slots[h->next_slot++];
     const rb_net_callbacks_t *cb = rb_server_callbacks(h->server);
     cb->on_request((rb_conn_t *)&h->conn_token, (rb_slot_t *)slot, frame, sizeof(frame), cb->ud);
@@ -507,8 +224,7 @@ static void test_server__produce_then_fetch_byte_for_byte(void **state)
     assert_int_equal(resp.responses[0].partitions[0].error_code, RB_ERR_OFFSET_OUT_OF_RANGE);
     slot = send_fetch(h, 11, "pf", 7, 0, 1, 500, 0);
     decode_resp(h, slot, RB_API_KEY_FETCH, 11, &resp);
-    assert_int_equal(resp.responses[0].partitions[0].error_code,
-                     RB_ERR_UNKNOWN_TOPIC_OR_PARTITION);
+    assert_int_equal(resp.responses[0].partitions[0].error_code, RB_ERR_UNKNOWN_TOPIC_OR_PARTITION);
     g_byte_array_free(sent1, TRUE);
     g_byte_array_free(sent2, TRUE);
 }
@@ -545,6 +261,24 @@ static void test_server__produce_errors(void **state)
     assert_int_equal(h->closes, 1);
 }
 
+/* log.flush.on.ack: an acks=all produce is answered after its fsync, so the
+ * log's recovery point (what is known to be on disk) covers it. */
+static void test_server__flush_on_ack_fsyncs_before_answering(void **state)
+{
+    harness_t *h = *state;
+    rb_server_destroy(h->server);
+    set_config(h, "log.flush.on.ack", "true");
+    start_server(h);
+    create_topic(h, "dur", 1);
+    g_autoptr(GByteArray) b = make_batch("k", "v", 1000, 0);
+    assert_int_equal(produce(h, 7, -1, "dur", 0, b, NULL), 0);
+    rb_partition_t *part = rb__partition_find(h->server, rb_str_c("dur"), 0);
+    assert_int_equal(rb_log_recovery_point(part->log), 1);
+    g_autoptr(GByteArray) b2 = make_batch("k", "v", 1000, 0);
+    assert_int_equal(produce(h, 7, -1, "dur", 0, b2, NULL), 0);
+    assert_int_equal(rb_log_recovery_point(part->log), 2);
+}
+
 static void test_server__fetch_long_poll_wakes_on_append(void **state)
 {
     harness_t *h = *state;
@@ -560,11 +294,6 @@ static void test_server__fetch_long_poll_wakes_on_append(void **state)
     decode_resp(h, fetch, RB_API_KEY_FETCH, 11, &resp);
     assert_int_equal(resp.responses[0].partitions[0].records.len, (int32_t)b->len);
     assert_int_equal(resp.responses[0].partitions[0].high_watermark, 1);
-}
-
-static void stop_loop(void *ud)
-{
-    rb_loop_stop(ud);
 }
 
 static void test_server__fetch_long_poll_times_out(void **state)
@@ -590,28 +319,6 @@ static void test_server__fetch_long_poll_times_out(void **state)
 
 /* ---- ListOffsets ------------------------------------------------------------------- */
 
-static rb_list_offsets_resp_list_offsets_partition_response_t *
-list_offset(harness_t *h, int16_t v, const char *topic, int64_t ts)
-{
-    rb_list_offsets_req_t req;
-    rb_list_offsets_req_init(&req);
-    req.replica_id = -1;
-    rb_list_offsets_req_list_offsets_topic_t t = {0};
-    rb_list_offsets_req_list_offsets_partition_t p;
-    rb_proto_init(&rb_list_offsets_req_list_offsets_partition_desc, &p);
-    p.timestamp = ts;
-    p.max_num_offsets = 1;
-    t.name = rb_str_c(topic);
-    t.partitions = &p;
-    t.partitions_count = 1;
-    req.topics = &t;
-    req.topics_count = 1;
-    captured_t *slot = send_req(h, RB_API_KEY_LIST_OFFSETS, v, &req);
-    rb_list_offsets_resp_t *resp = rb_arena_alloc(&h->arena, sizeof(*resp));
-    decode_resp(h, slot, RB_API_KEY_LIST_OFFSETS, v, resp);
-    return &resp->topics[0].partitions[0];
-}
-
 static void test_server__list_offsets(void **state)
 {
     harness_t *h = *state;
@@ -626,6 +333,10 @@ static void test_server__list_offsets(void **state)
     assert_int_equal(p->offset, 1);
     assert_int_equal(p->timestamp, 2000);
     assert_int_equal(list_offset(h, 1, "lo", 99999)->offset, -1);
+    p = list_offset(h, 7, "lo", -3); /* the record with the largest timestamp */
+    assert_int_equal(p->offset, 2);
+    assert_int_equal(p->timestamp, 3000);
+    assert_int_equal(list_offset(h, 6, "lo", -1)->offset, 3); /* flexible */
     p = list_offset(h, 0, "lo", -1);
     assert_int_equal(p->old_style_offsets_count, 1);
     assert_int_equal(p->old_style_offsets[0], 3);
@@ -899,6 +610,109 @@ static void test_server__restart_reloads_topics(void **state)
     assert_int_equal(list_offset(h, 1, "keep", -1)->offset, 1);
 }
 
+/* The housekeeping timer rolls and deletes by time: with segment.ms and
+ * retention.ms of 1 ms, a produced batch is gone after a few checks. */
+static void test_server__housekeeping_applies_retention(void **state)
+{
+    harness_t *h = *state;
+    rb_server_destroy(h->server);
+    set_config(h, "log.retention.check.interval.ms", "20");
+    start_server(h);
+    rb_create_topics_resp_t resp;
+    assert_int_equal(create_one(h, 4, "ret", 1, 1, "segment.ms", "1", false, &resp), 0);
+    assert_int_equal(incremental(h, "ret", "retention.ms", 0, "1"), 0);
+    g_autoptr(GByteArray) b = make_batch("k", "v", 1000, 0);
+    assert_int_equal(produce(h, 7, 1, "ret", 0, b, NULL), 0);
+    assert_int_equal(list_offset(h, 1, "ret", -2)->offset, 0);
+    rb_loop_add_timer(h->loop, 400, stop_loop, h->loop);
+    rb_loop_run(h->loop);
+    assert_int_equal(list_offset(h, 1, "ret", -2)->offset, 1);
+    assert_int_equal(list_offset(h, 1, "ret", -1)->offset, 1);
+}
+
+/* Random bodies behind valid headers, for every API and version: each
+ * request is answered or its connection closed, exactly once, never a crash. */
+static void test_server__garbage_requests_are_answered_or_closed(void **state)
+{
+    harness_t *h = *state;
+    create_topic(h, "g", 1);
+    clear_slots(h);
+    GRand *rnd = g_rand_new_with_seed(11);
+    int answered = 0, closed_before;
+    for (size_t i = 0; i < rb_proto_n_apis; i++) {
+        const rb_api_desc_t *api = &rb_proto_apis[i];
+        for (int16_t v = api->min_version; v <= api->max_version + 1; v++) {
+            for (int k = 0; k < 20; k++) {
+                uint8_t frame[160];
+                size_t len = 8 + (size_t)g_rand_int_range(rnd, 0, sizeof(frame) - 8);
+                for (size_t j = 0; j < len; j++)
+                    frame[j] = (uint8_t)g_rand_int(rnd);
+                rill__be16_put(frame, (uint16_t)api->key);
+                rill__be16_put(frame + 2, (uint16_t)v);
+                if (k % 2 && len >= 10)
+                    rill__be16_put(frame + 8, 2); /* a plausible client id length */
+                if (h->next_slot == 64)
+                    clear_slots(h);
+                captured_t *slot = &h->slots[h->next_slot++];
+                closed_before = h->closes;
+                const rb_net_callbacks_t *cb = rb_server_callbacks(h->server);
+                cb->on_request((rb_conn_t *)&h->conn_token, (rb_slot_t *)slot, frame, len, cb->ud);
+                if (!slot->answered) /* a parked Fetch: the connection closes */
+                    cb->on_close((rb_conn_t *)&h->conn_token, cb->ud);
+                if (!slot->answered) { /* a JoinGroup waiting for its rebalance */
+                    rb_server_destroy(h->server);
+                    start_server(h);
+                }
+                assert_true(slot->answered);
+                assert_true(slot->has_response || h->closes > closed_before ||
+                            api->key == RB_API_KEY_PRODUCE || api->key == RB_API_KEY_FETCH ||
+                            api->key == RB_API_KEY_JOIN_GROUP || api->key == RB_API_KEY_SYNC_GROUP);
+                answered += slot->has_response;
+            }
+        }
+    }
+    assert_true(answered > 0);
+    g_rand_free(rnd);
+}
+
+/* fetch max_bytes: the first partition with data may exceed it by one batch
+ * (KIP-74); a later partition that does not fit is left for the next fetch */
+static void test_server__fetch_max_bytes_over_partitions(void **state)
+{
+    harness_t *h = *state;
+    create_topic(h, "mb", 2);
+    g_autoptr(GByteArray) b = make_batch("k", "a-value-of-some-length", 1000, 0);
+    assert_int_equal(produce(h, 7, 1, "mb", 0, b, NULL), 0);
+    assert_int_equal(produce(h, 7, 1, "mb", 1, b, NULL), 0);
+    rb_fetch_req_t req;
+    rb_fetch_req_init(&req);
+    req.max_wait_ms = 0;
+    req.max_bytes = 10; /* smaller than one batch */
+    rb_fetch_req_fetch_topic_t ft;
+    rb_proto_init(&rb_fetch_req_fetch_topic_desc, &ft);
+    rb_fetch_req_fetch_partition_t fp[2];
+    for (int i = 0; i < 2; i++) {
+        rb_proto_init(&rb_fetch_req_fetch_partition_desc, &fp[i]);
+        fp[i].partition = i;
+        fp[i].partition_max_bytes = 1 << 20;
+    }
+    ft.topic = rb_str_c("mb");
+    ft.partitions = fp;
+    ft.partitions_count = 2;
+    req.topics = &ft;
+    req.topics_count = 1;
+    captured_t *slot = send_req(h, RB_API_KEY_FETCH, 11, &req);
+    rb_fetch_resp_t resp;
+    decode_resp(h, slot, RB_API_KEY_FETCH, 11, &resp);
+    assert_int_equal(resp.responses[0].partitions[0].records.len, (int32_t)b->len);
+    assert_int_equal(resp.responses[0].partitions[1].records.len, 0);
+    assert_int_equal(resp.responses[0].partitions[1].high_watermark, 1);
+    req.max_bytes = (int32_t)(2 * b->len);
+    slot = send_req(h, RB_API_KEY_FETCH, 11, &req);
+    decode_resp(h, slot, RB_API_KEY_FETCH, 11, &resp);
+    assert_int_equal(resp.responses[0].partitions[1].records.len, (int32_t)b->len);
+}
+
 static void test_server__describe_cluster(void **state)
 {
     harness_t *h = *state;
@@ -925,6 +739,7 @@ int main(void)
         T(test_server__metadata_auto_create),
         T(test_server__produce_then_fetch_byte_for_byte),
         T(test_server__produce_errors),
+        T(test_server__flush_on_ack_fsyncs_before_answering),
         T(test_server__fetch_long_poll_wakes_on_append),
         T(test_server__fetch_long_poll_times_out),
         T(test_server__list_offsets),
@@ -933,6 +748,9 @@ int main(void)
         T(test_server__create_partitions),
         T(test_server__configs_describe_and_alter),
         T(test_server__restart_reloads_topics),
+        T(test_server__housekeeping_applies_retention),
+        T(test_server__garbage_requests_are_answered_or_closed),
+        T(test_server__fetch_max_bytes_over_partitions),
         T(test_server__describe_cluster),
 #undef T
     };
