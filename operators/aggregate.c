@@ -21,15 +21,36 @@
 #include "operators/state.h"
 #include "runtime/serde-private.h"
 
-typedef enum agg_kind { AGG_COUNT, AGG_REDUCE, AGG_AGGREGATE } agg_kind_t;
+/* AGG_TABLE: rill_builder_table's materialization: each record's value is
+ * the key's new value (null deletes). */
+typedef enum agg_kind { AGG_COUNT, AGG_REDUCE, AGG_AGGREGATE, AGG_TABLE } agg_kind_t;
 
 struct rill_grouped {
     rill_stream_t *stream;
 };
 
-struct rill_table {
-    rill_stream_t *stream; /* the node whose records carry rill__change_t values */
-};
+static void table_free(void *p)
+{
+    struct rill_table *table = p;
+    g_free(table->store);
+    if (table->key_serde != NULL)
+        rill_serde_unref(table->key_serde);
+    if (table->value_serde != NULL)
+        rill_serde_unref(table->value_serde);
+    g_free(table);
+}
+
+struct rill_table *rill__table_new(rill_stream_t *stream, const char *store,
+                                   const rill_serde_t *key_serde, const rill_serde_t *value_serde)
+{
+    struct rill_table *table = g_new0(struct rill_table, 1);
+    table->stream = stream;
+    table->store = g_strdup(store);
+    table->key_serde = key_serde != NULL ? rill_serde_ref(key_serde) : NULL;
+    table->value_serde = value_serde != NULL ? rill_serde_ref(value_serde) : NULL;
+    rill__builder_keep(stream, table, table_free);
+    return table;
+}
 
 typedef struct agg_config {
     agg_kind_t kind;
@@ -167,7 +188,8 @@ static rill_err_t agg_process(rill__pnode_t *pnode, const rill_record_t *record,
 {
     const agg_config_t *config = pnode->node->config;
     agg_state_t *agg = pnode->state;
-    if (record->key.type == RILL_VALUE_NULL || record->value.type == RILL_VALUE_NULL)
+    if (record->key.type == RILL_VALUE_NULL ||
+        (record->value.type == RILL_VALUE_NULL && config->kind != AGG_TABLE))
         return RILL_OK;
     const void *key, *data;
     size_t key_len, len;
@@ -185,8 +207,22 @@ static rill_err_t agg_process(rill__pnode_t *pnode, const rill_record_t *record,
         err = rill__serde_deserialize(agg->value_serde, p != NULL ? p : "", n, &old,
                                       &agg->old_scratch, error);
     }
+    if (err == RILL_OK && config->kind == AGG_TABLE) { /* upsert, or delete on null */
+        if (record->value.type == RILL_VALUE_NULL)
+            err = rill__kv_put(agg->store, key, key_len, NULL, 0, record->timestamp, error);
+        else if ((err = rill__serde_serialize(agg->value_serde, &record->value, &agg->value_out,
+                                              &data, &len, error)) == RILL_OK)
+            err = rill__kv_put(agg->store, key, key_len, data != NULL ? data : "", len,
+                               record->timestamp, error);
+        rill__value_clear(&old);
+        if (old_bytes != NULL)
+            g_bytes_unref(old_bytes);
+        return err;
+    }
     if (err == RILL_OK) {
         switch (config->kind) {
+        case AGG_TABLE:
+            break;
         case AGG_COUNT:
             rill_value_set_int64(&out, rill_value_int64(&old) + 1);
             break;
@@ -304,10 +340,8 @@ static rill_table_t *add_aggregate(rill_grouped_t *grouped, agg_config_t *config
     if (out == NULL)
         return NULL;
     g_ptr_array_add(rill__stream_node(out)->stores, g_strdup(store));
-    rill_table_t *table = g_new0(rill_table_t, 1);
-    table->stream = out;
-    rill__builder_keep(out, table, g_free);
-    return table;
+    const agg_config_t *made = rill__stream_node(out)->config;
+    return rill__table_new(out, store, made->key_serde, made->value_serde);
 }
 
 RILL_EXPORT rill_table_t *rill_grouped_count(rill_grouped_t *grouped,
@@ -356,6 +390,19 @@ RILL_EXPORT rill_table_t *rill_grouped_aggregate(rill_grouped_t *grouped,
     config->adder = adder;
     config->user_data = user_data;
     return add_aggregate(grouped, config, materialized);
+}
+
+RILL_EXPORT rill_table_t *rill_builder_table(rill_builder_t *builder, const char *topic,
+                                            const rill_consumed_t *consumed,
+                                            const rill_materialized_t *materialized)
+{
+    rill_stream_t *stream = rill_builder_stream(builder, topic, consumed);
+    if (stream == NULL)
+        return NULL;
+    agg_config_t *config = g_new0(agg_config_t, 1);
+    config->kind = AGG_TABLE;
+    rill_grouped_t grouped = {stream};
+    return add_aggregate(&grouped, config, materialized);
 }
 
 /* ---- toStream ------------------------------------------------------------------ */

@@ -49,6 +49,7 @@ struct state {
     GPtrArray *stores; /* store_entry_t * */
     GArray *deferred;  /* deferred_t, freed after the stores close */
     bool shared_ref;
+    bool dropping; /* closing dirty: changelog writes are dropped */
 };
 
 typedef struct deferred {
@@ -114,6 +115,20 @@ static rill_err_t state_flush(void *p, rill_error_t **error)
 static void state_free(void *p)
 {
     state_t *state = p;
+    if (rill__task_dirty(state->task)) {
+        /* closed dirty: what the caches hold goes nowhere (the changelog
+         * drops it), and persistent stores lose their checkpoint, so that
+         * the next open wipes them and restores from the changelog */
+        state->dropping = true;
+        if (state->task_dir != NULL) {
+            rill_error_t *error = NULL;
+            if (rill__checkpoint_delete(state->task_dir, &error) != RILL_OK) {
+                RILL_LOG_WARN("state", "task %s: %s", rill__task_id(state->task),
+                              rill_error_message(error));
+                rill_error_destroy(error);
+            }
+        }
+    }
     for (guint i = state->stores->len; i-- > 0;) {
         store_entry_t *entry = g_ptr_array_index(state->stores, i);
         rill_error_t *error = NULL;
@@ -181,6 +196,8 @@ static rill_err_t changelog_send(void *ud, const void *key, size_t key_len, cons
                                  size_t value_len, int64_t timestamp, rill_error_t **error)
 {
     store_entry_t *entry = ud;
+    if (entry->state->dropping)
+        return RILL_OK;
     const rill__sink_ops_t *sink = &entry->state->env->sink;
     rill_err_t err = sink->send(sink->ud, entry->topic, entry->state->partition, key, key_len,
                                 value, value_len, timestamp, NULL, 0, error);

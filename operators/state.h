@@ -21,6 +21,8 @@
 #ifndef RILL_OPERATORS_STATE_H
 #define RILL_OPERATORS_STATE_H
 
+#include <rill/table.h>
+
 #include "runtime/node.h"
 #include "stores/cache.h"
 #include "stores/kv.h"
@@ -42,5 +44,18 @@ typedef struct rill__change {
     rill_value_t new_value; /* null: deleted */
     rill_value_t old_value; /* null: there was none */
 } rill__change_t;
+
+/* A table handle (rill/table.h), owned by the builder: the node whose
+ * records carry rill__change_t values, and its store if it is materialized. */
+struct rill_table {
+    rill_stream_t *stream;
+    char *store; /* NULL: not materialized (filter, mapValues) */
+    rill_serde_t *key_serde; /* of the store (NULL: the task's default) */
+    rill_serde_t *value_serde;
+};
+
+/* Makes a table handle for stream (store, serdes: borrowed, copied/ref'd). */
+struct rill_table *rill__table_new(rill_stream_t *stream, const char *store,
+                                   const rill_serde_t *key_serde, const rill_serde_t *value_serde);
 
 #endif /* RILL_OPERATORS_STATE_H */

@@ -2,6 +2,8 @@
 liboperators_la_SOURCES += \
 	%reldir%/state.h \
 	%reldir%/state.c \
-	%reldir%/aggregate.c
+	%reldir%/aggregate.c \
+	%reldir%/store.c \
+	%reldir%/table.c
 liboperators_la_CFLAGS += $(ROCKSDB_CFLAGS)
-pkginclude_HEADERS += include/rill/table.h
+pkginclude_HEADERS += include/rill/table.h include/rill/store.h

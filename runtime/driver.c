@@ -532,6 +532,13 @@ RILL_EXPORT rill_err_t rill_driver_restart(rill_driver_t *driver, bool commit,
     if (driver == NULL)
         return rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_driver_restart: NULL driver");
     rill_err_t err = commit ? rill_driver_commit(driver, error) : RILL_OK;
+    if (!commit) {
+        GHashTableIter iter;
+        gpointer task;
+        g_hash_table_iter_init(&iter, driver->tasks);
+        while (g_hash_table_iter_next(&iter, NULL, &task))
+            rill__task_mark_dirty(task);
+    }
     g_hash_table_remove_all(driver->tasks);
     return err;
 }

@@ -69,6 +69,7 @@ struct rill_task {
     void *state; /* rill__task_set_state */
     rill_err_t (*state_flush)(void *state, rill_error_t **error);
     void (*state_free)(void *state);
+    bool dirty; /* rill__task_mark_dirty */
 };
 
 /* A log-and-continue handler logs the first SKIP_LOG_FIRST skips of a task one
@@ -455,6 +456,16 @@ void rill__task_set_state(rill_task_t *task, void *state,
     task->state = state;
     task->state_flush = flush;
     task->state_free = free_fn;
+}
+
+void rill__task_mark_dirty(rill_task_t *task)
+{
+    task->dirty = true;
+}
+
+bool rill__task_dirty(const rill_task_t *task)
+{
+    return task->dirty;
 }
 
 const char *rill__task_id(const rill_task_t *task)

@@ -146,6 +146,11 @@ void *rill__task_state(const rill_task_t *task);
 void rill__task_set_state(rill_task_t *task, void *state,
                           rill_err_t (*flush)(void *state, rill_error_t **error),
                           void (*free_fn)(void *state));
+/* Marks the task as closing dirty (a crash, a failure): rill__task_destroy
+ * then drops what its caches hold and what was not committed instead of
+ * writing it out (the state it leaves must be restored). */
+void rill__task_mark_dirty(rill_task_t *task);
+bool rill__task_dirty(const rill_task_t *task);
 /* Counters of a task since it was created (for metrics). */
 typedef struct rill__task_stats {
     uint64_t processed;     /* input records handed to rill__task_process */

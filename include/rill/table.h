@@ -96,6 +96,42 @@ RILL_EXPORT rill_table_t *rill_grouped_aggregate(rill_grouped_t *grouped,
                                                  rill_aggregator_fn adder, void *user_data,
                                                  const rill_materialized_t *materialized);
 
+/* A table read from topic (Kafka Streams' builder.table()): each record
+ * upserts its key (a null value deletes it), materialized in a store as
+ * above (changelog "<application.id>-<store>-changelog"). consumed's serdes
+ * read the topic and store the values. (transfer none) */
+RILL_EXPORT rill_table_t *rill_builder_table(rill_builder_t *builder, const char *topic,
+                                            const rill_consumed_t *consumed,
+                                            const rill_materialized_t *materialized);
+
+/* The rows whose value predicate accepts (it sees a record with the row's
+ * key and value); a row that stops matching is deleted downstream. The
+ * result is not materialized (it cannot be joined). (transfer none) */
+RILL_EXPORT rill_table_t *rill_table_filter(rill_table_t *table, rill_predicate_fn predicate,
+                                            void *user_data, const char *name);
+/* Each row's value mapped by fn (called on new and old values, not on
+ * deletions). Not materialized. (transfer none) */
+RILL_EXPORT rill_table_t *rill_table_map_values(rill_table_t *table, rill_map_one_fn fn,
+                                                void *user_data, const char *name);
+
+/* Stream-table join (enrich): out = joiner(record, the table's current value
+ * for the record's key), the output keeps the record's key and time. A table
+ * update alone produces nothing (a lookup, as Kafka Streams). The stream and
+ * the table's topic must be co-partitioned (same partition count, keyed the
+ * same); the table must be materialized (an aggregation or rill_builder_table).
+ * table_value is a null value when the key has no row (left join only). */
+typedef rill_err_t (*rill_value_joiner_fn)(const rill_record_t *record,
+                                           const rill_value_t *table_value, rill_value_t *out,
+                                           void *user_data, rill_error_t **error);
+/* Inner: records whose key has no row are dropped. (transfer none) */
+RILL_EXPORT rill_stream_t *rill_stream_join_table(rill_stream_t *stream, rill_table_t *table,
+                                                  rill_value_joiner_fn joiner, void *user_data,
+                                                  const char *name);
+/* Left: every record produces an output. (transfer none) */
+RILL_EXPORT rill_stream_t *rill_stream_left_join_table(rill_stream_t *stream, rill_table_t *table,
+                                                       rill_value_joiner_fn joiner,
+                                                       void *user_data, const char *name);
+
 /* The stream of a table's updates: value = the new value (null = deleted). */
 RILL_EXPORT rill_stream_t *rill_table_to_stream(rill_table_t *table, const char *name);
 

@@ -138,6 +138,13 @@ static void restore_round(const char *state_dir)
     pipe_ok(driver, "in", "b", "x");
     g_autofree char *out = drain(driver, "out");
     assert_string_equal(out, "a=1,a=2,a=3,a=4,b=1");
+    /* a clean restart: persistent stores resume from their checkpoint */
+    assert_int_equal(rill_driver_restart(driver, true, &error), RILL_OK);
+    pipe_ok(driver, "in", "b", "x");
+    pipe_ok(driver, "in", "a", "x");
+    g_autofree char *out2 = drain(driver, "out");
+    assert_string_equal(out2, "b=2,a=5");
+    commit_ok(driver);
     stop(driver, topology);
 }
 
