@@ -27,6 +27,7 @@
 #include "stores/kv-memory.h"
 #include "stores/kv-rocksdb.h"
 #include "stores/restore.h"
+#include "stores/state-dir.h"
 
 typedef struct state state_t;
 
@@ -84,6 +85,58 @@ static void shared_release(void)
     if (--shared_refs == 0) {
         rill__rocksdb_shared_destroy(shared);
         shared = NULL;
+    }
+    g_mutex_unlock(&shared_lock);
+}
+
+/* ---- the state directory lock (state-dir.h), one per directory per process ---- */
+
+typedef struct locked_dir {
+    rill__state_dir_t *dir;
+    int refs;
+} locked_dir_t;
+
+static GHashTable *locked_dirs; /* "<state.dir>\n<application.id>" -> locked_dir_t *, shared_lock */
+
+static char *lock_key(const rill__task_env_t *env)
+{
+    return g_strdup_printf("%s\n%s", env->state_dir, env->application_id);
+}
+
+/* Takes (or shares) the flock on <state.dir>/<application.id>/.lock: a second
+ * process using the same directory fails here with a clear error. */
+static rill_err_t dir_acquire(const rill__task_env_t *env, rill_error_t **error)
+{
+    g_autofree char *key = lock_key(env);
+    rill_err_t err = RILL_OK;
+    g_mutex_lock(&shared_lock);
+    if (locked_dirs == NULL)
+        locked_dirs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    locked_dir_t *locked = g_hash_table_lookup(locked_dirs, key);
+    if (locked == NULL) {
+        rill__state_dir_t *dir = rill__state_dir_open(env->state_dir, env->application_id, error);
+        if (dir == NULL) {
+            err = RILL_ERR_INVALID_STATE;
+        } else {
+            locked = g_new0(locked_dir_t, 1);
+            locked->dir = dir;
+            g_hash_table_insert(locked_dirs, g_strdup(key), locked);
+        }
+    }
+    if (locked != NULL)
+        locked->refs++;
+    g_mutex_unlock(&shared_lock);
+    return err;
+}
+
+static void dir_release(const rill__task_env_t *env)
+{
+    g_autofree char *key = lock_key(env);
+    g_mutex_lock(&shared_lock);
+    locked_dir_t *locked = locked_dirs != NULL ? g_hash_table_lookup(locked_dirs, key) : NULL;
+    if (locked != NULL && --locked->refs == 0) {
+        rill__state_dir_close(locked->dir);
+        g_hash_table_remove(locked_dirs, key);
     }
     g_mutex_unlock(&shared_lock);
 }
@@ -149,6 +202,8 @@ static void state_free(void *p)
     g_array_free(state->deferred, TRUE);
     rill__record_cache_destroy(state->cache);
     rill__checkpoint_destroy(state->checkpoint);
+    if (state->task_dir != NULL)
+        dir_release(state->env);
     g_free(state->task_dir);
     if (state->shared_ref)
         shared_release();
@@ -170,6 +225,10 @@ static state_t *state_of(rill__pnode_t *pnode, rill_error_t **error)
     state->deferred = g_array_new(FALSE, FALSE, sizeof(deferred_t));
     state->cache = rill__record_cache_new(env->cache_max_bytes);
     if (env->state_dir != NULL && env->state_dir[0] != '\0') {
+        if (dir_acquire(env, error) != RILL_OK) {
+            state_free(state);
+            return NULL;
+        }
         state->task_dir = g_build_filename(env->state_dir, env->application_id,
                                            rill__task_id(task), NULL);
         if (g_mkdir_with_parents(state->task_dir, 0755) != 0) {

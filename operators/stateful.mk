@@ -7,3 +7,4 @@ liboperators_la_SOURCES += \
 	%reldir%/table.c
 liboperators_la_CFLAGS += $(ROCKSDB_CFLAGS)
 pkginclude_HEADERS += include/rill/table.h include/rill/store.h
+EXTRA_DIST += docs/stateful.md
