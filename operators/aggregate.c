@@ -25,9 +25,6 @@
  * the key's new value (null deletes). */
 typedef enum agg_kind { AGG_COUNT, AGG_REDUCE, AGG_AGGREGATE, AGG_TABLE } agg_kind_t;
 
-struct rill_grouped {
-    rill_stream_t *stream;
-};
 
 static void table_free(void *p)
 {
@@ -61,6 +58,9 @@ typedef struct agg_config {
     rill_reducer_fn reducer;
     rill_initializer_fn initializer;
     rill_aggregator_fn adder;
+    rill_aggregator_fn subtractor; /* table groupings */
+    rill_reducer_fn reduce_subtractor;
+    bool from_table;
     void *user_data;
 } agg_config_t;
 
@@ -183,6 +183,14 @@ static rill_err_t agg_flush(rill__pnode_t *pnode, rill_error_t **error)
     return rill__kv_flush(agg->store, error);
 }
 
+static bool is_subtract(const rill_record_t *record)
+{
+    for (size_t i = 0; i < record->header_count; i++)
+        if (strcmp(record->headers[i].name, RILL__SUBTRACT_HEADER) == 0)
+            return true;
+    return false;
+}
+
 static rill_err_t agg_process(rill__pnode_t *pnode, const rill_record_t *record,
                               rill_error_t **error)
 {
@@ -219,7 +227,29 @@ static rill_err_t agg_process(rill__pnode_t *pnode, const rill_record_t *record,
             g_bytes_unref(old_bytes);
         return err;
     }
-    if (err == RILL_OK) {
+    bool subtract = config->from_table && is_subtract(record);
+    if (err == RILL_OK && subtract) {
+        if (old.type == RILL_VALUE_NULL) { /* nothing to take from */
+            rill__value_clear(&old);
+            if (old_bytes != NULL)
+                g_bytes_unref(old_bytes);
+            return RILL_OK;
+        }
+        switch (config->kind) {
+        case AGG_COUNT:
+            rill_value_set_int64(&out, rill_value_int64(&old) - 1);
+            break;
+        case AGG_REDUCE:
+            err = config->reduce_subtractor(&old, &record->value, &out, config->user_data, error);
+            break;
+        case AGG_AGGREGATE:
+            err = config->subtractor(&record->key, &record->value, &old, &out, config->user_data,
+                                     error);
+            break;
+        case AGG_TABLE:
+            break;
+        }
+    } else if (err == RILL_OK) {
         switch (config->kind) {
         case AGG_TABLE:
             break;
@@ -267,10 +297,11 @@ static const rill__node_ops_t agg_ops = {
 
 /* ---- the DSL ------------------------------------------------------------------ */
 
-static rill_grouped_t *grouped_new(rill_stream_t *stream)
+rill_grouped_t *rill__grouped_new(rill_stream_t *stream, bool from_table)
 {
     rill_grouped_t *grouped = g_new0(rill_grouped_t, 1);
     grouped->stream = stream;
+    grouped->from_table = from_table;
     rill__builder_keep(stream, grouped, g_free);
     return grouped;
 }
@@ -291,7 +322,7 @@ RILL_EXPORT rill_grouped_t *rill_stream_group_by_key(rill_stream_t *stream,
         if (stream == NULL)
             return NULL;
     }
-    return grouped_new(stream);
+    return rill__grouped_new(stream, false);
 }
 
 RILL_EXPORT rill_grouped_t *rill_stream_group_by(rill_stream_t *stream, rill_map_one_fn fn,
@@ -321,6 +352,7 @@ static rill_table_t *add_aggregate(rill_grouped_t *grouped, agg_config_t *config
     config->key_serde = key_serde != NULL ? rill_serde_ref(key_serde) : NULL;
     config->value_serde = value_serde != NULL ? rill_serde_ref(value_serde) : NULL;
     config->in_memory = materialized != NULL && materialized->in_memory;
+    config->from_table = grouped->from_table;
     char *node_name = NULL;
     if (materialized != NULL && materialized->name != NULL) {
         if (!rill__topic_name_valid(materialized->name)) {
@@ -365,6 +397,12 @@ RILL_EXPORT rill_table_t *rill_grouped_reduce(rill_grouped_t *grouped, rill_redu
                            "rill_grouped_reduce: a reducer is required");
         return NULL;
     }
+    if (grouped->from_table) {
+        rill__builder_fail(grouped->stream, RILL_ERR_INVALID_ARG,
+                           "rill_grouped_reduce: a table's grouping needs a subtractor "
+                           "(rill_grouped_table_reduce)");
+        return NULL;
+    }
     agg_config_t *config = g_new0(agg_config_t, 1);
     config->kind = AGG_REDUCE;
     config->reducer = reducer;
@@ -384,10 +422,59 @@ RILL_EXPORT rill_table_t *rill_grouped_aggregate(rill_grouped_t *grouped,
                            "rill_grouped_aggregate: an initializer and an adder are required");
         return NULL;
     }
+    if (grouped->from_table) {
+        rill__builder_fail(grouped->stream, RILL_ERR_INVALID_ARG,
+                           "rill_grouped_aggregate: a table's grouping needs a subtractor "
+                           "(rill_grouped_table_aggregate)");
+        return NULL;
+    }
     agg_config_t *config = g_new0(agg_config_t, 1);
     config->kind = AGG_AGGREGATE;
     config->initializer = initializer;
     config->adder = adder;
+    config->user_data = user_data;
+    return add_aggregate(grouped, config, materialized);
+}
+
+RILL_EXPORT rill_table_t *rill_grouped_table_reduce(rill_grouped_t *grouped, rill_reducer_fn adder,
+                                                    rill_reducer_fn subtractor, void *user_data,
+                                                    const rill_materialized_t *materialized)
+{
+    if (grouped == NULL)
+        return NULL;
+    if (adder == NULL || subtractor == NULL) {
+        rill__builder_fail(grouped->stream, RILL_ERR_INVALID_ARG,
+                           "rill_grouped_table_reduce: an adder and a subtractor are required");
+        return NULL;
+    }
+    agg_config_t *config = g_new0(agg_config_t, 1);
+    config->kind = AGG_REDUCE;
+    config->reducer = adder;
+    config->reduce_subtractor = subtractor;
+    config->user_data = user_data;
+    return add_aggregate(grouped, config, materialized);
+}
+
+RILL_EXPORT rill_table_t *rill_grouped_table_aggregate(rill_grouped_t *grouped,
+                                                       rill_initializer_fn initializer,
+                                                       rill_aggregator_fn adder,
+                                                       rill_aggregator_fn subtractor,
+                                                       void *user_data,
+                                                       const rill_materialized_t *materialized)
+{
+    if (grouped == NULL)
+        return NULL;
+    if (initializer == NULL || adder == NULL || subtractor == NULL) {
+        rill__builder_fail(grouped->stream, RILL_ERR_INVALID_ARG,
+                           "rill_grouped_table_aggregate: an initializer, an adder and a "
+                           "subtractor are required");
+        return NULL;
+    }
+    agg_config_t *config = g_new0(agg_config_t, 1);
+    config->kind = AGG_AGGREGATE;
+    config->initializer = initializer;
+    config->adder = adder;
+    config->subtractor = subtractor;
     config->user_data = user_data;
     return add_aggregate(grouped, config, materialized);
 }
@@ -401,7 +488,7 @@ RILL_EXPORT rill_table_t *rill_builder_table(rill_builder_t *builder, const char
         return NULL;
     agg_config_t *config = g_new0(agg_config_t, 1);
     config->kind = AGG_TABLE;
-    rill_grouped_t grouped = {stream};
+    rill_grouped_t grouped = {.stream = stream, .from_table = false};
     return add_aggregate(&grouped, config, materialized);
 }
 

@@ -54,6 +54,18 @@ struct rill_table {
     rill_serde_t *value_serde;
 };
 
+/* A grouping (rill/table.h), owned by the builder. from_table: a table's
+ * groupBy, whose records are "subtract" (header RILL__SUBTRACT_HEADER) or
+ * "add" updates, in that order for each table change. */
+struct rill_grouped {
+    rill_stream_t *stream;
+    bool from_table;
+};
+#define RILL__SUBTRACT_HEADER "rill.subtract"
+
+/* Makes a grouping handle for stream. */
+struct rill_grouped *rill__grouped_new(rill_stream_t *stream, bool from_table);
+
 /* Makes a table handle for stream (store, serdes: borrowed, copied/ref'd). */
 struct rill_table *rill__table_new(rill_stream_t *stream, const char *store,
                                    const rill_serde_t *key_serde, const rill_serde_t *value_serde);

@@ -294,3 +294,66 @@ RILL_EXPORT rill_stream_t *rill_stream_left_join_table(rill_stream_t *stream, ri
 {
     return add_join(stream, table, joiner, user_data, name, true);
 }
+
+/* ---- table groupBy ---------------------------------------------------------------- */
+
+/* Each change becomes up to two records: (selector(old), subtract header),
+ * then (selector(new)). */
+static rill_err_t select_process(rill__pnode_t *pnode, const rill_record_t *record,
+                                 rill_error_t **error)
+{
+    static const rill__header_t subtract = {RILL__SUBTRACT_HEADER, "1", 1};
+    const rill__callback_t *callback = pnode->node->config;
+    const rill__change_t *change = record->value.ptr;
+    const rill_value_t *sides[2] = {&change->old_value, &change->new_value};
+    rill_err_t err = RILL_OK;
+    for (int i = 0; i < 2 && err == RILL_OK; i++) {
+        if (sides[i]->type == RILL_VALUE_NULL)
+            continue;
+        rill_record_t in;
+        side_record(&in, record, sides[i]);
+        rill_record_t out;
+        rill__record_derive(&out, record);
+        out.key = (rill_value_t)RILL__VALUE_NULL_INIT;
+        out.value = (rill_value_t)RILL__VALUE_NULL_INIT;
+        err = ((rill_map_fn)callback->fn)(&in, &out.key, &out.value, callback->user_data, error);
+        if (err == RILL_OK) {
+            out.headers = i == 0 ? &subtract : NULL;
+            out.header_count = i == 0 ? 1 : 0;
+            err = rill__pnode_forward(pnode, &out, error);
+        }
+        rill__record_release(&out);
+    }
+    return err;
+}
+
+static const rill__node_ops_t select_ops = {
+    .kind = "KTABLE-SELECT",
+    .process = select_process,
+    .config_free = g_free,
+};
+
+RILL_EXPORT rill_grouped_t *rill_table_group_by(rill_table_t *table, rill_map_fn selector,
+                                                void *user_data, const rill_grouped_opts_t *opts)
+{
+    if (table == NULL)
+        return NULL;
+    if (selector == NULL) {
+        rill__builder_fail(table->stream, RILL_ERR_INVALID_ARG,
+                           "rill_table_group_by: a selector is required");
+        return NULL;
+    }
+    rill__callback_t *callback = rill__callback_new((void (*)(void))selector, user_data);
+    rill_stream_t *selected =
+        rill__builder_add_processor(&table->stream, 1, &select_ops, callback, NULL, true);
+    if (selected == NULL)
+        return NULL;
+    rill_produced_t produced = {0};
+    if (opts != NULL) {
+        produced.key_serde = opts->key_serde;
+        produced.value_serde = opts->value_serde;
+        produced.name = opts->name;
+    }
+    rill_stream_t *repartitioned = rill_stream_repartition(selected, &produced);
+    return repartitioned != NULL ? rill__grouped_new(repartitioned, true) : NULL;
+}

@@ -132,6 +132,24 @@ RILL_EXPORT rill_stream_t *rill_stream_left_join_table(rill_stream_t *stream, ri
                                                        rill_value_joiner_fn joiner,
                                                        void *user_data, const char *name);
 
+/* A table regrouped by a new key and value (selector sets both, called on
+ * the old and the new row of each update): always repartitioned. Each
+ * update reaches the aggregation as "subtract the old row" then "add the new
+ * row", so that rill_grouped_count, rill_grouped_table_reduce and
+ * rill_grouped_table_aggregate keep the result exact (Kafka Streams'
+ * KGroupedTable). (transfer none) */
+RILL_EXPORT rill_grouped_t *rill_table_group_by(rill_table_t *table, rill_map_fn selector,
+                                                void *user_data, const rill_grouped_opts_t *opts);
+RILL_EXPORT rill_table_t *rill_grouped_table_reduce(rill_grouped_t *grouped, rill_reducer_fn adder,
+                                                    rill_reducer_fn subtractor, void *user_data,
+                                                    const rill_materialized_t *materialized);
+RILL_EXPORT rill_table_t *rill_grouped_table_aggregate(rill_grouped_t *grouped,
+                                                       rill_initializer_fn initializer,
+                                                       rill_aggregator_fn adder,
+                                                       rill_aggregator_fn subtractor,
+                                                       void *user_data,
+                                                       const rill_materialized_t *materialized);
+
 /* The stream of a table's updates: value = the new value (null = deleted). */
 RILL_EXPORT rill_stream_t *rill_table_to_stream(rill_table_t *table, const char *name);
 
