@@ -206,6 +206,14 @@ static void fail(rill__thread_t *thread, rill_error_t *error)
                        error ? rill_error_message(error) : "unknown error");
         thread->error = error;
         thread->app->stop = 1; /* the other threads stop now, not after this one's close */
+        /* its tasks close dirty: their stores restore from the changelogs next time */
+        GHashTableIter it;
+        gpointer v;
+        if (thread->slots != NULL) {
+            g_hash_table_iter_init(&it, thread->slots);
+            while (g_hash_table_iter_next(&it, NULL, &v))
+                rill__task_mark_dirty(((slot_t *)v)->task);
+        }
     } else {
         rill_error_destroy(error);
     }

@@ -2,6 +2,8 @@
  * stores in tasks (caching on and off, changelog, restore) through the test driver. */
 #include "tests/unit/operators/helpers.h"
 
+#include "runtime/task.h"
+
 static const rill_materialized_t counts_store = {.name = "counts",
                                                  .key_serde = NULL,
                                                  .value_serde = NULL};
@@ -236,6 +238,39 @@ static void test_reduce_aggregate__values_and_group_by(void **unused)
     stop(driver, topology);
 }
 
+/* The changelog is an internal topic: compacted, partitioned like the
+ * writer's source (here the repartition topic, itself like "lines"). */
+static void test_topology__changelog_is_a_compacted_internal_topic(void **unused)
+{
+    (void)unused;
+    rill_topology_t *topology;
+    rill_driver_t *driver = count_driver(0, NULL, &topology);
+    rill_driver_destroy(driver);
+    rill_builder_t *builder = rill_builder_new();
+    rill_table_t *table = rill_grouped_count(
+        rill_stream_group_by(string_stream(builder, "lines"), to_decimal, NULL,
+                             &(rill_grouped_opts_t){.name = "words"}),
+        &(rill_materialized_t){.name = "counts"});
+    assert_non_null(rill_table_to_stream(table, NULL));
+    rill_error_t *error = NULL;
+    rill_topology_t *grouped = rill_builder_build(builder, &error);
+    assert_non_null(grouped);
+    rill_builder_destroy(builder);
+    rill__topology_set_application_id(grouped, "app");
+    const char *const *internal = rill__topology_internal_topics(grouped);
+    assert_string_equal(internal[0], "app-words-repartition");
+    assert_string_equal(internal[1], "app-counts-changelog");
+    assert_null(internal[2]);
+    const char *const *config = rill__topology_internal_topic_config(grouped, internal[1]);
+    assert_string_equal(config[0], "cleanup.policy");
+    assert_string_equal(config[1], "compact");
+    assert_string_equal(rill__topology_internal_topic_source(grouped, internal[1]),
+                        "app-words-repartition");
+    assert_string_equal(rill__topology_internal_topic_source(grouped, internal[0]), "lines");
+    rill_topology_destroy(grouped);
+    rill_topology_destroy(topology);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -245,6 +280,7 @@ int main(void)
         cmocka_unit_test(test_store__restore_from_changelog_in_memory),
         cmocka_unit_test(test_store__restore_rocksdb_with_checkpoint),
         cmocka_unit_test(test_reduce_aggregate__values_and_group_by),
+        cmocka_unit_test(test_topology__changelog_is_a_compacted_internal_topic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
