@@ -8,3 +8,4 @@ liboperators_la_SOURCES += \
 liboperators_la_CFLAGS += $(ROCKSDB_CFLAGS)
 pkginclude_HEADERS += include/rill/table.h include/rill/store.h
 EXTRA_DIST += docs/stateful.md
+EXTRA_DIST += bench/wordcount-bench.sh
