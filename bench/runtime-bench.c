@@ -3,6 +3,7 @@
  *
  *     runtime-bench [-b HOST:PORT] [--records N] [--size BYTES] [--partitions P]
  *                   [--threads 1,2,4] [--rate R] [--seconds S] [--fetch-wait-ms MS]
+ *                   [--repeat K]
  *                   [--phase all|raw|raw-defaults|rill|latency]
  *
  * Without -b it starts librdkafka's mock cluster in-process (rill-broker
@@ -14,7 +15,9 @@
  *                 ceiling rill is compared with);
  *   rill          a filter + mapValues topology (both pass every record; the
  *                 mapValues forwards the value without copying) with
- *                 num.stream.threads = each of --threads;
+ *                 num.stream.threads = each of --threads; raw and rill with 1
+ *                 thread alternate --repeat times (default 3) and the
+ *                 medians are compared;
  *   latency       the same topology fed at --rate records/s for --seconds;
  *                 end-to-end latency = time the output record is consumed
  *                 minus its input record's CreateTime (which rill keeps).
@@ -314,6 +317,12 @@ static double rill_run(const char *in, const char *out, const char *app_id, int 
     return (double)(records - (int64_t)base) / ((double)(t1 - t0) / 1e6);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -428,13 +437,14 @@ int main(int argc, char **argv)
         {"rate", required_argument, NULL, 'r'},
         {"seconds", required_argument, NULL, 'S'},
         {"fetch-wait-ms", required_argument, NULL, 'F'},
+        {"repeat", required_argument, NULL, 'R'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
     const char *threads = "1,2";
     const char *phase = "all";
-    int rate = 10000, seconds = 10;
+    int rate = 10000, seconds = 10, repeat = 3;
     int opt;
     while ((opt = getopt_long(argc, argv, "b:h", options, NULL)) != -1) {
         switch (opt) {
@@ -447,15 +457,16 @@ int main(int argc, char **argv)
         case 'r': rate = atoi(optarg); break;
         case 'S': seconds = atoi(optarg); break;
         case 'F': fetch_wait_ms = optarg; break;
+        case 'R': repeat = atoi(optarg); break;
         case 'h':
             printf("usage: runtime-bench [-b HOST:PORT] [--records N] [--size BYTES] "
                    "[--partitions P] [--threads 1,2,4] [--rate R] [--seconds S] "
-                   "[--fetch-wait-ms MS] [--phase all|raw|raw-defaults|rill|latency]\n");
+                   "[--fetch-wait-ms MS] [--repeat K] [--phase all|raw|raw-defaults|rill|latency]\n");
             return 0;
         default: return 2;
         }
     }
-    if (records < 1 || size < 1 || partitions < 1 || rate < 1 || seconds < 1)
+    if (records < 1 || size < 1 || partitions < 1 || rate < 1 || seconds < 1 || repeat < 1)
         die("arguments", "--records, --size, --partitions, --rate, --seconds must be >= 1");
 
     rd_kafka_t *mock_rk = NULL;
@@ -472,7 +483,7 @@ int main(int argc, char **argv)
         rd_kafka_mock_topic_create(mcluster, "bench-in", partitions, 1);
         rd_kafka_mock_topic_create(mcluster, "bench-latency-in", partitions, 1);
         rd_kafka_mock_topic_create(mcluster, "bench-latency-out", partitions, 1);
-        for (int i = 0; i < 16; i++) {
+        for (int i = 0; i < 48; i++) {
             char name[32];
             snprintf(name, sizeof(name), "bench-out-%d", i);
             rd_kafka_mock_topic_create(mcluster, name, partitions, 1);
@@ -480,14 +491,16 @@ int main(int argc, char **argv)
         printf("broker: librdkafka %s mock cluster (in-process) at %s\n", rd_kafka_version_str(),
                bootstrap);
     } else {
-        printf("broker: %s (topics bench-in and bench-latency-in must exist with %d "
-               "partitions)\n",
+        printf("broker: %s (topics bench-in, bench-latency-in and bench-latency-out must exist "
+               "with %d partitions)\n",
                bootstrap, partitions);
     }
     bool all = strcmp(phase, "all") == 0;
     if (all || strcmp(phase, "latency") != 0)
         produce_input("bench-in", records);
 
+    /* raw and 1-thread rill alternate --repeat times (the machine's noise
+     * hits both alike); the medians and their ratio are the result. */
     double raw = 0;
     int run = 0;
     char group[64], out[64];
@@ -497,24 +510,52 @@ int main(int argc, char **argv)
         double r = raw_loop("bench-in", out, group, false);
         printf("raw loop, librdkafka default consumer queues: %.0f records/s\n", r);
     }
-    if (all || strcmp(phase, "raw") == 0) {
-        snprintf(group, sizeof(group), "bench-raw-%d", run);
-        snprintf(out, sizeof(out), "bench-out-%d", run++);
-        raw = raw_loop("bench-in", out, group, true);
-        printf("raw loop, rill's settings (the ceiling): %.0f records/s\n", raw);
+    bool do_raw = all || strcmp(phase, "raw") == 0;
+    bool do_rill = all || strcmp(phase, "rill") == 0;
+    double raws[16], rills[16];
+    int n_raw = 0, n_rill = 0;
+    for (int k = 0; k < repeat && k < 16; k++) {
+        if (do_raw) {
+            snprintf(group, sizeof(group), "bench-raw-%d", run);
+            snprintf(out, sizeof(out), "bench-out-%d", run++);
+            raws[n_raw] = raw_loop("bench-in", out, group, true);
+            printf("raw loop, rill's settings (the ceiling): %.0f records/s\n", raws[n_raw++]);
+        }
+        if (do_rill) {
+            snprintf(group, sizeof(group), "bench-rill-%d", run);
+            snprintf(out, sizeof(out), "bench-out-%d", run++);
+            rills[n_rill] = rill_run("bench-in", out, group, 1);
+            printf("rill filter+mapValues, 1 thread: %.0f records/s\n", rills[n_rill++]);
+        }
     }
-    if (all || strcmp(phase, "rill") == 0) {
+    if (n_raw) {
+        qsort(raws, (size_t)n_raw, sizeof(double), cmp_double);
+        raw = raws[n_raw / 2];
+    }
+    if (n_rill) {
+        qsort(rills, (size_t)n_rill, sizeof(double), cmp_double);
+        double r = rills[n_rill / 2];
+        if (raw > 0)
+            printf("median of %d: raw loop %.0f records/s, rill 1 thread %.0f records/s = %.2fx "
+                   "the raw loop\n",
+                   repeat, raw, r, r / raw);
+        else
+            printf("median of %d: rill 1 thread %.0f records/s\n", repeat, r);
+    }
+    if (do_rill) {
         char *list = strdup(threads);
         for (char *tok = strtok(list, ","); tok; tok = strtok(NULL, ",")) {
             int n = atoi(tok);
+            if (n == 1)
+                continue;
             snprintf(group, sizeof(group), "bench-rill-%d", run);
             snprintf(out, sizeof(out), "bench-out-%d", run++);
             double r = rill_run("bench-in", out, group, n);
             if (raw > 0)
-                printf("rill filter+mapValues, %d thread(s): %.0f records/s (%.2fx the raw loop)\n",
+                printf("rill filter+mapValues, %d threads: %.0f records/s (%.2fx the raw loop)\n",
                        n, r, r / raw);
             else
-                printf("rill filter+mapValues, %d thread(s): %.0f records/s\n", n, r);
+                printf("rill filter+mapValues, %d threads: %.0f records/s\n", n, r);
         }
         free(list);
     }

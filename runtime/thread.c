@@ -474,6 +474,8 @@ rill__thread_t *rill__thread_start(rill_app_t *app, int index, rill_error_t **er
     thread->env.wall_clock_ms = wall_clock;
     thread->env.clock_ud = NULL;
     thread->env.handlers = app->handlers;
+    thread->env.default_key_serde = app->default_key_serde;
+    thread->env.default_value_serde = app->default_value_serde;
     thread->env.changelog_read = rill__kafka_changelog_read; /* state stores */
     thread->env.changelog_ud = app->config;
     thread->env.cache_max_bytes =

@@ -37,10 +37,14 @@ static rill_err_t partitions_with(rd_kafka_t *rk, const char *const *topics, int
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
-    if (err)
+    if (err) {
+        char servers[512] = "";
+        size_t size = sizeof(servers);
+        rd_kafka_conf_get(rd_kafka_conf(rk), "bootstrap.servers", servers, &size);
         return rill_error_set_full(error, RILL_ERR_KAFKA, err, RILL_ERROR_RETRIABLE,
-                                   "cannot read the cluster's metadata from %s: %s",
-                                   "bootstrap.servers", rd_kafka_err2str(err));
+                                   "cannot read the cluster's metadata from %s within %d ms: %s",
+                                   servers, timeout_ms, rd_kafka_err2str(err));
+    }
     for (int i = 0; i < n; i++) {
         counts[i] = -1;
         for (int t = 0; t < md->topic_cnt; t++) {
@@ -67,8 +71,10 @@ rill_err_t rill__kafka_topic_partitions(const rill_config_t *config, const char 
 }
 
 rill_err_t rill__kafka_create_topics(const rill_config_t *config, const char *const *topics,
-                                     const int32_t *partitions, int n, int replication_factor,
-                                     int timeout_ms, rill_error_t **error)
+                                     const int32_t *partitions,
+                                     const char *const *const *topic_configs, int n,
+                                     int replication_factor, int timeout_ms,
+                                     rill_error_t **error)
 {
     if (n == 0)
         return RILL_OK;
@@ -98,12 +104,9 @@ rill_err_t rill__kafka_create_topics(const rill_config_t *config, const char *co
             rc = rill_error_set(error, RILL_ERR_INVALID_ARG, "topic %s: %s", topics[i], errstr);
             break;
         }
-        if (g_str_has_suffix(topics[i], "-changelog")) { /* state store changelogs */
-            rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
-        } else {
-            rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
-            rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1");
-        }
+        const char *const *cfg = topic_configs ? topic_configs[i] : NULL;
+        for (int c = 0; cfg && cfg[c] && cfg[c + 1]; c += 2)
+            rd_kafka_NewTopic_set_config(nt, cfg[c], cfg[c + 1]);
         g_ptr_array_add(newtopics, nt);
         g_array_append_val(wanted, i);
     }

@@ -451,6 +451,37 @@ static void test_app__wall_clock_timestamp_extractor(void **state)
     cluster_destroy(cluster);
 }
 
+static int seen_value_type = -1;
+
+static void record_value_type(const rill_record_t *record, void *ud)
+{
+    (void)ud;
+    seen_value_type = (int)rill_value_type(rill_record_value(record));
+}
+
+static void test_app__default_serdes_come_from_the_config(void **state)
+{
+    (void)state;
+    cluster_t *cluster = cluster_new();
+    rd_kafka_mock_topic_create(cluster->mcluster, "in", 1, 1);
+    produce(cluster, "in", 1, "hello");
+    rill_builder_t *builder = rill_builder_new();
+    rill_stream_foreach(rill_builder_stream(builder, "in", NULL), record_value_type, NULL, NULL);
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    rill_config_t *config = config_for(cluster, "app-serdes");
+    assert_int_equal(rill_config_set(config, "default.value.serde", "string", NULL), RILL_OK);
+    rill_app_t *app = rill_app_new(topology, config, NULL);
+    assert_int_equal(rill_app_start(app, NULL), RILL_OK);
+    wait_processed(app, 1);
+    assert_int_equal(rill_app_close(app, 30000), RILL_OK);
+    assert_int_equal(seen_value_type, RILL_VALUE_STRING);
+    rill_app_destroy(app);
+    rill_config_destroy(config);
+    rill_topology_destroy(topology);
+    cluster_destroy(cluster);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +494,7 @@ int main(void)
         cmocka_unit_test(test_app__runs_through_a_repartition_topic),
         cmocka_unit_test(test_app__internal_topics_that_cannot_be_created_fail_start),
         cmocka_unit_test(test_app__wall_clock_timestamp_extractor),
+        cmocka_unit_test(test_app__default_serdes_come_from_the_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
