@@ -130,7 +130,15 @@ static const rill__node_ops_t process_ops = {
     .state_free = process_free,
     .punctuate = process_punctuate,
     .config_free = process_config_free,
+    .stateful = true, /* the stores named in rill_stream_process (operators/store.c) */
 };
+
+/* The node instance behind a context (for rill_context_get_store, operators/store.c). */
+rill__pnode_t *rill__context_pnode(rill_context_t *context);
+rill__pnode_t *rill__context_pnode(rill_context_t *context)
+{
+    return context->pnode;
+}
 
 RILL_EXPORT rill_stream_t *rill_stream_process(rill_stream_t *stream,
                                                const rill_processor_t *processor,

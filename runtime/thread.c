@@ -36,6 +36,7 @@
 #include "common/log.h"
 #include "runtime/app-private.h"
 #include "runtime/config-private.h"
+#include "runtime/kafka/changelog.h"
 #include "runtime/kafka/kafka.h"
 
 /* The offsets of one input partition of a task. */
@@ -205,6 +206,14 @@ static void fail(rill__thread_t *thread, rill_error_t *error)
                        error ? rill_error_message(error) : "unknown error");
         thread->error = error;
         thread->app->stop = 1; /* the other threads stop now, not after this one's close */
+        /* its tasks close dirty: their stores restore from the changelogs next time */
+        GHashTableIter it;
+        gpointer v;
+        if (thread->slots != NULL) {
+            g_hash_table_iter_init(&it, thread->slots);
+            while (g_hash_table_iter_next(&it, NULL, &v))
+                rill__task_mark_dirty(((slot_t *)v)->task);
+        }
     } else {
         rill_error_destroy(error);
     }
@@ -467,6 +476,11 @@ rill__thread_t *rill__thread_start(rill_app_t *app, int index, rill_error_t **er
     thread->env.handlers = app->handlers;
     thread->env.default_key_serde = app->default_key_serde;
     thread->env.default_value_serde = app->default_value_serde;
+    thread->env.changelog_read = rill__kafka_changelog_read; /* state stores */
+    thread->env.changelog_ud = app->config;
+    thread->env.cache_max_bytes =
+        (size_t)rill__config_int(app->config, RILL_CONFIG_CACHE_MAX_BYTES) /
+        (size_t)app->num_threads;
 
     rill__kconsumer_cbs_t cbs = {on_assigned, on_revoked, on_record, thread};
     thread->consumer = rill__kconsumer_new(app->config, index, app->num_threads,

@@ -12,6 +12,8 @@
 #include <rill/serde.h>
 #include <rill/topology.h>
 #include <rill/processor.h>
+#include <rill/table.h>
+#include <rill/store.h>
 #include <rill/driver.h>
 #include <rill/config.h>
 #include <rill/app.h>

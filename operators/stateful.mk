@@ -1,0 +1,11 @@
+# operators/ stateful part (issue 6): state stores in tasks, groupings, aggregations, tables.
+liboperators_la_SOURCES += \
+	%reldir%/state.h \
+	%reldir%/state.c \
+	%reldir%/aggregate.c \
+	%reldir%/store.c \
+	%reldir%/table.c
+liboperators_la_CFLAGS += $(ROCKSDB_CFLAGS)
+pkginclude_HEADERS += include/rill/table.h include/rill/store.h
+EXTRA_DIST += docs/stateful.md
+EXTRA_DIST += bench/wordcount-bench.sh
