@@ -204,6 +204,7 @@ static void fail(rill__thread_t *thread, rill_error_t *error)
         RILL_LOG_ERROR("runtime.thread", "%s failed: %s", thread->name,
                        error ? rill_error_message(error) : "unknown error");
         thread->error = error;
+        thread->app->stop = 1; /* the other threads stop now, not after this one's close */
     } else {
         rill_error_destroy(error);
     }
