@@ -12,3 +12,4 @@ liboperators_la_SOURCES = \
 	%reldir%/process.c
 liboperators_la_CFLAGS = $(AM_CFLAGS) $(JSONGLIB_CFLAGS)
 liboperators_la_LIBADD = $(JSONGLIB_LIBS) $(GLIB_LIBS)
+include operators/stateful.mk

@@ -54,6 +54,9 @@ struct rill_driver {
     GHashTable *outputs; /* topic -> GQueue of captured_t * (owned) */
     GHashTable *offsets; /* "topic/partition" -> int64_t * next offset */
     GQueue pending;      /* captured_t * to loop back */
+    GHashTable *changelogs; /* "topic/partition" -> GPtrArray of captured_t * (owned) */
+    size_t cache_max_bytes;
+    char *state_dir;
 };
 
 static captured_t *captured_new(const char *topic, int32_t partition, int64_t offset,
@@ -149,7 +152,18 @@ static rill_err_t driver_send(void *ud, const char *topic, int32_t partition, co
                                  timestamp, headers, header_count);
     if (rill__topology_subtopology_of(driver->topology, topic) >= 0)
         g_queue_push_tail(&driver->pending, captured_copy(c));
-    if (is_internal(driver, topic)) {
+    if (g_str_has_suffix(topic, "-changelog") && is_internal(driver, topic)) {
+        /* kept for restores, and readable as an output */
+        char *tp = g_strdup_printf("%s/%" PRId32, topic, partition);
+        GPtrArray *log = g_hash_table_lookup(driver->changelogs, tp);
+        if (log == NULL) {
+            log = g_ptr_array_new_with_free_func(g_free);
+            g_hash_table_insert(driver->changelogs, tp, log);
+        } else {
+            g_free(tp);
+        }
+        g_ptr_array_add(log, captured_copy(c));
+    } else if (is_internal(driver, topic)) {
         g_free(c);
         return RILL_OK;
     }
@@ -159,6 +173,36 @@ static rill_err_t driver_send(void *ud, const char *topic, int32_t partition, co
         g_hash_table_insert(driver->outputs, g_strdup(topic), queue);
     }
     g_queue_push_tail(queue, c);
+    return RILL_OK;
+}
+
+static rill_err_t driver_changelog_read(void *ud, const char *topic, int32_t partition,
+                                        int64_t from,
+                                        rill_err_t (*fn)(void *fn_ud,
+                                                         const rill__raw_record_t *record,
+                                                         rill_error_t **error),
+                                        void *fn_ud, int64_t *end_offset, rill_error_t **error)
+{
+    rill_driver_t *driver = ud;
+    g_autofree char *key = g_strdup_printf("%s/%" PRId32, topic, partition);
+    GPtrArray *log = g_hash_table_lookup(driver->changelogs, key);
+    *end_offset = log != NULL ? (int64_t)log->len : 0;
+    for (guint i = from > 0 ? (guint)from : 0; log != NULL && i < log->len; i++) {
+        const captured_t *c = g_ptr_array_index(log, i);
+        rill__raw_record_t raw = {
+            .topic = c->topic,
+            .partition = c->partition,
+            .offset = c->offset,
+            .timestamp = c->timestamp,
+            .key = c->key,
+            .key_len = c->key_len,
+            .value = c->value,
+            .value_len = c->value_len,
+        };
+        rill_err_t err = fn(fn_ud, &raw, error);
+        if (err != RILL_OK)
+            return err;
+    }
     return RILL_OK;
 }
 
@@ -212,6 +256,10 @@ RILL_EXPORT rill_driver_t *rill_driver_new(rill_topology_t *topology,
         g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)rill__task_destroy);
     driver->outputs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, queue_free);
     driver->offsets = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    driver->changelogs =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_ptr_array_unref);
+    driver->cache_max_bytes = config->cache_max_bytes;
+    driver->state_dir = g_strdup(config->state_dir);
     g_queue_init(&driver->pending);
     rill__topology_set_application_id(topology, driver->application_id);
     return driver;
@@ -223,6 +271,8 @@ RILL_EXPORT void rill_driver_destroy(rill_driver_t *driver)
         return;
     g_hash_table_destroy(driver->tasks);
     g_hash_table_destroy(driver->outputs);
+    g_hash_table_destroy(driver->changelogs);
+    g_free(driver->state_dir);
     g_hash_table_destroy(driver->offsets);
     g_queue_clear_full(&driver->pending, g_free);
     g_free(driver->application_id);
@@ -246,6 +296,10 @@ static rill_task_t *task_for(rill_driver_t *driver, int sub, int32_t partition,
         .handlers = driver->handlers,
         .default_key_serde = driver->default_key_serde,
         .default_value_serde = driver->default_value_serde,
+        .changelog_read = driver_changelog_read,
+        .changelog_ud = driver,
+        .cache_max_bytes = driver->cache_max_bytes,
+        .state_dir = driver->state_dir,
     };
     task = rill__task_new(driver->topology, sub, partition, &env, error);
     if (task != NULL)
@@ -284,6 +338,8 @@ static rill_err_t process_captured(rill_driver_t *driver, const captured_t *c, r
     return rill__task_process(task, &raw, error);
 }
 
+static rill_err_t process_pending(rill_driver_t *driver, rill_err_t err, rill_error_t **error);
+
 RILL_EXPORT rill_err_t rill_driver_pipe(rill_driver_t *driver, const char *topic,
                                         const rill_driver_input_t *input, rill_error_t **error)
 {
@@ -307,6 +363,12 @@ RILL_EXPORT rill_err_t rill_driver_pipe(rill_driver_t *driver, const char *topic
                      (const rill__header_t *)input->headers, input->header_count);
     rill_err_t err = process_captured(driver, c, error);
     g_free(c);
+    return process_pending(driver, err, error);
+}
+
+/* Processes what was looped back (err: the error so far; nothing runs after one). */
+static rill_err_t process_pending(rill_driver_t *driver, rill_err_t err, rill_error_t **error)
+{
     int looped = 0;
     while (err == RILL_OK && !g_queue_is_empty(&driver->pending)) {
         if (++looped > LOOP_LIMIT) {
@@ -447,6 +509,31 @@ RILL_EXPORT rill_record_t *rill_driver_read_output(rill_driver_t *driver, const 
         return NULL;
     }
     return record;
+}
+
+RILL_EXPORT rill_err_t rill_driver_commit(rill_driver_t *driver, rill_error_t **error)
+{
+    if (driver == NULL)
+        return rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_driver_commit: NULL driver");
+    /* in task id order, so that runs are repeatable */
+    GList *ids = g_list_sort(g_hash_table_get_keys(driver->tasks), (GCompareFunc)strcmp);
+    rill_err_t err = RILL_OK;
+    for (GList *l = ids; l != NULL && err == RILL_OK; l = l->next) {
+        err = rill__task_flush(g_hash_table_lookup(driver->tasks, l->data), error);
+        err = process_pending(driver, err, error);
+    }
+    g_list_free(ids);
+    return err;
+}
+
+RILL_EXPORT rill_err_t rill_driver_restart(rill_driver_t *driver, bool commit,
+                                           rill_error_t **error)
+{
+    if (driver == NULL)
+        return rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_driver_restart: NULL driver");
+    rill_err_t err = commit ? rill_driver_commit(driver, error) : RILL_OK;
+    g_hash_table_remove_all(driver->tasks);
+    return err;
 }
 
 RILL_EXPORT int64_t rill_driver_stream_time(const rill_driver_t *driver, const char *task_id)

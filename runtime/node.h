@@ -49,6 +49,10 @@ typedef struct rill__node_ops {
     rill_err_t (*flush)(rill__pnode_t *pnode, rill_error_t **error);
     /* Frees node->config when the topology goes. */
     void (*config_free)(void *config);
+    /* The node's stores (node->stores) are state stores the task creates
+     * (operators/state.c), each logged to <application.id>-<store>-changelog,
+     * an internal topic of the topology. */
+    bool stateful;
 } rill__node_ops_t;
 
 /* Where a sink writes. */

@@ -66,6 +66,9 @@ struct rill_task {
     rill__task_stats_t stats;
     const rill_serde_t *default_key_serde; /* never NULL */
     const rill_serde_t *default_value_serde;
+    void *state; /* rill__task_set_state */
+    rill_err_t (*state_flush)(void *state, rill_error_t **error);
+    void (*state_free)(void *state);
 };
 
 /* A log-and-continue handler logs the first SKIP_LOG_FIRST skips of a task one
@@ -434,6 +437,26 @@ rill_task_t *rill__task_new(const rill_topology_t *topology, int subtopology, in
     return task;
 }
 
+const rill__task_env_t *rill__task_env(const rill_task_t *task)
+{
+    return &task->env;
+}
+
+void *rill__task_state(const rill_task_t *task)
+{
+    return task->state;
+}
+
+void rill__task_set_state(rill_task_t *task, void *state,
+                          rill_err_t (*flush)(void *state, rill_error_t **error),
+                          void (*free_fn)(void *state))
+{
+    g_assert(task->state == NULL);
+    task->state = state;
+    task->state_flush = flush;
+    task->state_free = free_fn;
+}
+
 const char *rill__task_id(const rill_task_t *task)
 {
     return task->id;
@@ -573,6 +596,13 @@ rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error)
             return err;
         }
     }
+    if (task->state_flush != NULL) {
+        rill_err_t err = task->state_flush(task->state, error);
+        if (err != RILL_OK) {
+            rill_error_prefix(error, "task %s: flushing its stores: ", task->id);
+            return err;
+        }
+    }
     return RILL_OK;
 }
 
@@ -585,6 +615,8 @@ void rill__task_destroy(rill_task_t *task)
         if (pnode->node->ops->state_free != NULL)
             pnode->node->ops->state_free(pnode);
     }
+    if (task->state_free != NULL)
+        task->state_free(task->state);
     if (task->punctuating != NULL)
         g_ptr_array_free(task->punctuating, TRUE);
     g_free(task->pnodes);

@@ -76,6 +76,17 @@ typedef struct rill__task_env {
      * default.value.serde); NULL = bytes. Borrowed for the task's life. */
     const rill_serde_t *default_key_serde;
     const rill_serde_t *default_value_serde;
+    /* State stores (operators/state.c). changelog_read replays a changelog
+     * partition from offset `from` to its end, calling fn for each record,
+     * in order, and sets *end_offset to the offset after the last one (the
+     * partition's end); NULL = no changelog to read (stores start empty). */
+    rill_err_t (*changelog_read)(void *ud, const char *topic, int32_t partition, int64_t from,
+                                 rill_err_t (*fn)(void *fn_ud, const rill__raw_record_t *record,
+                                                  rill_error_t **error),
+                                 void *fn_ud, int64_t *end_offset, rill_error_t **error);
+    void *changelog_ud;
+    /* statestore.cache.max.bytes of each task's record cache; 0 = caching off. */
+    size_t cache_max_bytes;
 } rill__task_env_t;
 
 /* Parses an error-handler setting for the app config: "fail" / "log-and-fail",
@@ -125,6 +136,16 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *recor
 rill_err_t rill__task_punctuate(rill_task_t *task, int64_t wall_ms, rill_error_t **error);
 /* Flushes what the task buffers (caches, stores) before its offsets are committed. */
 rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error);
+/* The env the task was made with (borrowed for the task's life). */
+const rill__task_env_t *rill__task_env(const rill_task_t *task);
+/* Per-task state that operators share (the task's state stores,
+ * operators/state.c): one slot, set once by the first stateful node's init.
+ * flush runs after every node's flush in rill__task_flush (it writes the
+ * checkpoint); free runs after every node's state_free. */
+void *rill__task_state(const rill_task_t *task);
+void rill__task_set_state(rill_task_t *task, void *state,
+                          rill_err_t (*flush)(void *state, rill_error_t **error),
+                          void (*free_fn)(void *state));
 /* Counters of a task since it was created (for metrics). */
 typedef struct rill__task_stats {
     uint64_t processed;     /* input records handed to rill__task_process */

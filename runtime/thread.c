@@ -36,6 +36,7 @@
 #include "common/log.h"
 #include "runtime/app-private.h"
 #include "runtime/config-private.h"
+#include "runtime/kafka/changelog.h"
 #include "runtime/kafka/kafka.h"
 
 /* The offsets of one input partition of a task. */
@@ -465,6 +466,11 @@ rill__thread_t *rill__thread_start(rill_app_t *app, int index, rill_error_t **er
     thread->env.wall_clock_ms = wall_clock;
     thread->env.clock_ud = NULL;
     thread->env.handlers = app->handlers;
+    thread->env.changelog_read = rill__kafka_changelog_read; /* state stores */
+    thread->env.changelog_ud = app->config;
+    thread->env.cache_max_bytes =
+        (size_t)rill__config_int(app->config, RILL_CONFIG_CACHE_MAX_BYTES) /
+        (size_t)app->num_threads;
 
     rill__kconsumer_cbs_t cbs = {on_assigned, on_revoked, on_record, thread};
     thread->consumer = rill__kconsumer_new(app->config, index, app->num_threads,

@@ -26,8 +26,16 @@ struct rill_topology {
     rill__subtopology_t *subs;
     int sub_count;
     char *application_id;
-    char **internal_topics; /* NULL-terminated, borrowed from the sink nodes */
+    char **internal_topics; /* NULL-terminated, borrowed from the sink nodes and changelogs */
+    GPtrArray *changelogs;  /* rill__changelog_spec_t *, owned: one per state store */
 };
+
+/* The changelog topic of a state store and the sub-topology that writes it. */
+typedef struct rill__changelog_spec {
+    char *store;
+    char *topic; /* <application.id>-<store>-changelog */
+    int subtopology;
+} rill__changelog_spec_t;
 
 /* The ops of the nodes the runtime itself provides (task.c). */
 extern const rill__node_ops_t rill__source_ops;
@@ -39,6 +47,9 @@ rill_topology_t *rill__topology_new(GPtrArray *nodes, rill_error_t **error);
 void rill__node_free(rill__node_t *node);
 /* "<app>-<name>-repartition", or "<name>-repartition" without app. (transfer full) */
 char *rill__repartition_topic(const char *application_id, const char *name);
+/* The changelog of store, or NULL if no stateful node declares it. */
+const rill__changelog_spec_t *rill__topology_changelog(const rill_topology_t *topology,
+                                                       const char *store);
 /* The source node of sub that reads topic, or NULL. */
 const rill__node_t *rill__subtopology_source(const rill__subtopology_t *sub, const char *topic);
 

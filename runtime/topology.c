@@ -34,6 +34,36 @@ static int uf_find(int *parent, int i)
     return i;
 }
 
+static void changelog_spec_free(void *p)
+{
+    rill__changelog_spec_t *spec = p;
+    g_free(spec->store);
+    g_free(spec->topic);
+    g_free(spec);
+}
+
+const rill__changelog_spec_t *rill__topology_changelog(const rill_topology_t *topology,
+                                                       const char *store)
+{
+    for (guint i = 0; topology->changelogs != NULL && i < topology->changelogs->len; i++) {
+        const rill__changelog_spec_t *spec = g_ptr_array_index(topology->changelogs, i);
+        if (strcmp(spec->store, store) == 0)
+            return spec;
+    }
+    return NULL;
+}
+
+static const rill__changelog_spec_t *changelog_of_topic(const rill_topology_t *topology,
+                                                        const char *topic)
+{
+    for (guint i = 0; topology->changelogs != NULL && i < topology->changelogs->len; i++) {
+        const rill__changelog_spec_t *spec = g_ptr_array_index(topology->changelogs, i);
+        if (strcmp(spec->topic, topic) == 0)
+            return spec;
+    }
+    return NULL;
+}
+
 static void fill_topic_lists(rill_topology_t *topology)
 {
     for (int s = 0; s < topology->sub_count; s++) {
@@ -53,6 +83,28 @@ static void fill_topic_lists(rill_topology_t *topology)
         rill__node_t *node = g_ptr_array_index(topology->nodes, i);
         if (node->role == RILL__NODE_SINK && node->sink.repartition_name != NULL)
             g_ptr_array_add(internal, node->sink.topic);
+    }
+    /* state stores: one compacted changelog each (stateful nodes' stores) */
+    if (topology->changelogs == NULL)
+        topology->changelogs = g_ptr_array_new_with_free_func(changelog_spec_free);
+    g_ptr_array_set_size(topology->changelogs, 0);
+    for (guint i = 0; i < topology->nodes->len; i++) {
+        rill__node_t *node = g_ptr_array_index(topology->nodes, i);
+        if (!node->ops->stateful)
+            continue;
+        for (guint k = 0; k < node->stores->len; k++) {
+            const char *store = g_ptr_array_index(node->stores, k);
+            if (rill__topology_changelog(topology, store) != NULL)
+                continue;
+            rill__changelog_spec_t *spec = g_new0(rill__changelog_spec_t, 1);
+            spec->store = g_strdup(store);
+            spec->topic = topology->application_id != NULL
+                              ? g_strdup_printf("%s-%s-changelog", topology->application_id, store)
+                              : g_strdup_printf("%s-changelog", store);
+            spec->subtopology = node->subtopology;
+            g_ptr_array_add(topology->changelogs, spec);
+            g_ptr_array_add(internal, spec->topic);
+        }
     }
     g_ptr_array_add(internal, NULL);
     g_free(topology->internal_topics);
@@ -127,6 +179,8 @@ RILL_EXPORT void rill_topology_destroy(rill_topology_t *topology)
     }
     g_free(topology->subs);
     g_free(topology->internal_topics);
+    if (topology->changelogs != NULL)
+        g_ptr_array_free(topology->changelogs, TRUE);
     g_free(topology->application_id);
     g_ptr_array_free(topology->nodes, TRUE);
     g_free(topology);
@@ -187,6 +241,9 @@ const char *rill__topology_internal_topic_source(const rill_topology_t *topology
     /* follow chains of repartitions back to a user topic; a chain is at most
      * as long as there are nodes, which bounds the loop */
     const char *topic = internal_topic;
+    const rill__changelog_spec_t *changelog = changelog_of_topic(topology, internal_topic);
+    if (changelog != NULL) /* as many partitions as the writer's (first) source topic */
+        return topology->subs[changelog->subtopology].source_topics[0];
     for (guint hops = 0; hops <= topology->nodes->len; hops++) {
         const rill__node_t *sink = internal_sink(topology, topic);
         if (sink == NULL)
@@ -211,6 +268,9 @@ const char *const *rill__topology_internal_topic_config(const rill_topology_t *t
     static const char *const repartition[] = {
         "cleanup.policy", "delete", "segment.bytes", "52428800", "retention.ms", "-1", NULL,
     };
+    static const char *const changelog[] = {"cleanup.policy", "compact", NULL};
+    if (changelog_of_topic(topology, internal_topic) != NULL)
+        return changelog;
     return internal_sink(topology, internal_topic) != NULL ? repartition : NULL;
 }
 

@@ -17,6 +17,7 @@
 #ifndef RILL_DRIVER_H
 #define RILL_DRIVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,6 +40,13 @@ typedef struct rill_driver_config {
      * (NULL = bytes). (transfer none: must outlive the driver) */
     const rill_serde_t *default_key_serde;
     const rill_serde_t *default_value_serde;
+    /* State stores: statestore.cache.max.bytes of each task (0 = caching
+     * off, the default here, so that every update shows at once), and
+     * state.dir (NULL = RocksDB stores are kept in memory instead). Every
+     * changelog record is captured in-process (readable as an output topic
+     * too) and is what tasks restore from. */
+    size_t cache_max_bytes;
+    const char *state_dir; /* (transfer none: copied) */
 } rill_driver_config_t;
 
 /* A driver running topology (transfer none: it must outlive the driver; the
@@ -98,6 +106,18 @@ RILL_EXPORT rill_record_t *rill_driver_read_output(rill_driver_t *driver, const 
                                                    const rill_serde_t *key_serde,
                                                    const rill_serde_t *value_serde,
                                                    rill_error_t **error);
+/* Commits every task as a stream thread would: flushes their caches
+ * (forwarding what they held, and processing what that loops back) and
+ * stores, and writes their checkpoints. */
+RILL_EXPORT rill_err_t rill_driver_commit(rill_driver_t *driver, rill_error_t **error);
+/* Closes every task (as at a rebalance or a restart of the app: committed
+ * first when commit is true, else dropped as after a crash, so that cached
+ * updates are lost). Tasks are made again by the next record, and restore
+ * their stores from the captured changelogs (from their checkpoint if they
+ * have a state_dir). */
+RILL_EXPORT rill_err_t rill_driver_restart(rill_driver_t *driver, bool commit,
+                                           rill_error_t **error);
+
 /* The stream time of task "S_P", or -1 if it has not seen a record (or does not exist). */
 RILL_EXPORT int64_t rill_driver_stream_time(const rill_driver_t *driver, const char *task_id);
 

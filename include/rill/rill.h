@@ -12,6 +12,7 @@
 #include <rill/serde.h>
 #include <rill/topology.h>
 #include <rill/processor.h>
+#include <rill/table.h>
 #include <rill/driver.h>
 #include <rill/config.h>
 #include <rill/app.h>

@@ -98,8 +98,12 @@ rill_err_t rill__kafka_create_topics(const rill_config_t *config, const char *co
             rc = rill_error_set(error, RILL_ERR_INVALID_ARG, "topic %s: %s", topics[i], errstr);
             break;
         }
-        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
-        rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1");
+        if (g_str_has_suffix(topics[i], "-changelog")) { /* state store changelogs */
+            rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
+        } else {
+            rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
+            rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1");
+        }
         g_ptr_array_add(newtopics, nt);
         g_array_append_val(wanted, i);
     }

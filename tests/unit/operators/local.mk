@@ -28,3 +28,4 @@ tests_unit_operators_test_to_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_operators_test_to_LDADD = $(OPERATORS_TEST_LIBS)
 tests_unit_operators_test_process_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_operators_test_process_LDADD = $(OPERATORS_TEST_LIBS)
+include tests/unit/operators/stateful.mk

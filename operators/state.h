@@ -1,0 +1,46 @@
+/* state.h: a task's state stores, as the stateful operators open and use them.
+ *
+ * The first stateful node of a task to initialize makes the task's store set
+ * (rill__task_set_state): the record cache of the task (env.cache_max_bytes;
+ * 0 = write-through, caching off), the task directory and its checkpoint.
+ * Each store is built innermost first, as Kafka Streams layers them:
+ *
+ *     RocksDB (<state.dir>/<app>/<task>/rocksdb/<store>/) or memory
+ *       ◄── change-logging: each write also goes through env.sink to
+ *           <app>-<store>-changelog, partition = the task's partition
+ *       ◄── caching: dedupes between flushes, forwards (key, new, old)
+ *
+ * and restored before the task processes: from the checkpointed offset
+ * (persistent stores with a valid checkpoint) or from offset 0 (the local
+ * store wiped first), to the changelog's end, through env.changelog_read,
+ * in batches of RILL__RESTORE_BATCH_DEFAULT records, progress logged.
+ * rill__task_flush flushes the nodes (their caches forward downstream) and
+ * then the store set: every store flushed, then .checkpoint written with
+ * each persistent store's next changelog offset (end of restore + records
+ * logged since: one writer per changelog partition). */
+#ifndef RILL_OPERATORS_STATE_H
+#define RILL_OPERATORS_STATE_H
+
+#include "runtime/node.h"
+#include "stores/cache.h"
+#include "stores/kv.h"
+
+/* Opens (or finds, if another node of the task opened it) the store named
+ * name for pnode's task, restored. forward (may be NULL) receives the cache's
+ * flushed entries with old values; ud borrowed. (transfer none: the task owns
+ * the store until it is destroyed) */
+rill__kv_store_t *rill__state_store(rill__pnode_t *pnode, const char *name, bool in_memory,
+                                    rill__kv_forward_fn forward, void *ud, rill_error_t **error);
+
+/* Frees ptr with destroy after the task's stores are closed (closing a store
+ * flushes its cache, whose forward callback may still use ptr). */
+void rill__state_defer_free(rill__pnode_t *pnode, void *ptr, void (*destroy)(void *ptr));
+
+/* A table's update as it travels between rill's table operators: the record's
+ * value is a POINTER value to a rill__change_t (borrowed for the call). */
+typedef struct rill__change {
+    rill_value_t new_value; /* null: deleted */
+    rill_value_t old_value; /* null: there was none */
+} rill__change_t;
+
+#endif /* RILL_OPERATORS_STATE_H */
