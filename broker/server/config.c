@@ -24,6 +24,7 @@
 #include <config.h> /* autoconf's: "config.h" here would be broker/server/config.h */
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -781,6 +782,46 @@ void rb_config_print_help(FILE *out)
         fputc('\n', out);
         if (def->type == CFG_ENUM || (def->type == CFG_LIST && def->choices != NULL))
             fprintf(out, "      Values: %s\n", def->choices);
+    }
+}
+
+/* Markdown cell text: '|' and '<' escaped so that a description cannot split a table row. */
+static void md_cell(FILE *out, const char *text)
+{
+    for (const char *c = text; *c != '\0'; c++) {
+        if (*c == '|')
+            fputs("\\|", out);
+        else if (*c == '<')
+            fputs("&lt;", out);
+        else
+            fputc(*c, out);
+    }
+}
+
+void rb_config_print_markdown(FILE *out)
+{
+    fputs("| key | type | default | range or values | description |\n"
+          "|---|---|---|---|---|\n",
+          out);
+    for (size_t i = 0; i < NDEFS; i++) {
+        const cfg_def_t *def = &defs[i];
+        fprintf(out, "| `%s`%s%s | %s | %s%s%s | ", def->name,
+                def->flags & F_RILL ? " (rill)" : "", def->flags & F_COMPAT ? " (compat)" : "",
+                type_name(def), def->def ? "`" : "", def->def ? def->def : "not set",
+                def->def ? "`" : "");
+        if (def->choices != NULL) {
+            g_auto(GStrv) names = g_strsplit(def->choices, "|", -1);
+            for (char **n = names; *n != NULL; n++)
+                fprintf(out, "%s`%s`", n == names ? "" : ", ", *n);
+        } else if (def->type == CFG_INT || def->type == CFG_LONG) {
+            if (def->max == INT32_MAX || def->max == INT64_MAX)
+                fprintf(out, "≥ %" PRId64, def->min);
+            else
+                fprintf(out, "%" PRId64 " – %" PRId64, def->min, def->max);
+        }
+        fputs(" | ", out);
+        md_cell(out, def->doc);
+        fputs(" |\n", out);
     }
 }
 

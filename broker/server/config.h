@@ -38,6 +38,8 @@ bool rb_config_is_default(const rb_config_t *config, const char *key);
 
 /* Prints usage and the table (name, type, default, description) to out. */
 void rb_config_print_help(FILE *out);
+/* Prints the table of keys as a Markdown table (docs/configuration-broker.md). */
+void rb_config_print_markdown(FILE *out);
 
 /* Splits a listener value "PLAINTEXT://host:port" ("[v6addr]" for IPv6; an
  * empty host means every address). Only PLAINTEXT and one listener are
