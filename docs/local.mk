@@ -4,7 +4,7 @@
 EXTRA_DIST += docs/benchmarks.md
 EXTRA_DIST += docs/stores.md
 EXTRA_DIST += \
-	docs/getting-started.md \
+	docs/getting-started.md docs/dsl.md \
 	docs/configuration-broker.md docs/configuration-app.md
 
 noinst_PROGRAMS += docs/gen-config-docs
@@ -13,8 +13,8 @@ docs_gen_config_docs_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(JSONGLIB_CFLAGS)
 docs_gen_config_docs_LDADD = libbroker.la liboperators.la libruntime.la libstores.la libcommon.la \
 	$(ROCKSDB_LIBS) $(RDKAFKA_LIBS) $(JSONGLIB_LIBS) $(GLIB_LIBS)
 
-TESTS += docs/check-config-docs.sh docs/check-getting-started.sh
-EXTRA_DIST += docs/check-config-docs.sh docs/check-getting-started.sh
+TESTS += docs/check-config-docs.sh docs/check-getting-started.sh docs/check-dsl.sh
+EXTRA_DIST += docs/check-config-docs.sh docs/check-getting-started.sh docs/check-dsl.sh
 
 # Regenerates the checked-in configuration references in the source tree.
 update-docs: docs/gen-config-docs$(EXEEXT)
