@@ -4,7 +4,7 @@
 EXTRA_DIST += docs/benchmarks.md
 EXTRA_DIST += docs/stores.md
 EXTRA_DIST += \
-	docs/getting-started.md docs/dsl.md \
+	docs/getting-started.md docs/dsl.md docs/operations.md \
 	docs/configuration-broker.md docs/configuration-app.md
 
 noinst_PROGRAMS += docs/gen-config-docs
