@@ -1,19 +1,20 @@
-/* gen-config-docs.c: writes docs/configuration-broker.md and
- * docs/configuration-app.md from the configuration tables in the code.
+/* gen-config-docs.c: writes docs/app-config.md and docs/topic-config.md from
+ * the configuration tables in the code.
  *
- * Design: the tables stay where they are read (broker/server/config.c,
- * broker/server/topic-config.c, runtime/config.c); each module prints its own
- * table as Markdown (rb_config_print_markdown, rill__config_print_markdown)
- * and this program only adds the surrounding text. `make update-docs` runs it
- * into the source tree; the test docs/check-config-docs.sh runs it again and
- * fails when the checked-in files differ, so the reference never drifts.
+ * Design: the tables stay where they are read (runtime/config.c,
+ * broker/server/topic-config.c); the app's table prints itself as Markdown
+ * (rill__config_print_markdown), the topic table is read from its exported
+ * array, and this program only adds the surrounding text. The broker's keys
+ * are printed by the broker itself (`rill-broker --help=markdown`, in
+ * docs/broker-config.md). `make update-docs` regenerates all three in the
+ * source tree; docs/check-config-docs.sh (make check) fails when a checked-in
+ * file differs, so the references never drift from the code.
  *
- *     gen-config-docs broker|app      (the Markdown goes to stdout)
+ *     gen-config-docs app|topic      (the Markdown goes to stdout)
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "broker/server/config.h"
 #include "broker/server/server-private.h"
 #include "runtime/config-private.h"
 
@@ -41,28 +42,16 @@ static const char *topic_type(int8_t type)
     }
 }
 
-static void print_broker(FILE *out)
+static void print_topic(FILE *out)
 {
     fputs(generated, out);
-    fputs("\n# rill-broker configuration reference\n\n"
-          "rill-broker reads Apache Kafka's broker property names from a `server.properties`-style\n"
-          "file (`--config FILE`, or the first argument) and from `--key=value` flags, which win\n"
-          "(`--override key=value` works too). Every value is checked when it is read: an unknown\n"
-          "key or a bad value stops the broker with a message that names it (exit status 2).\n"
-          "`rill-broker --help` prints the same table as text.\n\n"
-          "Marks: **(rill)** a key of rill-broker's own, not Kafka's; **(compat)** accepted so that\n"
-          "a stock Kafka `server.properties` loads, with no effect on a single-node broker.\n"
-          "Families of Kafka keys resolve to one value: `log.retention.ms` ← `log.retention.minutes`\n"
-          "← `log.retention.hours`, `log.roll.ms` ← `log.roll.hours`, `log.dirs` ← `log.dir`,\n"
-          "`node.id` ← `broker.id` (the first of each that is set wins).\n\n"
-          "## Broker keys\n\n",
-          out);
-    rb_config_print_markdown(out);
-    fputs("\n## Topic configs\n\n"
+    fputs("\n# Topic configuration reference (rill-broker)\n\n"
           "Set per topic at creation (`rill topics create NAME --config key=value`, CreateTopics)\n"
-          "or later (`rill topics alter`, IncrementalAlterConfigs / AlterConfigs), and reported by\n"
-          "DescribeConfigs. A topic config without an override takes the broker key it derives\n"
-          "from, so DescribeConfigs shows the value the log really uses.\n\n"
+          "or later (`rill topics alter NAME --config key=value`, IncrementalAlterConfigs /\n"
+          "AlterConfigs), and reported by DescribeConfigs (`rill topics describe NAME\n"
+          "--all-configs`). A topic config without an override takes the broker key it derives\n"
+          "from ([broker-config.md](broker-config.md)), so DescribeConfigs shows the value the\n"
+          "log really uses.\n\n"
           "| topic config | type | default | description |\n"
           "|---|---|---|---|\n",
           out);
@@ -106,12 +95,12 @@ static void print_app(FILE *out)
 
 int main(int argc, char **argv)
 {
-    if (argc == 2 && strcmp(argv[1], "broker") == 0)
-        print_broker(stdout);
+    if (argc == 2 && strcmp(argv[1], "topic") == 0)
+        print_topic(stdout);
     else if (argc == 2 && strcmp(argv[1], "app") == 0)
         print_app(stdout);
     else {
-        fprintf(stderr, "usage: gen-config-docs broker|app\n");
+        fprintf(stderr, "usage: gen-config-docs app|topic\n");
         return 2;
     }
     return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;

@@ -24,7 +24,6 @@
 #include <config.h> /* autoconf's: "config.h" here would be broker/server/config.h */
 
 #include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -785,43 +784,33 @@ void rb_config_print_help(FILE *out)
     }
 }
 
-/* Markdown cell text: '|' and '<' escaped so that a description cannot split a table row. */
-static void md_cell(FILE *out, const char *text)
-{
-    for (const char *c = text; *c != '\0'; c++) {
-        if (*c == '|')
-            fputs("\\|", out);
-        else if (*c == '<')
-            fputs("&lt;", out);
-        else
-            fputc(*c, out);
-    }
-}
-
 void rb_config_print_markdown(FILE *out)
 {
-    fputs("| key | type | default | range or values | description |\n"
-          "|---|---|---|---|---|\n",
-          out);
+    fprintf(out,
+            "# rill-broker configuration reference\n"
+            "\n"
+            "Generated from the table in broker/server/config.c by `rill-broker --help=markdown`;\n"
+            "`make check` fails when this file and the program disagree (test 0010).\n"
+            "\n"
+            "Keys use Apache Kafka's broker property names. Set them in a server.properties-style\n"
+            "file (`rill-broker FILE` or `--config FILE`) or as `--key=value` flags, which win.\n"
+            "*rill* marks rill-only keys; *compat* marks keys accepted so that a stock Kafka\n"
+            "server.properties loads, with no effect on a single-node broker.\n"
+            "\n"
+            "| key | type | default | description |\n"
+            "|---|---|---|---|\n");
     for (size_t i = 0; i < NDEFS; i++) {
         const cfg_def_t *def = &defs[i];
-        fprintf(out, "| `%s`%s%s | %s | %s%s%s | ", def->name,
-                def->flags & F_RILL ? " (rill)" : "", def->flags & F_COMPAT ? " (compat)" : "",
-                type_name(def), def->def ? "`" : "", def->def ? def->def : "not set",
-                def->def ? "`" : "");
-        if (def->choices != NULL) {
-            g_auto(GStrv) names = g_strsplit(def->choices, "|", -1);
-            for (char **n = names; *n != NULL; n++)
-                fprintf(out, "%s`%s`", n == names ? "" : ", ", *n);
-        } else if (def->type == CFG_INT || def->type == CFG_LONG) {
-            if (def->max == INT32_MAX || def->max == INT64_MAX)
-                fprintf(out, "≥ %" PRId64, def->min);
-            else
-                fprintf(out, "%" PRId64 " – %" PRId64, def->min, def->max);
+        g_autofree char *values = NULL;
+        if (def->type == CFG_ENUM || (def->type == CFG_LIST && def->choices != NULL)) {
+            g_auto(GStrv) opts = g_strsplit(def->choices, "|", -1);
+            g_autofree char *joined = g_strjoinv("`, `", opts);
+            values = g_strdup_printf(" Values: `%s`.", joined);
         }
-        fputs(" | ", out);
-        md_cell(out, def->doc);
-        fputs(" |\n", out);
+        fprintf(out, "| `%s` | %s | %s%s%s | %s%s%s%s |\n", def->name, type_name(def),
+                def->def ? "`" : "", def->def ? def->def : "not set", def->def ? "`" : "",
+                def->flags & F_RILL ? "*rill*: " : "", def->flags & F_COMPAT ? "*compat*: " : "",
+                def->doc, values ? values : "");
     }
 }
 

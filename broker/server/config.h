@@ -38,14 +38,15 @@ bool rb_config_is_default(const rb_config_t *config, const char *key);
 
 /* Prints usage and the table (name, type, default, description) to out. */
 void rb_config_print_help(FILE *out);
-/* Prints the table of keys as a Markdown table (docs/configuration-broker.md). */
-void rb_config_print_markdown(FILE *out);
 
 /* Splits a listener value "PLAINTEXT://host:port" ("[v6addr]" for IPv6; an
  * empty host means every address). Only PLAINTEXT and one listener are
  * supported. host: (transfer full) g_free it; host/port may be NULL. Returns
  * false and sets *errmsg (g_free it) on a malformed value. */
 bool rb_config_parse_listener(const char *value, char **host, int *port, char **errmsg);
+
+/* Prints the table as a Markdown reference (docs/broker-config.md). */
+void rb_config_print_markdown(FILE *out);
 
 /* Logs (INFO, one line each) every key that was set explicitly. */
 void rb_config_log_overrides(const rb_config_t *config);
