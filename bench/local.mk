@@ -21,6 +21,12 @@ bench_broker_bench_SOURCES = bench/broker-bench.c \
 bench_broker_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
 bench_broker_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)
 bench: rill-broker$(EXEEXT)
+# runtime: rill's stream threads against a raw librdkafka consume->produce loop.
+EXTRA_PROGRAMS += bench/runtime-bench
+bench_targets += bench/runtime-bench$(EXEEXT)
+bench_runtime_bench_SOURCES = bench/runtime-bench.c
+bench_runtime_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+bench_runtime_bench_LDADD = librill.la $(RDKAFKA_LIBS)
 
 # broker/log/: append and fetch throughput of the partition log vs raw pwrite.
 EXTRA_PROGRAMS += bench/bench-log
@@ -40,10 +46,3 @@ EXTRA_PROGRAMS += bench/group-bench
 bench_targets += bench/group-bench$(EXEEXT)
 bench_group_bench_SOURCES = bench/group-bench.c
 bench_group_bench_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
-
-# runtime: rill's stream threads against a raw librdkafka consume->produce loop.
-EXTRA_PROGRAMS += bench/runtime-bench
-bench_targets += bench/runtime-bench$(EXEEXT)
-bench_runtime_bench_SOURCES = bench/runtime-bench.c
-bench_runtime_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
-bench_runtime_bench_LDADD = librill.la $(RDKAFKA_LIBS)

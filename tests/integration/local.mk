@@ -7,3 +7,4 @@ include tests/integration/broker.mk
 include tests/integration/runtime.mk
 include tests/integration/stores.mk
 include tests/integration/tools.mk
+include tests/integration/stateful.mk

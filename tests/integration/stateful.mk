@@ -1,0 +1,6 @@
+# integration tests of the stateful core (0300-0399): wordcount against rill-broker.
+EXTRA_DIST += tests/integration/wordcount-lib.sh
+stateful_integration_tests = \
+	tests/integration/0301-wordcount.sh
+TESTS += $(stateful_integration_tests)
+EXTRA_DIST += $(stateful_integration_tests)
