@@ -455,10 +455,9 @@ static rill_err_t open_db(rdbstore_t *rs, bool restore_mode, rill_error_t **erro
          * on every thread at once */
         rocksdb_options_set_max_write_buffer_number(opts, 2 + shared->config.background_threads);
         /* appends cost nothing more in a bigger vector, and fewer L0 files
-         * mean less compaction behind the restore */
-        size_t wb = shared->config.write_buffer_bytes;
-        if (!shared->config.use_rocksdb_defaults && wb < (32u << 20))
-            rocksdb_options_set_write_buffer_size(opts, 32u << 20);
+         * mean less compaction after the restore */
+        if (!shared->config.use_rocksdb_defaults)
+            rocksdb_options_set_write_buffer_size(opts, 2 * shared->config.write_buffer_bytes);
     }
     char *errmsg = NULL;
     if (err == RILL_OK)
@@ -499,6 +498,17 @@ static rill_err_t rdb_restore_begin(rill__kv_store_t *store, rill_error_t **erro
     return reopen((rdbstore_t *)store, true, error);
 }
 
+uint64_t rill__kv_rocksdb_l0_files(rill__kv_store_t *store)
+{
+    rdbstore_t *rs = (rdbstore_t *)rill__kv_store_innermost(store);
+    if (rs->db == NULL)
+        return 0;
+    char *prop = rocksdb_property_value(rs->db, "rocksdb.num-files-at-level0");
+    uint64_t n = prop ? g_ascii_strtoull(prop, NULL, 10) : 0;
+    rocksdb_free(prop);
+    return n;
+}
+
 /* L0 files from which restore_end compacts before processing resumes: below
  * RocksDB's default slowdown trigger (20), so that the normal options never
  * start throttling writes right after a restore; fewer files are left to the
@@ -518,12 +528,7 @@ static rill_err_t rdb_restore_end(rill__kv_store_t *store, rill_error_t **error)
      * data once more (leveled compaction alongside would have rewritten it
      * several times) and keeps the normal options' L0 limits from stalling
      * the writes that follow */
-    uint64_t l0 = 0;
-    char *prop = rocksdb_property_value(rs->db, "rocksdb.num-files-at-level0");
-    if (prop) {
-        l0 = g_ascii_strtoull(prop, NULL, 10);
-        rocksdb_free(prop);
-    }
+    uint64_t l0 = rill__kv_rocksdb_l0_files(store);
     if (l0 >= RESTORE_MAX_L0_FILES) {
         int64_t t0 = g_get_monotonic_time();
         rocksdb_compact_range(rs->db, NULL, 0, NULL, 0);

@@ -83,6 +83,9 @@ rill__kv_store_t *rill__kv_rocksdb_open(rill__rocksdb_shared_t *shared, const ch
 /* The store's directory, borrowed. */
 const char *rill__kv_rocksdb_path(const rill__kv_store_t *store);
 
+/* Number of SST files in level 0 (for tests and metrics). */
+uint64_t rill__kv_rocksdb_l0_files(rill__kv_store_t *store);
+
 /* Compacts the whole key range (after a large restore, for read speed). */
 rill_err_t rill__kv_rocksdb_compact(rill__kv_store_t *store, rill_error_t **error);
 
