@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -10,9 +12,10 @@
 
 #include "broker/log/flusher.h"
 
+/* pthread primitives rather than GMutex: ThreadSanitizer understands them. */
 struct rb_flush_state {
-    GMutex mu;
-    GCond cond;
+    pthread_mutex_t mu;
+    pthread_cond_t cond; /* on CLOCK_MONOTONIC */
     int refs;        /* the log's, plus one per pending job */
     int pending;     /* jobs submitted and not finished */
     int64_t done_upto;
@@ -33,8 +36,12 @@ typedef struct flush_job {
 rb_flush_state_t *rb__flush_state_new(void)
 {
     rb_flush_state_t *state = g_new0(rb_flush_state_t, 1);
-    g_mutex_init(&state->mu);
-    g_cond_init(&state->cond);
+    pthread_mutex_init(&state->mu, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&state->cond, &attr);
+    pthread_condattr_destroy(&attr);
     state->refs = 1;
     state->done_upto = -1;
     return state;
@@ -44,18 +51,24 @@ void rb__flush_state_unref(rb_flush_state_t *state)
 {
     if (state == NULL)
         return;
-    g_mutex_lock(&state->mu);
+    pthread_mutex_lock(&state->mu);
     bool last = --state->refs == 0;
-    g_mutex_unlock(&state->mu);
+    pthread_mutex_unlock(&state->mu);
     if (last) {
-        g_mutex_clear(&state->mu);
-        g_cond_clear(&state->cond);
+        pthread_mutex_destroy(&state->mu);
+        pthread_cond_destroy(&state->cond);
         g_free(state);
     }
 }
 
+/* Orders a job's creation before its run for ThreadSanitizer, which cannot
+ * see through GLib's queue (its own futex-based locks). */
+static pthread_mutex_t handoff = PTHREAD_MUTEX_INITIALIZER;
+
 static void run_job(gpointer data, gpointer user_data)
 {
+    pthread_mutex_lock(&handoff);
+    pthread_mutex_unlock(&handoff);
     flush_job_t *job = data;
     bool ok = true;
     for (size_t i = 0; i < job->n; i++) {
@@ -71,7 +84,7 @@ static void run_job(gpointer data, gpointer user_data)
         close(job->fds[i]);
     }
     rb_flush_state_t *state = job->state;
-    g_mutex_lock(&state->mu);
+    pthread_mutex_lock(&state->mu);
     /* after a failure, nothing counts until the log has seen it and marked
      * everything for flushing again (a later job does not cover what failed) */
     if (ok && !state->failed && job->gen == state->gen && job->upto > state->done_upto)
@@ -79,8 +92,8 @@ static void run_job(gpointer data, gpointer user_data)
     if (!ok)
         state->failed = true;
     state->pending--;
-    g_cond_broadcast(&state->cond);
-    g_mutex_unlock(&state->mu);
+    pthread_cond_broadcast(&state->cond);
+    pthread_mutex_unlock(&state->mu);
     rb__flush_state_unref(state);
     g_free(job->fds);
     g_free(job->is_dir);
@@ -109,34 +122,43 @@ void rb__flusher_submit(rb_flush_state_t *state, int *fds, const bool *is_dir, s
     job->n = n;
     job->upto = upto;
     job->label = g_strdup(label);
-    g_mutex_lock(&state->mu);
+    pthread_mutex_lock(&state->mu);
     job->gen = state->gen;
     state->refs++;
     state->pending++;
-    g_mutex_unlock(&state->mu);
+    pthread_mutex_unlock(&state->mu);
+    pthread_mutex_lock(&handoff);
+    pthread_mutex_unlock(&handoff);
     g_thread_pool_push(pool(), job, NULL);
 }
 
 int64_t rb__flush_state_poll(rb_flush_state_t *state, bool *failed)
 {
-    g_mutex_lock(&state->mu);
+    pthread_mutex_lock(&state->mu);
     int64_t upto = state->done_upto;
     *failed = state->failed;
     if (state->failed)
         state->gen++;
     state->failed = false;
-    g_mutex_unlock(&state->mu);
+    pthread_mutex_unlock(&state->mu);
     return upto;
 }
 
 bool rb__flush_state_wait(rb_flush_state_t *state, int timeout_ms)
 {
-    gint64 deadline = g_get_monotonic_time() + (gint64)timeout_ms * 1000;
-    g_mutex_lock(&state->mu);
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&state->mu);
     while (state->pending > 0)
-        if (!g_cond_wait_until(&state->cond, &state->mu, deadline))
+        if (pthread_cond_timedwait(&state->cond, &state->mu, &deadline) != 0)
             break;
     bool idle = state->pending == 0;
-    g_mutex_unlock(&state->mu);
+    pthread_mutex_unlock(&state->mu);
     return idle;
 }

@@ -12,6 +12,8 @@
 #include "broker/log/segment.h"
 
 #define LOG_COMPONENT "broker.log"
+
+typedef struct rb_clean_job rb_clean_job_t;
 #define CACHE_SLOTS 4
 #define RECOVERY_READAHEAD (1024 * 1024)
 
@@ -29,7 +31,8 @@ struct rb_log {
     bool dir_dirty;             /* files created since the last directory fsync */
     rb_flush_state_t *fstate;   /* shared with background fsyncs (flusher.c) */
     int32_t leader_epoch;
-    int64_t cleaned_upto; /* sealed segments below this offset were compacted */
+    int64_t cleaned_upto;      /* sealed segments below this offset were compacted */
+    rb_clean_job_t *clean_job; /* a compaction pass running on the cleaner thread */
     rb_window_t win;      /* header reads of fetch and offset_for_time */
     struct {
         rb_segment_t *seg; /* NULL: empty slot */
@@ -45,8 +48,13 @@ int rb__log_fsync(int fd, bool data_only);
 /* Forgets the read hints about seg (NULL: all) and the read window. */
 void rb__log_cache_forget(rb_log_t *log, const rb_segment_t *seg);
 
-/* Compacts the sealed segments when enough of them is new since the last
- * time (cleaner.c). Returns the bytes removed, or -1 on an I/O error. */
-int64_t rb__log_maybe_compact(rb_log_t *log, int64_t now_ms);
+/* Housekeeping of compaction (cleaner.c): installs a finished pass, or
+ * starts one (if may_start) when at least half of the sealed bytes are new
+ * since the last.
+ * Returns the bytes a finished pass removed (0 otherwise), or -1. */
+int64_t rb__log_maybe_compact(rb_log_t *log, int64_t now_ms, bool may_start);
+
+/* Cancels a running pass and waits for it (before the log goes away). */
+void rb__log_cleaner_stop(rb_log_t *log);
 
 #endif /* RB_LOG_PRIVATE_H */

@@ -789,8 +789,8 @@ int rb_log_maintain(rb_log_t *log, int64_t now_ms)
     }
     if (log->start_offset < log->segs[0]->base_offset)
         log->start_offset = log->segs[0]->base_offset;
-    if (config->compact)
-        rb__log_maybe_compact(log, now_ms);
+    if (config->compact || log->clean_job != NULL)
+        rb__log_maybe_compact(log, now_ms, config->compact);
     if (deleted > 0)
         RILL_LOG_INFO(LOG_COMPONENT, "retention deleted segments dir=%s count=%d log_start_offset=%" PRId64,
                       log->dir, deleted, log->start_offset);
@@ -937,6 +937,7 @@ static bool load_clean_segment(rb_log_t *log, rb_segment_t *seg, bool is_active,
 
 static void log_free(rb_log_t *log)
 {
+    rb__log_cleaner_stop(log);
     for (size_t i = 0; i < log->n_segs; i++)
         rb__segment_free(log->segs[i]);
     g_free(log->segs);
@@ -1115,6 +1116,7 @@ void rb_log_close(rb_log_t *log)
 {
     if (log == NULL)
         return;
+    rb__log_cleaner_stop(log);
     if (shutdown_files(log)) {
         g_autofree char *marker = g_strdup_printf("%s/%s", log->dir, CLEAN_MARKER_FILE);
         int fd = open(marker, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

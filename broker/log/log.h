@@ -13,7 +13,9 @@
  *   00000000000000000000.index      sparse offset index (relative offset -> file position)
  *   00000000000000000000.timeindex  sparse time index (max timestamp -> relative offset)
  * named by the segment's base offset (20 digits, like Kafka), plus a small
- * checkpoint of the log start offset.
+ * checkpoint of the log start offset (rill-log.checkpoint, which also holds
+ * the recovery point) and, only while the log is closed cleanly,
+ * rill-log.clean-shutdown.
  *
  * Invariants:
  *   - start_offset <= end_offset; offsets are dense, assigned at append,
@@ -23,7 +25,8 @@
  *     scans the tail of the active segment (and of any segment newer than
  *     the last clean shutdown marker) and truncates at the first torn or
  *     corrupt batch, with a log line saying how many bytes were cut.
- *   - The active (last) segment is the only one written to.
+ *   - The active (last) segment is the only one written to (compaction
+ *     replaces a sealed segment whole, by renaming a rewritten copy over it).
  */
 #ifndef RB_LOG_H
 #define RB_LOG_H
@@ -143,10 +146,12 @@ int rb_log_maintain(rb_log_t *log, int64_t now_ms);
 
 /* Compacts the sealed segments now (cleanup.policy=compact): keeps the latest
  * record of each key, drops tombstones older than delete.retention.ms, keeps
- * every offset. rb_log_maintain runs it by itself for compact topics when at
- * least half of the sealed bytes are new since the last pass. Compressed,
- * transactional and control batches are kept as they are. Runs on the
- * caller's thread. Returns the bytes removed, or -1 on an I/O error. */
+ * every offset. Compressed, transactional and control batches are kept as
+ * they are. Waits for the pass, which runs on the log's cleaner thread.
+ * Returns the bytes removed, or -1 on an I/O error. rb_log_maintain does the
+ * same for compact topics without waiting: it starts a pass when at least
+ * half of the sealed bytes are new since the last, and installs the result
+ * at a later call. */
 int64_t rb_log_compact(rb_log_t *log, int64_t now_ms);
 
 /* fsyncs everything written so far. Returns 0 or -1 (I/O error). */

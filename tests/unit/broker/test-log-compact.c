@@ -359,12 +359,25 @@ static void test_log_compact__needs_keys_and_runs_from_maintain(void **state)
     for (int i = 0; i < 40; i++)
         put(f, (int[]){1, 2}, 2, T0);
     int64_t size = rb_log_size_bytes(f->log);
+    /* maintain starts a pass on the cleaner thread, a later call installs it */
     rb_log_maintain(f->log, T0);
+    for (int i = 0; i < 10000 && rb_log_size_bytes(f->log) == size; i++) {
+        g_usleep(1000);
+        rb_log_maintain(f->log, T0);
+    }
     assert_true(rb_log_size_bytes(f->log) < size / 2);
     /* right after a pass, little is new: maintain leaves it alone */
     int64_t compacted = rb_log_size_bytes(f->log);
-    rb_log_maintain(f->log, T0);
+    for (int i = 0; i < 20; i++) {
+        rb_log_maintain(f->log, T0);
+        g_usleep(1000);
+    }
     assert_int_equal(rb_log_size_bytes(f->log), compacted);
+    seen_t s;
+    read_all(f, &s, 1 << 20);
+    assert_int_equal(latest_of(&s, 1), 78);
+    assert_int_equal(latest_of(&s, 2), 79);
+    g_hash_table_destroy(s.latest);
 
     /* delete-only topics are never compacted */
     f->config.compact = false;
@@ -375,6 +388,52 @@ static void test_log_compact__needs_keys_and_runs_from_maintain(void **state)
     size = rb_log_size_bytes(f->log);
     rb_log_maintain(f->log, T0);
     assert_int_equal(rb_log_size_bytes(f->log), size);
+}
+
+static void test_log_compact__appends_and_retention_during_a_pass(void **state)
+{
+    fixture_t *f = *state;
+    f->config.delete_ = true; /* compact,delete */
+    f->config.retention_bytes = -1;
+    rb_log_set_config(f->log, &f->config);
+    for (int i = 0; i < 200; i++)
+        put(f, (int[]){i % 7, 100 + i}, 2, T0);
+    int64_t end = rb_log_end_offset(f->log);
+    rb_log_maintain(f->log, T0); /* starts a pass */
+    /* meanwhile: more appends (and rolls), and retention drops the oldest */
+    for (int i = 0; i < 50; i++)
+        put(f, (int[]){i % 7, 1000 + i}, 2, T0);
+    f->config.retention_bytes = rb_log_size_bytes(f->log) / 2;
+    rb_log_set_config(f->log, &f->config);
+    int64_t last_start = -1;
+    for (int i = 0; i < 10000; i++) {
+        rb_log_maintain(f->log, T0);
+        if (rb_log_start_offset(f->log) == last_start && i > 50)
+            break;
+        last_start = rb_log_start_offset(f->log);
+        g_usleep(1000);
+    }
+    assert_int_equal(rb_log_end_offset(f->log), end + 100);
+    seen_t s;
+    read_all(f, &s, 700);
+    for (int k = 0; k < 7; k++) /* the hot keys' latest survive whatever happened */
+        assert_true(latest_of(&s, k) >= end);
+    for (int i = 0; i < 50; i++)
+        assert_int_equal(latest_of(&s, 1000 + i), end + 2 * i + 1);
+    g_hash_table_destroy(s.latest);
+    /* closing with a pass under way cancels it cleanly */
+    for (int i = 0; i < 100; i++)
+        put(f, (int[]){i % 7, 2000 + i}, 2, T0);
+    rb_log_maintain(f->log, T0);
+    rb_log_close(f->log);
+    char *err = NULL;
+    f->log = rb_log_open(f->dir, &f->config, &err);
+    assert_non_null(f->log);
+    assert_int_equal(rb_log_end_offset(f->log), end + 300);
+    seen_t again;
+    read_all(f, &again, 1 << 20);
+    assert_int_equal(latest_of(&again, 2099), end + 299);
+    g_hash_table_destroy(again.latest);
 }
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -389,6 +448,7 @@ int main(void)
         T(test_log_compact__partial_batch_keeps_its_range),
         T(test_log_compact__untouchable_batches_stay),
         T(test_log_compact__needs_keys_and_runs_from_maintain),
+        T(test_log_compact__appends_and_retention_during_a_pass),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
