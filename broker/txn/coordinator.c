@@ -2,8 +2,29 @@
  * transactional id, its persistence in the transaction log, and the
  * commit/abort markers it has the server write (API in coordinator.h).
  *
- * The state machine (Kafka's TransactionMetadata), each arrow labelled with
- * the request or event and the function that performs it:
+ * The state machine (Kafka's TransactionMetadata):
+ *
+ *                  +--- InitProducerId (txn_bump) ---+
+ *                  v                                 |
+ *   new id ---> Empty ---------------------------------+
+ *  (txn_create)    |
+ *                  | AddPartitionsToTxn / AddOffsetsToTxn (txn_add)
+ *                  v
+ *               Ongoing <--- more partitions / groups (txn_add)
+ *                 |   |
+ *   EndTxn(commit)|   | EndTxn(abort) (txn_prepare), or InitProducerId /
+ *   (txn_prepare) |   | timeout / restart: PrepareEpochFence, epoch+1 (txn_fence)
+ *                 v   v
+ *   PrepareCommit       PrepareAbort      markers to every partition and group
+ *         |                  |            offsets ended (txn_send_markers;
+ *         v                  v            a failed hook retried by rb_txn_tick)
+ *   CompleteCommit      CompleteAbort     (txn_complete)
+ *         |                  |
+ *         +--> Empty (InitProducerId, txn_bump)
+ *         +--> Ongoing (AddPartitionsToTxn / AddOffsetsToTxn, txn_add)
+ *         +--> Dead, forgotten (idle > transactional.id.expiration.ms, txn_expire)
+ *
+ * The same, arrow by arrow, with the request or event and the function:
  *
  *     (unknown id) --InitProducerId [txn_create]--> Empty
  *
@@ -514,7 +535,15 @@ static void txn_send_markers(rb_txn_coord_t *coord, rb__txn_t *txn)
             err = coord->hooks.write_marker(coord->hooks.ctx, tp->topic, tp->partition, w.data,
                                             w.len);
         }
-        if (err == RB_TXN_ERR_NONE) {
+        if (err == RB_TXN_ERR_PRODUCER_FENCED || err == RB_TXN_ERR_TRANSACTION_COORDINATOR_FENCED) {
+            /* The partition has seen a newer epoch of this producer (or of
+             * the coordinator): this marker is obsolete, and retrying it
+             * would keep the transaction in PrepareX forever. */
+            RILL_LOG_WARN("broker.txn",
+                          "marker refused as obsolete id=%s topic=%s partition=%d err=%d",
+                          txn->transactional_id, tp->topic, tp->partition, err);
+            g_hash_table_iter_remove(&iter);
+        } else if (err == RB_TXN_ERR_NONE) {
             g_hash_table_iter_remove(&iter);
         } else {
             failed = err;

@@ -37,7 +37,9 @@
  *                  producer_id in group_id; a group with nothing pending for it
  *                  returns 0 (calls may repeat after a restart).
  * A hook that fails leaves the transaction in PrepareCommit/PrepareAbort
- * (clients get CONCURRENT_TRANSACTIONS); rb_txn_tick() retries it.
+ * (clients get CONCURRENT_TRANSACTIONS); rb_txn_tick() retries it -- except
+ * write_marker answering PRODUCER_FENCED or TRANSACTION_COORDINATOR_FENCED
+ * (rb_pstate_check's verdict on an obsolete marker), which counts as done.
  * Hooks must not call back into the coordinator.
  *
  * Time: hooks->now_ms (wall clock, ms) is read for transaction start times,

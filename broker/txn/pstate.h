@@ -149,8 +149,8 @@ bool rb_pstate_rebuild(rb_pstate_t *ps, rb_log_t *log, char **errmsg);
  * than 0; INVALID_TXN_STATE for a non-transactional batch while the producer
  * has a transaction open here; INVALID_RECORD for a client control batch or a
  * producer id without epoch/sequence; CORRUPT_MESSAGE for a short header.
- * Markers (RB_PSTATE_COORDINATOR): PRODUCER_FENCED for an older epoch,
- * TRANSACTION_COORDINATOR_FENCED for an older coordinator epoch.
+ * Markers (RB_PSTATE_COORDINATOR): PRODUCER_FENCED for an older producer
+ * epoch (the coordinator epoch is recorded, not enforced: see pstate.c).
  * Never modifies the state; dup may be NULL only for markers. */
 rb_kerr_t rb_pstate_check(const rb_pstate_t *ps, const uint8_t *batch, size_t len,
                           rb_pstate_origin_t origin, rb_pstate_dup_t *dup);

@@ -22,8 +22,9 @@
 typedef struct server {
     char *dir;
     int64_t now;
-    GHashTable *parts; /* "partition/topic" -> test_part_t (owned) */
-    int fail_markers;  /* the next N write_marker calls fail */
+    GHashTable *parts;  /* "partition/topic" -> test_part_t (owned) */
+    int fail_markers;   /* the next N write_marker calls fail */
+    rb_kerr_t fail_err; /* with this error (0: UNKNOWN_SERVER_ERROR) */
     int marker_calls;
     GPtrArray *group_ends; /* "group pid epoch commit|abort" */
     rb_txn_config_t config;
@@ -60,7 +61,7 @@ static rb_kerr_t hook_write_marker(void *ctx, const char *topic, int32_t partiti
     server->marker_calls++;
     if (server->fail_markers > 0) {
         server->fail_markers--;
-        return RB_TXN_ERR_UNKNOWN_SERVER_ERROR;
+        return server->fail_err != 0 ? server->fail_err : RB_TXN_ERR_UNKNOWN_SERVER_ERROR;
     }
     int64_t offset;
     return test_part_append(part_get(server, topic, partition), batch, len, RB_PSTATE_COORDINATOR,
@@ -713,9 +714,28 @@ static void test_coordinator__verify_produce(void **state)
                      RB_TXN_ERR_INVALID_TXN_STATE);
 }
 
+static void test_coordinator__obsolete_marker_is_not_retried(void **state)
+{
+    server_t *server = *state;
+    int64_t pid;
+    int16_t epoch;
+    init_txn(server, "app", &pid, &epoch);
+    assert_int_equal(rb_txn_add_partitions(server->coord, "app", pid, epoch, two_partitions, 2), 0);
+    server->fail_markers = 1;
+    server->fail_err = RB_TXN_ERR_PRODUCER_FENCED; /* that partition saw a newer epoch */
+    assert_int_equal(rb_txn_end(server->coord, "app", pid, epoch, true), 0);
+    assert_int_equal(state_of(server, "app"), RB_TXN_COMPLETE_COMMIT);
+    assert_int_equal(server->marker_calls, 2);
+    server->now += 1000;
+    rb_txn_tick(server->coord);
+    assert_int_equal(server->marker_calls, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_coordinator__obsolete_marker_is_not_retried, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_coordinator__verify_produce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_coordinator__producer_ids_never_reused, setup,
                                         teardown),
