@@ -77,7 +77,9 @@
  * decompressed fails the pass (nothing is swapped in), with a log line. What
  * is never compacted: the active segment. A pass runs when the sealed bytes
  * written since the last pass are at least half of all sealed bytes (Kafka's
- * min.cleanable.dirty.ratio default). */
+ * min.cleanable.dirty.ratio default), or when the oldest tombstone or marker
+ * the last pass kept for its age has become older than delete.retention.ms
+ * (so tombstones expire without new writes). */
 #include "config.h"
 
 #include <errno.h>
@@ -115,6 +117,7 @@ struct rb_clean_job {
     gint cancel;
     int64_t now_ms;
     int64_t horizon; /* tombstones and markers in batches older than this go */
+    int64_t retention; /* delete.retention.ms */
     int64_t map_from; /* records below were compacted by earlier passes */
     int32_t interval;
     clean_seg_t *segs;
@@ -122,6 +125,7 @@ struct rb_clean_job {
     bool failed;
     unsigned keys;
     int64_t clean_upto; /* result: the next pass maps from here */
+    int64_t retained_ts; /* result: see pass_t */
 };
 
 #define WRITE_CHUNK (1024 * 1024)
@@ -306,6 +310,7 @@ typedef struct pass {
     bool map_full;
     rill_wbuf_t scratch; /* a decompressed batch */
     bool xerial;
+    int64_t retained_ts; /* oldest tombstone or marker kept only for its age */
 } pass_t;
 
 /* Step 0, per batch header. */
@@ -486,8 +491,8 @@ static int flush_out(rewrite_t *rw)
     return 0;
 }
 
-static bool keep_record(const pass_t *pass, const rb_record_t *rec, txn_state_t state,
-                        bool batch_expired)
+static bool keep_record(pass_t *pass, const rb_record_t *rec, txn_state_t state,
+                        bool batch_expired, int64_t batch_ts)
 {
     if (state == TXN_ABORTED)
         return false;
@@ -496,10 +501,12 @@ static bool keep_record(const pass_t *pass, const rb_record_t *rec, txn_state_t 
     int64_t latest = keymap_get(&pass->map, rec->key, (size_t)rec->key_len);
     if (latest > rec->offset)
         return false;
-    if (rec->value != NULL || !batch_expired || state == TXN_OPEN)
+    if (rec->value != NULL || state == TXN_OPEN)
         return true;
     bool newest = rec->offset < pass->job->map_from || latest == rec->offset;
-    return !newest;
+    if (newest && !batch_expired && batch_ts < pass->retained_ts)
+        pass->retained_ts = batch_ts;
+    return !(newest && batch_expired);
 }
 
 /* Writes a rebuilt batch: the kept records, recompressed like the original. */
@@ -517,7 +524,7 @@ static int put_rebuilt(rewrite_t *rw, const uint8_t *batch, const uint8_t *recor
     rb_record_t rec;
     rb_record_iter_init(&it, records, len);
     while (rb_record_iter_next(&it, &rec) == 1)
-        if (keep_record(rw->pass, &rec, state, expired))
+        if (keep_record(rw->pass, &rec, state, expired, rb_batch_max_timestamp(batch)))
             rb_batch_builder_add_record(&b, &rec);
     int32_t count = b.count;
     b.last_offset_delta = rb_batch_last_offset_delta(batch); /* the range stays */
@@ -559,6 +566,9 @@ static int rewrite_batch(const uint8_t *batch, size_t size, void *ctx)
             rw->changed = true; /* the marker goes with its emptied transaction */
             return 0;
         }
+        if (range != NULL && !range->has_data && range->marker_ts >= pass->job->horizon &&
+            range->marker_ts < pass->retained_ts)
+            pass->retained_ts = range->marker_ts;
         rill__wbuf_put(&rw->out, batch, size);
         return rw->out.len >= WRITE_CHUNK ? flush_out(rw) : 0;
     }
@@ -573,7 +583,7 @@ static int rewrite_batch(const uint8_t *batch, size_t size, void *ctx)
     rb_record_iter_init(&it, records, len);
     while (rb_record_iter_next(&it, &rec) == 1) {
         total++;
-        kept += keep_record(pass, &rec, state, expired);
+        kept += keep_record(pass, &rec, state, expired, rb_batch_max_timestamp(batch));
     }
     if (it.err)
         return -1;
@@ -674,7 +684,7 @@ static void run_job(gpointer data, gpointer user_data)
     pthread_mutex_lock(&handoff);
     pthread_mutex_unlock(&handoff);
     rb_clean_job_t *job = data;
-    pass_t pass = {.job = job, .map_stop = INT64_MAX};
+    pass_t pass = {.job = job, .map_stop = INT64_MAX, .retained_ts = INT64_MAX};
     pass.producers = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, producer_free);
     keymap_init(&pass.map, g_atomic_pointer_get(&map_bytes_setting));
     rill__wbuf_init(&pass.scratch, 0);
@@ -706,6 +716,7 @@ static void run_job(gpointer data, gpointer user_data)
     pthread_mutex_lock(&job->mu);
     job->keys = (unsigned)pass.map.n;
     job->clean_upto = upto;
+    job->retained_ts = pass.retained_ts;
     job->failed = failed;
     job->done = true;
     pthread_cond_broadcast(&job->cond);
@@ -739,6 +750,7 @@ static bool start_job(rb_log_t *log, int64_t now_ms)
     job->horizon = log->config.delete_retention_ms >= 0 ? now_ms - log->config.delete_retention_ms
                                                         : INT64_MIN;
     job->map_from = log->cleaned_upto;
+    job->retention = log->config.delete_retention_ms;
     job->interval = log->config.index_interval_bytes;
     job->segs = g_new0(clean_seg_t, log->n_segs);
     for (size_t i = 0; i < log->n_segs; i++) {
@@ -824,8 +836,14 @@ static int64_t finish_job(rb_log_t *log, rb_clean_job_t *job)
     }
     if (swapped > 0)
         rb__log_fsync(log->dir_fd, false);
-    if (!job->failed)
+    if (!job->failed) {
         log->cleaned_upto = job->clean_upto;
+        /* a pass is due again when the oldest tombstone or marker kept for
+         * its age expires, even with nothing new to clean */
+        log->clean_due_ms = job->retained_ts < INT64_MAX && job->retention >= 0
+                                ? job->retained_ts + job->retention + 1
+                                : 0;
+    }
     RILL_LOG_INFO(LOG_COMPONENT, "compacted dir=%s keys=%u segments=%d bytes_removed=%" PRId64,
                   log->dir, job->keys, swapped, removed);
     return job->failed ? -1 : removed;
@@ -880,7 +898,8 @@ int64_t rb__log_maybe_compact(rb_log_t *log, int64_t now_ms, bool may_start)
         if (log->segs[i]->base_offset >= log->cleaned_upto)
             dirty += log->segs[i]->size;
     }
-    if (!may_start || dirty == 0 || dirty * 2 < sealed)
+    bool due = log->clean_due_ms > 0 && now_ms >= log->clean_due_ms;
+    if (!may_start || ((dirty == 0 || dirty * 2 < sealed) && !due))
         return 0;
     start_job(log, now_ms);
     return 0;

@@ -388,6 +388,39 @@ static void test_log_compact__small_key_map_converges(void **state)
     seen_free(&s);
 }
 
+/* Calls rb_log_maintain at now_ms until key's latest is want (bounded). */
+static void maintain_until(fixture_t *f, int64_t now_ms, int key, int64_t want)
+{
+    for (int i = 0; i < 500; i++) {
+        rb_log_maintain(f->log, now_ms);
+        seen_t s;
+        read_all(f, &s);
+        int64_t got = latest_of(&s, key);
+        seen_free(&s);
+        if (got == want)
+            return;
+        g_usleep(10 * 1000);
+    }
+    fail_msg("k%d never became %" PRId64, key, want);
+}
+
+static void test_log_compact__tombstones_expire_without_new_writes(void **state)
+{
+    fixture_t *f = *state;
+    f->config.segment_ms = -1;
+    rb_log_set_config(f->log, &f->config);
+    put(f, &PLAIN, (int[]){1, 2}, 2, T0); /* 0, 1 */
+    put(f, &PLAIN, (int[]){-1}, 1, T0);   /* 2 */
+    filler(f, 20);
+    maintain_until(f, T0 + 1000, 1, -2 - 1); /* compacted, the tombstone kept */
+    /* nothing new is written; a day later the tombstone is due and goes */
+    maintain_until(f, T0 + DAY + 1, 1, INT64_MIN);
+    seen_t s;
+    read_all(f, &s);
+    assert_int_equal(latest_of(&s, 2), 1);
+    seen_free(&s);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -402,6 +435,7 @@ int main(void)
         T(test_log_compact__committed_value_does_not_outlive_its_tombstone),
         T(test_log_compact__emptied_transaction_markers_go_later),
         T(test_log_compact__small_key_map_converges),
+        T(test_log_compact__tombstones_expire_without_new_writes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
