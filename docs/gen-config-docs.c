@@ -86,10 +86,7 @@ static void print_app(FILE *out)
           "  (`consumer.fetch.max.bytes=1048576`, `producer.linger.ms=20`);\n"
           "- `KEY` without a prefix goes to all three (`security.protocol=SASL_SSL`,\n"
           "  `sasl.mechanism=SCRAM-SHA-512`, `sasl.username=...`, `ssl.ca.location=...`); where both\n"
-          "  are set, the prefixed value wins for its client.\n\n"
-          "rill manages `group.id` (it is `application.id`), `enable.auto.commit` and\n"
-          "`enable.auto.offset.store` itself (offsets are committed only after the producer is\n"
-          "flushed), so setting them is refused.\n",
+          "  are set, the prefixed value wins for its client.\n",
           out);
 }
 

@@ -34,7 +34,7 @@ const char *rill__config_client_value(const rill_config_t *config, rill__client_
                                       const char *key);
 
 /* Prints the table of keys rill knows (type, default, range or values,
- * description) as a Markdown table: docs/configuration-app.md is made of it. */
+ * description) as a Markdown table: docs/app-config.md is made of it. */
 void rill__config_print_markdown(FILE *out);
 
 #endif /* RILL_RUNTIME_CONFIG_PRIVATE_H */

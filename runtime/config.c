@@ -404,6 +404,12 @@ void rill__config_print_markdown(FILE *out)
             fputs(*c == '|' ? "\\|" : *c == '<' ? "&lt;" : (char[]){*c, '\0'}, out);
         fputs(" |\n", out);
     }
+    fputs("\nrill sets these librdkafka properties itself and refuses them, with or without a "
+          "client prefix:",
+          out);
+    for (const char *const *m = managed; *m != NULL; m++)
+        fprintf(out, "%s `%s`", m == managed ? "" : ",", *m);
+    fputs(".\n", out);
 }
 
 int64_t rill__config_int(const rill_config_t *config, const char *key)
