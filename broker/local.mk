@@ -5,8 +5,8 @@
 # libbroker.la holds everything but main(), so that tests and tools can link it.
 noinst_LTLIBRARIES += libbroker.la
 libbroker_la_SOURCES =
-libbroker_la_CFLAGS = $(AM_CFLAGS)
-libbroker_la_LIBADD = $(GLIB_LIBS)
+libbroker_la_CFLAGS = $(AM_CFLAGS) $(ZLIB_CFLAGS) $(SNAPPY_CFLAGS) $(LZ4_CFLAGS) $(ZSTD_CFLAGS)
+libbroker_la_LIBADD = $(GLIB_LIBS) $(ZLIB_LIBS) $(SNAPPY_LIBS) $(LZ4_LIBS) $(ZSTD_LIBS)
 include broker/protocol/local.mk
 include broker/net/local.mk
 include broker/log/local.mk

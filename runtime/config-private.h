@@ -4,6 +4,7 @@
 #define RILL_RUNTIME_CONFIG_PRIVATE_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <rill/config.h>
 
@@ -31,5 +32,9 @@ void rill__config_foreach_client(const rill_config_t *config, rill__client_kind_
  * where the user set nothing. */
 const char *rill__config_client_value(const rill_config_t *config, rill__client_kind_t kind,
                                       const char *key);
+
+/* Prints the table of keys rill knows (type, default, range or values,
+ * description) as a Markdown table: docs/app-config.md is made of it. */
+void rill__config_print_markdown(FILE *out);
 
 #endif /* RILL_RUNTIME_CONFIG_PRIVATE_H */

@@ -12,6 +12,8 @@
  * Invariant: every value stored passed its check. */
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -379,6 +381,41 @@ void rill_config_describe(void (*fn)(void *ud, const char *key, const char *defa
 {
     for (size_t i = 0; i < N_DEFS; i++)
         fn(ud, defs[i].key, defs[i].default_value, defs[i].description);
+}
+
+void rill__config_print_markdown(FILE *out)
+{
+    static const char *const kinds[] = {"string", "name", "integer", "enum"};
+    fputs("| key | type | default | range or values | description |\n"
+          "|---|---|---|---|---|\n",
+          out);
+    for (size_t i = 0; i < N_DEFS; i++) {
+        const key_def_t *def = &defs[i];
+        fprintf(out, "| `%s` | %s | %s%s%s | ", def->key, kinds[def->kind],
+                def->default_value ? "`" : "", def->default_value ? def->default_value : "not set",
+                def->default_value ? "`" : "");
+        if (def->kind == KIND_ENUM) {
+            for (const char *const *n = def->names; *n != NULL; n++)
+                fprintf(out, "%s`%s`", n == def->names ? "" : ", ", *n);
+        } else if (def->kind == KIND_INT) {
+            if (def->max == INT32_MAX || def->max == INT64_MAX)
+                fprintf(out, "≥ %" PRId64, def->min);
+            else
+                fprintf(out, "%" PRId64 " – %" PRId64, def->min, def->max);
+        } else if (def->kind == KIND_ID) {
+            fputs("`[A-Za-z0-9._-]+`", out);
+        }
+        fputs(" | ", out);
+        for (const char *c = def->description; *c != '\0'; c++) /* Markdown-safe */
+            fputs(*c == '|' ? "\\|" : *c == '<' ? "&lt;" : (char[]){*c, '\0'}, out);
+        fputs(" |\n", out);
+    }
+    fputs("\nrill sets these librdkafka properties itself and refuses them, with or without a "
+          "client prefix:",
+          out);
+    for (const char *const *m = managed; *m != NULL; m++)
+        fprintf(out, "%s `%s`", m == managed ? "" : ",", *m);
+    fputs(".\n", out);
 }
 
 int64_t rill__config_int(const rill_config_t *config, const char *key)

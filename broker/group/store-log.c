@@ -4,7 +4,7 @@
  *
  * The log is compacted (cleanup.policy=compact): the cleaner keeps the latest
  * record per key, which is exactly what replay needs (the latest value per key
- * wins, a tombstone deletes). Tombstones are kept (see rb_group_store_log_config). Replay reads
+ * wins, a tombstone deletes); tombstones go after delete.retention.ms. Replay reads
  * whole batches: rb_log_read returns at least one whole batch (KIP-74), and a batch cut at the end
  * of a read is read again at the next offset, with a larger buffer if it did not fit.
  */
@@ -125,10 +125,10 @@ void rb_group_store_log_config(struct rb_log_config *config)
     config->retention_ms = -1;
     config->compact = true; /* offsets.topic: cleanup.policy=compact */
     config->delete_ = false;
-    /* Tombstones stay: the cleaner keeps transactional batches as they are, so
-     * a committed TxnOffsetCommit record outlives any later plain record of
-     * its key, and a dropped tombstone would let replay bring that offset back. */
-    config->delete_retention_ms = 100LL * 365 * 86400000;
+    /* delete.retention.ms: Kafka's default (1 day, from rb_log_config_init).
+     * The cleaner compacts committed TxnOffsetCommit records like plain ones
+     * and removes aborted ones, so a tombstone removes every older value of
+     * its key before it expires itself. */
 }
 
 int rb_group_store_open_log(const char *log_dir, rb_group_store_t *store, char **errmsg)

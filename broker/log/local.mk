@@ -3,5 +3,5 @@ libbroker_la_SOURCES += \
 	%reldir%/batch.c %reldir%/batch.h \
 	%reldir%/segment.c %reldir%/segment.h \
 	%reldir%/flusher.c %reldir%/flusher.h \
-	%reldir%/cleaner.c \
+	%reldir%/cleaner.c %reldir%/codec.c %reldir%/codec.h \
 	%reldir%/log.c %reldir%/log.h %reldir%/log-private.h

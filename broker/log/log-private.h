@@ -33,6 +33,7 @@ struct rb_log {
     int32_t leader_epoch;
     int64_t cleaned_upto;      /* sealed segments below this offset were compacted */
     rb_clean_job_t *clean_job; /* a compaction pass running on the cleaner thread */
+    int64_t clean_due_ms;      /* a pass is due at this time even if nothing is dirty (0: none) */
     rb_window_t win;      /* header reads of fetch and offset_for_time */
     struct {
         rb_segment_t *seg; /* NULL: empty slot */

@@ -145,14 +145,22 @@ rb_kerr_t rb_log_delete_records(rb_log_t *log, int64_t offset);
 int rb_log_maintain(rb_log_t *log, int64_t now_ms);
 
 /* Compacts the sealed segments now (cleanup.policy=compact): keeps the latest
- * record of each key, drops tombstones older than delete.retention.ms, keeps
- * every offset. Compressed, transactional and control batches are kept as
- * they are. Waits for the pass, which runs on the log's cleaner thread.
+ * record of each key (compressed batches are decompressed and rewritten with
+ * their codec), drops tombstones older than delete.retention.ms, removes the
+ * records of aborted transactions (and, later, emptied transactions' markers:
+ * see cleaner.c), keeps every offset. Waits for the pass, which runs on the
+ * process's cleaner thread.
  * Returns the bytes removed, or -1 on an I/O error. rb_log_maintain does the
  * same for compact topics without waiting: it starts a pass when at least
  * half of the sealed bytes are new since the last, and installs the result
  * at a later call. */
 int64_t rb_log_compact(rb_log_t *log, int64_t now_ms);
+
+/* The memory of the cleaner's key map (Kafka's log.cleaner.dedupe.buffer.size;
+ * 24 bytes a key, filled to 90%): a pass maps at most that many keys and the
+ * next pass goes on from there. 0 restores the default. Any thread. */
+#define RB_CLEANER_MAP_BYTES ((size_t)32 << 20)
+void rb_log_cleaner_set_map_bytes(size_t bytes);
 
 /* fsyncs everything written so far. Returns 0 or -1 (I/O error). */
 int rb_log_flush(rb_log_t *log);

@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,6 +52,18 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGXFSZ, SIG_IGN); /* a file-size limit fails the write with EFBIG instead */
+}
+
+/* Each segment keeps a file open: take all the descriptors the hard limit allows. */
+static void raise_nofile_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            RILL_LOG_WARN("broker", "cannot raise the open files limit: %s", g_strerror(errno));
+    }
 }
 
 /* Writes the port to path atomically (a reader never sees a partial file). */
@@ -131,6 +144,7 @@ int main(int argc, char **argv)
     }
     the_loop = loop;
     install_signals();
+    raise_nofile_limit();
 
     int rc = 1;
     char *adv_host = NULL; /* declared before any goto: freed at the end */

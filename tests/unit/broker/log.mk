@@ -19,3 +19,9 @@ tests_unit_broker_test_log_compact_SOURCES = tests/unit/broker/test-log-compact.
 	tests/unit/broker/test-log-util.c tests/unit/broker/test-log-util.h
 tests_unit_broker_test_log_compact_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_broker_test_log_compact_LDADD = libbroker.la libcommon.la $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/broker/test-log-compact-txn
+TESTS += tests/unit/broker/test-log-compact-txn
+tests_unit_broker_test_log_compact_txn_SOURCES = tests/unit/broker/test-log-compact-txn.c \
+	tests/unit/broker/test-log-util.c tests/unit/broker/test-log-util.h
+tests_unit_broker_test_log_compact_txn_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_broker_test_log_compact_txn_LDADD = libbroker.la libcommon.la $(UNIT_LIBS)
