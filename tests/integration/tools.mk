@@ -5,3 +5,4 @@ tools_itests_sh = \
 	tests/integration/0502-cli-broker-reset.sh
 TESTS += $(tools_itests_sh)
 EXTRA_DIST += $(tools_itests_sh)
+tools_itests_sh += tests/integration/0503-installed-library.sh
