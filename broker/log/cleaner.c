@@ -47,16 +47,24 @@
  * keeps some is rebuilt with the same base offset, lastOffsetDelta, producer
  * fields and timestamps, and recompressed with its own codec (the producer
  * chose it; consumers decode it as before; snappy keeps its framing); one
- * that keeps none is dropped, or kept empty if it carries a producer id (its
- * sequence range is producer state), except as below.
+ * that keeps none is dropped, unless it is the newest batch of its producer
+ * id, which stays, empty, for the producer's state (epoch, last sequence), as
+ * Kafka does. (Keeping every emptied batch is not an option: a fetch that
+ * returns nothing but empty batches makes librdkafka grow its fetch size and
+ * finally report MSG_SIZE_TOO_LARGE.)
  *
- * Transaction markers. A COMMIT/ABORT control batch stays until (a) the
- * pass before found no record left in its transaction's data batches (they
- * were emptied by an earlier pass), (b) the marker is older than
- * delete.retention.ms, and (c) its producer has a later batch in the log (the
- * newest batch of a producer is kept for its state). Then the marker and its
- * transaction's empty batches go together, so a replay of the log never sees
- * a transaction begin without its end. This is Kafka's two-step removal with
+ * Transaction markers. A COMMIT marker stays until (a) the pass before found
+ * no record left in its transaction's data batches (they were emptied by an
+ * earlier pass), (b) the marker is older than delete.retention.ms, and (c)
+ * its producer has a later batch in the log (the newest batch of a producer
+ * is kept for its state). A transaction's data batches go as soon as they are
+ * empty, its marker later. An ABORT marker always stays: broker/txn's
+ * aborted-transaction index (which the log cannot edit) keeps listing the
+ * transaction in read_committed fetches, and a client that is told of an
+ * aborted transaction skips the producer's batches until it meets the abort
+ * marker -- without it, every later batch of that producer would be hidden.
+ * (Kafka rewrites its per-segment index instead; here the cost is one small
+ * batch per aborted transaction, next to the index entry kept anyway.) This is Kafka's two-step removal with
  * the marker's own timestamp as the start of the retention (Kafka counts it
  * from the pass that emptied the transaction, with attribute bit 6).
  *
@@ -76,8 +84,8 @@
  * log cancels a running job and waits for it. A batch that cannot be
  * decompressed fails the pass (nothing is swapped in), with a log line. What
  * is never compacted: the active segment. A pass runs when the sealed bytes
- * written since the last pass are at least half of all sealed bytes (Kafka's
- * min.cleanable.dirty.ratio default), or when the oldest tombstone or marker
+ * written since the last pass are at least min.cleanable.dirty.ratio (default
+ * one half) of all sealed bytes, or when the oldest tombstone or marker
  * the last pass kept for its age has become older than delete.retention.ms
  * (so tombstones expire without new writes). */
 #include "config.h"
@@ -366,7 +374,7 @@ static void txn_settle(pass_t *pass)
             pass->first_unstable = prod->open_first;
         for (guint i = 0; i < prod->txns->len; i++) {
             txn_range_t *r = &g_array_index(prod->txns, txn_range_t, i);
-            r->drop = !r->has_data && r->marker_ts < pass->job->horizon &&
+            r->drop = !r->aborted && !r->has_data && r->marker_ts < pass->job->horizon &&
                       prod->last_offset > r->last;
         }
     }
@@ -554,6 +562,17 @@ static int put_rebuilt(rewrite_t *rw, const uint8_t *batch, const uint8_t *recor
     return 0;
 }
 
+/* Whether batch is the newest of its producer in the log (kept even empty:
+ * it holds the producer's state -- epoch and last sequence). */
+static bool producers_newest(const pass_t *pass, const uint8_t *batch)
+{
+    int64_t pid = rb_batch_producer_id(batch);
+    if (pid < 0)
+        return false;
+    const producer_t *prod = g_hash_table_lookup(pass->producers, &pid);
+    return prod != NULL && prod->last_offset == rb_batch_base_offset(batch);
+}
+
 static int rewrite_batch(const uint8_t *batch, size_t size, void *ctx)
 {
     rewrite_t *rw = ctx;
@@ -587,7 +606,7 @@ static int rewrite_batch(const uint8_t *batch, size_t size, void *ctx)
     }
     if (it.err)
         return -1;
-    if (kept == 0 && (drop_txn || rb_batch_producer_id(batch) < 0)) {
+    if (kept == 0 && !producers_newest(pass, batch)) {
         rw->changed = true; /* nothing left: the batch goes */
     } else if (kept == total) {
         rill__wbuf_put(&rw->out, batch, size);
@@ -898,8 +917,10 @@ int64_t rb__log_maybe_compact(rb_log_t *log, int64_t now_ms, bool may_start)
         if (log->segs[i]->base_offset >= log->cleaned_upto)
             dirty += log->segs[i]->size;
     }
+    double ratio = log->config.min_cleanable_dirty_ratio > 0 ? log->config.min_cleanable_dirty_ratio
+                                                             : 0.5;
     bool due = log->clean_due_ms > 0 && now_ms >= log->clean_due_ms;
-    if (!may_start || ((dirty == 0 || dirty * 2 < sealed) && !due))
+    if (!may_start || ((dirty == 0 || (double)dirty < ratio * (double)sealed) && !due))
         return 0;
     start_job(log, now_ms);
     return 0;

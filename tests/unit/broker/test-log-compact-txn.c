@@ -334,36 +334,42 @@ static void test_log_compact__emptied_transaction_markers_go_later(void **state)
 {
     fixture_t *f = *state;
     put_opts_t p5 = {.pid = 5, .transactional = true};
-    put(f, &p5, (int[]){1, 2}, 2, T0); /* 0, 1: aborted */
-    marker(f, 5, false, T0);            /* 2 */
+    put(f, &p5, (int[]){1}, 1, T0); /* 0: committed, superseded at 6 */
+    marker(f, 5, true, T0);         /* 1 */
+    p5.seq = 1;
+    put(f, &p5, (int[]){2}, 1, T0); /* 2: aborted */
+    marker(f, 5, false, T0);        /* 3 */
     p5.seq = 2;
-    put(f, &p5, (int[]){3}, 1, T0); /* 3: committed */
-    marker(f, 5, true, T0);          /* 4 */
+    put(f, &p5, (int[]){3}, 1, T0);     /* 4: committed */
+    marker(f, 5, true, T0);             /* 5 */
+    put(f, &PLAIN, (int[]){1}, 1, T0); /* 6 */
     filler(f, 20);
-    /* first pass: the aborted records go, their batch stays empty, the marker stays */
+    /* first pass: the superseded and the aborted records go with their
+     * batches (neither is the producer's newest); the markers stay */
     assert_true(rb_log_compact(f->log, T0 + DAY + 1) > 0);
     seen_t s;
     read_all(f, &s);
-    assert_true(latest_of(&s, 1) == INT64_MIN);
-    assert_int_equal(s.markers, 2);
-    assert_int_equal(g_array_index(s.marker_offsets, int64_t, 0), 2);
-    assert_int_equal(s.empty, 1);
+    assert_int_equal(latest_of(&s, 1), 6);
+    assert_true(latest_of(&s, 2) == INT64_MIN);
+    assert_int_equal(s.markers, 3);
+    assert_int_equal(s.empty, 0);
     seen_free(&s);
-    /* a pass inside delete.retention.ms of the marker keeps it */
+    /* a pass inside delete.retention.ms of the markers keeps them */
     filler(f, 20);
     rb_log_compact(f->log, T0 + 1000);
     read_all(f, &s);
-    assert_int_equal(s.markers, 2);
+    assert_int_equal(s.markers, 3);
     seen_free(&s);
-    /* a later pass: the empty transaction and its marker go; the producer's
-     * newest transaction (its state) stays */
+    /* a later pass: the emptied transaction's COMMIT marker goes; the ABORT
+     * marker stays (the aborted index still names it), and so does the
+     * producer's newest batch (its state) */
     filler(f, 20);
     assert_true(rb_log_compact(f->log, T0 + DAY + 1) > 0);
     read_all(f, &s);
-    assert_int_equal(s.markers, 1);
-    assert_int_equal(g_array_index(s.marker_offsets, int64_t, 0), 4);
-    assert_int_equal(s.empty, 0);
-    assert_int_equal(latest_of(&s, 3), 3);
+    assert_int_equal(s.markers, 2);
+    assert_int_equal(g_array_index(s.marker_offsets, int64_t, 0), 3);
+    assert_int_equal(g_array_index(s.marker_offsets, int64_t, 1), 5);
+    assert_int_equal(latest_of(&s, 3), 4);
     seen_free(&s);
 }
 
@@ -386,6 +392,31 @@ static void test_log_compact__small_key_map_converges(void **state)
         assert_int_equal(count_of(&s, i), 1);
     }
     seen_free(&s);
+}
+
+static void test_log_compact__only_a_producers_newest_batch_stays_empty(void **state)
+{
+    fixture_t *f = *state;
+    put_opts_t p3 = {.pid = 3};
+    for (int i = 0; i < 3; i++, p3.seq++)
+        put(f, &p3, (int[]){1}, 1, T0); /* 0, 1, 2 */
+    put(f, &PLAIN, (int[]){1}, 1, T0); /* 3 supersedes them all */
+    filler(f, 20);
+    assert_true(rb_log_compact(f->log, T0) > 0);
+    seen_t s;
+    read_all(f, &s);
+    assert_int_equal(latest_of(&s, 1), 3);
+    assert_int_equal(count_of(&s, 1), 1);
+    assert_int_equal(s.empty, 1); /* offset 2: producer 3's state */
+    seen_free(&s);
+    rb_log_slice_t slice;
+    assert_int_equal(rb_log_read(f->log, 0, 3, 1 << 20, &slice), 0);
+    uint8_t hdr[RB_BATCH_HEADER_SIZE];
+    assert_int_equal(pread(slice.fd, hdr, sizeof(hdr), slice.pos), (ssize_t)sizeof(hdr));
+    assert_int_equal(rb_batch_base_offset(hdr), 2);
+    assert_int_equal(rb_batch_records_count(hdr), 0);
+    assert_int_equal(rb_batch_producer_id(hdr), 3);
+    assert_int_equal(rb_batch_base_sequence(hdr), 2);
 }
 
 /* Calls rb_log_maintain at now_ms until key's latest is want (bounded). */
@@ -436,6 +467,7 @@ int main(void)
         T(test_log_compact__emptied_transaction_markers_go_later),
         T(test_log_compact__small_key_map_converges),
         T(test_log_compact__tombstones_expire_without_new_writes),
+        T(test_log_compact__only_a_producers_newest_batch_stays_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
