@@ -39,7 +39,8 @@ const rb_topic_config_def_t rb__topic_configs[] = {
      "accepted, no effect"},
     {"message.timestamp.type", "log.message.timestamp.type", NULL, RB_CT_STRING,
      "CreateTime or LogAppendTime"},
-    {"min.cleanable.dirty.ratio", NULL, "0.5", RB_CT_DOUBLE, "accepted"},
+    {"min.cleanable.dirty.ratio", NULL, "0.5", RB_CT_DOUBLE,
+     "compacted topics: share of new sealed bytes that starts a cleaner pass"},
     {"min.compaction.lag.ms", NULL, "0", RB_CT_LONG, "accepted"},
     {"min.insync.replicas", "min.insync.replicas", NULL, RB_CT_INT,
      "accepted; a single node is always in sync"},
@@ -262,4 +263,6 @@ void rb__topic_log_config(const rb_server_t *server, GHashTable *overrides, rb_l
     out->compact = strstr(policy, "compact") != NULL;
     out->delete_ = strstr(policy, "delete") != NULL;
     out->delete_retention_ms = eff_int(server, overrides, "delete.retention.ms");
+    const char *ratio = overrides ? g_hash_table_lookup(overrides, "min.cleanable.dirty.ratio") : NULL;
+    out->min_cleanable_dirty_ratio = ratio ? g_ascii_strtod(ratio, NULL) : 0.5;
 }
