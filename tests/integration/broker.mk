@@ -50,8 +50,10 @@ EXTRA_DIST += $(broker_itests_sh) tests/integration/malformed.py tests/integrati
 TESTS += $(broker_itests_c) $(broker_itests_sh)
 
 # compaction (broker/log/cleaner.c) and kill -9 under idempotent load
-broker_itests_c_cleaner = tests/integration/0160-compaction
+broker_itests_c_cleaner = tests/integration/0160-compaction tests/integration/0161-kill9-idempotent
 check_PROGRAMS += $(broker_itests_c_cleaner)
 TESTS += $(broker_itests_c_cleaner)
 tests_integration_0160_compaction_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0160_compaction_LDADD = $(ITEST_LIBS)
+tests_integration_0161_kill9_idempotent_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0161_kill9_idempotent_LDADD = $(ITEST_LIBS)
