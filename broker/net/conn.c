@@ -182,6 +182,35 @@ static void close_quietly(rb_conn_t *conn, const char *why)
     rb_conn_close(conn, NULL);
 }
 
+/* The buffer goes to the handler when it holds exactly this frame (after its
+ * 4-byte size) and is large enough that a copy would cost more than a fresh
+ * buffer for the next read; the size prefix stays in front, so the owner
+ * frees frame - 4 either way. */
+#define TAKE_MIN_BYTES (16u << 10)
+
+uint8_t *rb_conn_take_frame(rb_conn_t *conn, const uint8_t *frame, size_t len)
+{
+    g_assert(frame != NULL && frame == conn->cur_frame);
+    conn->cur_frame = NULL; /* at most once */
+    if (conn->rbuf != NULL && frame == conn->rbuf + 4 && conn->rstart == 4 + len &&
+        conn->rend == conn->rstart && len >= TAKE_MIN_BYTES) {
+        uint8_t *base = conn->rbuf;
+        conn->rbuf = NULL;
+        conn->rcap = 0;
+        conn->rstart = conn->rend = 0;
+        return base + 4;
+    }
+    uint8_t *base = g_malloc(len + 4);
+    memcpy(base + 4, frame, len);
+    return base + 4;
+}
+
+void rb_frame_free(uint8_t *frame)
+{
+    if (frame != NULL)
+        g_free(frame - 4);
+}
+
 /* ---- accessors ------------------------------------------------------------------- */
 
 const char *rb_conn_peer(const rb_conn_t *conn)
@@ -310,7 +339,7 @@ static void process_input(rb_conn_t *conn)
     const rb_net_limits_t *limits = &conn->listener->limits;
     const rb_net_callbacks_t *cb = &conn->listener->cb;
     conn->refs++; /* hold: a handler may close the connection */
-    while (!conn->closed && !over_limits(conn)) {
+    while (!conn->closed && !over_limits(conn) && conn->rbuf != NULL) {
         size_t avail = conn->rend - conn->rstart;
         if (avail < 4)
             break;
@@ -334,7 +363,9 @@ static void process_input(rb_conn_t *conn)
         rb_slot_t *slot = slot_new(conn);
         const uint8_t *data = conn->rbuf + conn->rstart + 4;
         conn->rstart += frame;
+        conn->cur_frame = data;
         cb->on_request(conn, slot, data, (size_t)size, cb->ud);
+        conn->cur_frame = NULL;
     }
     if (!conn->closed && conn->rstart == conn->rend) {
         conn->rstart = conn->rend = 0;

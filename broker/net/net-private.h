@@ -106,6 +106,7 @@ struct rb_conn {
     int refs;        /* 1 while open + 1 per slot + temporary holds */
     char peer[64];
 
+    const uint8_t *cur_frame; /* the frame on_request is handling, else NULL */
     uint8_t *rbuf;   /* received bytes: [rstart, rend) not yet dispatched */
     size_t rcap;
     size_t rstart;

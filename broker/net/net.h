@@ -102,6 +102,16 @@ const char *rb_conn_peer(const rb_conn_t *conn);
 void rb_conn_set_data(rb_conn_t *conn, void *data, void (*free_fn)(void *));
 void *rb_conn_get_data(const rb_conn_t *conn);
 
+/* Takes the frame of the request being handled so that the handler may keep
+ * it after on_request returns and modify it in place (e.g. to stamp offsets
+ * into a record batch). Without a copy when net can hand its buffer over (a
+ * large frame alone in the connection's buffer, the common case for Produce),
+ * else a copy. Call only from on_request, with the frame and len it was given.
+ * Returns len writable bytes (transfer full): free with rb_frame_free(). */
+uint8_t *rb_conn_take_frame(rb_conn_t *conn, const uint8_t *frame, size_t len);
+/* Frees what rb_conn_take_frame returned. NULL is a no-op. */
+void rb_frame_free(uint8_t *frame);
+
 /* Closes the connection after logging reason. Pending slots stay valid. */
 void rb_conn_close(rb_conn_t *conn, const char *reason);
 

@@ -92,8 +92,7 @@ rb_kerr_t rb__partition_append(rb_server_t *server, rb_partition_t *part, uint8_
      * else a fenced producer could still write where its successor has not. */
     if (origin == RB_PSTATE_CLIENT && server->txn && rb_batch_is_transactional(batch)) {
         err = rb_txn_verify_produce(server->txn, rb_batch_producer_id(batch),
-                                    rb_batch_producer_epoch(batch), part->topic->name,
-                                    part->index);
+                                    rb_batch_producer_epoch(batch), part->topic->name, part->index);
         if (err != RB_ERR_NONE)
             return err;
     }
@@ -398,13 +397,29 @@ void rb__fetch_drop_all(rb_server_t *server)
 
 /* ---- ListOffsets ------------------------------------------------------------------- */
 
-/* The max timestamp of the batch at file position pos (-1 if unreadable). */
-static int64_t batch_max_timestamp(int fd, off_t pos)
+/* The timestamp of the record at offset, in the batch that starts at file
+ * position pos: read from the record itself when the batch is uncompressed,
+ * else the batch's max timestamp (its records are opaque here); -1 if the
+ * batch cannot be read. */
+static int64_t record_timestamp(int fd, off_t pos, int64_t offset)
 {
     uint8_t h[BATCH_HEADER];
     if (pread(fd, h, sizeof(h), pos) != (ssize_t)sizeof(h))
         return -1;
-    return (int64_t)rill__be64_get(h + 35);
+    size_t size = rb_batch_size(h);
+    if (rb_batch_compression(h) != RB_COMPRESSION_NONE || size > 16 * 1024 * 1024)
+        return rb_batch_max_timestamp(h);
+    g_autofree uint8_t *batch = g_malloc(size);
+    if (pread(fd, batch, size, pos) != (ssize_t)size)
+        return -1;
+    rb_record_iter_t it;
+    if (rb_record_iter_init(&it, batch, size) != 0)
+        return rb_batch_max_timestamp(h);
+    rb_record_t rec;
+    while (rb_record_iter_next(&it, &rec) == 1)
+        if (rec.offset == offset)
+            return rec.timestamp;
+    return rb_batch_max_timestamp(h);
 }
 
 void rb__handle_list_offsets(rb_req_t *req, rill_rbuf_t *body)
@@ -458,7 +473,7 @@ void rb__handle_list_offsets(rb_req_t *req, rill_rbuf_t *body)
                     if (rb_log_read(part->log, pr->offset, rb_log_end_offset(part->log), 1,
                                     &slice) == RB_ERR_NONE &&
                         slice.len >= BATCH_HEADER)
-                        pr->timestamp = batch_max_timestamp(slice.fd, slice.pos);
+                        pr->timestamp = record_timestamp(slice.fd, slice.pos, pr->offset);
                 }
             }
             if (v == 0 && pr->offset >= 0 && lp->max_num_offsets > 0) {

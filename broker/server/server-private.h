@@ -1,8 +1,12 @@
 /* server-private.h: what the files of broker/server/ share: the server
  * object, the topic registry, the request context and the handler table.
  *
- * Design: one request = one rb_req_t. The dispatcher (server.c) copies the
- * frame (decoded strings and records point into that copy, and Produce
+ * Files: server.c (dispatch, lifetime, housekeeping), topics.c and
+ * topic-config.c (the registry), h-meta.c, h-data.c, h-admin.c, h-configs.c,
+ * h-group.c, h-txn.c (the handlers, by area).
+ *
+ * Design: one request = one rb_req_t. The dispatcher (server.c) takes the
+ * frame (decoded strings and records point into it, and Produce
  * rewrites batches in place), parses the header, picks the handler by api
  * key and answers unknown APIs/versions. A handler decodes its body with
  * the generated codec, does its work and calls rb__req_respond() (or
@@ -19,7 +23,14 @@
  *   log.retention.bytes, log.flush.interval.messages, log.flush.interval.ms,
  *   log.flush.on.ack, log.index.interval.bytes, message.max.bytes,
  *   log.message.timestamp.type, log.cleanup.policy, log.cleaner.delete.retention.ms,
- *   log.retention.check.interval.ms, min.insync.replicas, default.replication.factor. */
+ *   log.retention.check.interval.ms, min.insync.replicas, default.replication.factor,
+ *   group.min.session.timeout.ms, group.max.session.timeout.ms,
+ *   group.initial.rebalance.delay.ms, group.max.size, offsets.retention.minutes,
+ *   transaction.max.timeout.ms, transactional.id.expiration.ms.
+ *
+ * Files in log.dirs: rill-topics.ini (topics.c), <topic>-<partition>/ (the
+ * logs), __producer_state/<topic>-<partition>/ (producer state, topics.c),
+ * __consumer_offsets-0/ (group/), __rill_txn/ (txn/, h-txn.c). */
 #ifndef RB_SERVER_PRIVATE_H
 #define RB_SERVER_PRIVATE_H
 
@@ -78,6 +89,7 @@ struct rb_topic {
 typedef void (*rb__respond_fn)(void *ud, rb_slot_t *slot, rb_enc_t *enc);
 typedef void (*rb__close_fn)(void *ud, rb_conn_t *conn, const char *reason);
 typedef const char *(*rb__peer_fn)(void *ud, rb_conn_t *conn);
+typedef uint8_t *(*rb__take_frame_fn)(rb_conn_t *conn, const uint8_t *frame, size_t len);
 
 typedef struct rb_req rb_req_t;
 
@@ -97,6 +109,8 @@ struct rb_server {
     rb__respond_fn respond;
     rb__close_fn close_conn;
     rb__peer_fn peer;
+    rb__take_frame_fn take_frame; /* the request frame, writable and ours */
+    void (*free_frame)(uint8_t *frame);
     void *io_ud;
     rb_group_coord_t *groups; /* NULL if it failed to start */
     rb_txn_coord_t *txn;      /* NULL if it failed to start */
@@ -112,7 +126,7 @@ struct rb_req {
     rb_req_header_t hdr;
     const rb_api_desc_t *api;
     bool flexible;
-    uint8_t *frame; /* owned copy of the request frame */
+    uint8_t *frame; /* the request frame, owned (server->take_frame) */
     size_t frame_len;
     rb_arena_t arena;
     /* parked Fetch */
@@ -243,7 +257,7 @@ void rb__topic_log_config(const rb_server_t *server, GHashTable *overrides, rb_l
 extern const char *const rb__broker_config_keys[];
 
 /* Test seam: replaces how responses leave, how connections close and how a
- * connection's peer address is read. */
+ * connection's peer address is read; request frames are then copied. */
 void rb__server_set_io(rb_server_t *server, rb__respond_fn respond, rb__close_fn close_conn,
                        rb__peer_fn peer, void *ud);
 

@@ -2,7 +2,7 @@
  *
  * Per request (on the loop thread):
  *
- *   on_request(frame) ─ copy frame ─ peek key/version ─┬─ ApiVersions ─────────► handler
+ *   on_request(frame) ─ take frame ─ peek key/version ─┬─ ApiVersions ─────────► handler
  *                                                      ├─ unknown key/version ─► close connection
  *                                                      └─ served ─ header v1/v2 ─► handler
  *   handler ─► rb__req_respond()            (now, or later for a parked Fetch)
@@ -16,8 +16,15 @@
  * back to a legacy protocol mode. Any other unknown API or version closes the
  * connection, as Kafka does.
  *
+ * Lifetime: rb_server_new loads the topic registry and opens every log and
+ * producer state, opens the transaction coordinator, starts the group
+ * coordinator, then lets the transaction coordinator finish what was in
+ * flight (its markers and group offsets need both). rb_server_destroy undoes
+ * it in reverse, answering parked Fetches first.
+ *
  * Housekeeping: a timer every log.retention.check.interval.ms calls
- * rb_log_maintain on every partition (roll, retention, flush.ms). */
+ * rb_log_maintain on every partition (roll, retention, compaction, flush.ms)
+ * and maintains its producer state (snapshots, expiry). */
 #include "config.h"
 
 #include <errno.h>
@@ -86,7 +93,7 @@ void rb__req_free(rb_req_t *req)
     if (!req)
         return;
     rb_arena_clear(&req->arena);
-    g_free(req->frame);
+    req->server->free_frame(req->frame);
     g_free(req);
 }
 
@@ -174,6 +181,20 @@ static void net_close(void *ud, rb_conn_t *conn, const char *reason)
     rb_conn_close(conn, reason);
 }
 
+static uint8_t *copy_frame(rb_conn_t *conn, const uint8_t *frame, size_t len)
+{
+    (void)conn;
+    uint8_t *copy = g_malloc(len ? len : 1);
+    if (len)
+        memcpy(copy, frame, len);
+    return copy;
+}
+
+static void free_copy(uint8_t *frame)
+{
+    g_free(frame);
+}
+
 static const char *net_peer(void *ud, rb_conn_t *conn)
 {
     (void)ud;
@@ -190,7 +211,9 @@ static void on_request(rb_conn_t *conn, rb_slot_t *slot, const uint8_t *frame, s
     req->conn = conn;
     req->slot = slot;
     rb_arena_init(&req->arena);
-    req->frame = g_memdup2(frame, len ? len : 1);
+    /* ours to keep (a parked Fetch) and to write (Produce stamps offsets into
+     * its batches): net hands its buffer over when it can, else copies */
+    req->frame = server->take_frame(conn, frame, len);
     req->frame_len = len;
 
     if (rb_proto_peek_req_header(req->frame, len, &req->hdr) != 0) {
@@ -286,6 +309,8 @@ rb_server_t *rb_server_new(rb_loop_t *loop, const rb_config_t *config, char **er
     server->respond = net_respond;
     server->close_conn = net_close;
     server->peer = net_peer;
+    server->take_frame = rb_conn_take_frame;
+    server->free_frame = rb_frame_free;
     server->maintain_interval_ms = rb_config_int(config, "log.retention.check.interval.ms");
     if (server->maintain_interval_ms <= 0)
         server->maintain_interval_ms = 300000;
@@ -345,5 +370,7 @@ void rb__server_set_io(rb_server_t *server, rb__respond_fn respond, rb__close_fn
     server->respond = respond;
     server->close_conn = close_conn;
     server->peer = peer;
+    server->take_frame = copy_frame;
+    server->free_frame = free_copy;
     server->io_ud = ud;
 }

@@ -13,6 +13,8 @@
  *   'N' no response (like Produce acks=0)
  *   'X' rejected: the handler closes the connection
  *   'P' answered through rb_loop_post from another thread
+ *   'T' takes the frame (rb_conn_take_frame), reverses the payload in place,
+ *       and answers it from a timer: body = reversed payload
  *
  * The loop thread checks its invariants with g_assert (an abort fails the
  * test): cmocka's assertions may only run on the test's own thread.
@@ -55,6 +57,8 @@ typedef struct fixture {
     gint max_outstanding;
     gint answered_after_close;
     gint max_out_bytes_seen;
+    gint taken_zero_copy;
+    gint taken_copied;
 } fixture_t;
 
 static void put32(uint8_t *p, uint32_t v)
@@ -79,6 +83,8 @@ typedef struct pending {
     fixture_t *fx;
     rb_slot_t *slot;
     uint32_t id;
+    uint8_t *taken; /* 'T': the frame, kept past on_request */
+    size_t taken_len;
 } pending_t;
 
 static void answer_pending(void *ud)
@@ -90,6 +96,10 @@ static void answer_pending(void *ud)
     uint8_t id[4];
     put32(id, p->id);
     rb_resp_append_copy(resp, id, 4);
+    if (p->taken != NULL) {
+        rb_resp_append_copy(resp, p->taken + 5, p->taken_len - 5);
+        rb_frame_free(p->taken);
+    }
     g_atomic_int_add(&p->fx->outstanding, -1);
     rb_conn_respond(p->slot, resp);
     g_free(p);
@@ -138,15 +148,35 @@ static void on_request(rb_conn_t *conn, rb_slot_t *slot, const uint8_t *frame, s
         return;
     }
     case 'D': {
-        pending_t *p = g_new(pending_t, 1);
+        pending_t *p = g_new0(pending_t, 1);
         p->fx = fx;
         p->slot = slot;
         p->id = id;
         rb_loop_add_timer(fx->loop, plen >= 4 ? get32(payload) : 0, answer_pending, p);
         return;
     }
+    case 'T': {
+        pending_t *p = g_new0(pending_t, 1);
+        p->fx = fx;
+        p->slot = slot;
+        p->id = id;
+        p->taken = rb_conn_take_frame(conn, frame, len);
+        p->taken_len = len;
+        if (conn->rbuf == NULL)
+            g_atomic_int_inc(&fx->taken_zero_copy);
+        else
+            g_atomic_int_inc(&fx->taken_copied);
+        g_assert(memcmp(p->taken, frame, len) == 0 || conn->rbuf == NULL);
+        for (size_t i = 0; i < plen / 2; i++) { /* modify in place */
+            uint8_t t = p->taken[5 + i];
+            p->taken[5 + i] = p->taken[5 + plen - 1 - i];
+            p->taken[5 + plen - 1 - i] = t;
+        }
+        rb_loop_add_timer(fx->loop, 1, answer_pending, p);
+        return;
+    }
     case 'P': {
-        pending_t *p = g_new(pending_t, 1);
+        pending_t *p = g_new0(pending_t, 1);
         p->fx = fx;
         p->slot = slot;
         p->id = id;
@@ -715,6 +745,71 @@ static void test_net__backpressure_output(void **state)
     stop(fx);
 }
 
+static void check_reversed(GBytes *resp, uint32_t id, const uint8_t *payload, size_t plen)
+{
+    assert_non_null(resp);
+    size_t len;
+    const uint8_t *p = g_bytes_get_data(resp, &len);
+    assert_int_equal(len, 4 + plen);
+    assert_int_equal(get32(p), id);
+    for (size_t i = 0; i < plen; i++) {
+        if (p[4 + i] != payload[plen - 1 - i])
+            fail_msg("byte %zu of the taken frame %u differs", i, id);
+    }
+}
+
+/* A handler keeps and modifies frames past on_request: large frames alone in
+ * the buffer are handed over without a copy, others are copied; both are
+ * right, and the frames after a taken one are still read correctly. */
+static void test_net__take_frame(void **state)
+{
+    fixture_t *fx = start(NULL);
+    int fd = client(fx->port);
+    const size_t big = 300 << 10;
+    uint8_t *payload = g_malloc(big);
+    for (size_t i = 0; i < big; i++)
+        payload[i] = pattern(i * 5);
+
+    /* alone: zero copy */
+    for (uint32_t id = 1; id <= 3; id++) {
+        GByteArray *w = g_byte_array_new();
+        add_frame(w, 'T', id, payload, big);
+        send_all(fd, w->data, w->len);
+        g_byte_array_unref(w);
+        GBytes *resp = read_frame(fd);
+        check_reversed(resp, id, payload, big);
+        g_bytes_unref(resp);
+    }
+    assert_true(g_atomic_int_get(&fx->taken_zero_copy) >= 1);
+
+    /* pipelined with small frames around it: copies, answers in order */
+    GByteArray *w = g_byte_array_new();
+    add_frame(w, 'T', 10, payload, 100);
+    add_frame(w, 'E', 11, "x", 1);
+    add_frame(w, 'T', 12, payload, big);
+    add_frame(w, 'E', 13, "y", 1);
+    send_all(fd, w->data, w->len);
+    g_byte_array_unref(w);
+    GBytes *resp = read_frame(fd);
+    check_reversed(resp, 10, payload, 100);
+    g_bytes_unref(resp);
+    resp = read_frame(fd);
+    assert_non_null(resp);
+    assert_int_equal(frame_id(resp), 11);
+    g_bytes_unref(resp);
+    resp = read_frame(fd);
+    check_reversed(resp, 12, payload, big);
+    g_bytes_unref(resp);
+    resp = read_frame(fd);
+    assert_non_null(resp);
+    assert_int_equal(frame_id(resp), 13);
+    g_bytes_unref(resp);
+    assert_true(g_atomic_int_get(&fx->taken_copied) >= 1);
+    g_free(payload);
+    close(fd);
+    stop(fx);
+}
+
 /* ---- timers and posts ------------------------------------------------------------------- */
 
 typedef struct timer_log {
@@ -856,6 +951,7 @@ int main(void)
         cmocka_unit_test(test_net__post_from_threads),
         cmocka_unit_test(test_net__stop_before_run),
         cmocka_unit_test(test_net__resp_pieces),
+        cmocka_unit_test(test_net__take_frame),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

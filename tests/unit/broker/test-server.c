@@ -13,6 +13,7 @@
 
 #include <glib.h>
 
+#include "broker/log/batch.h"
 #include "tests/unit/broker/server-harness.h"
 
 /* ---- ApiVersions ---------------------------------------------------------------- */
@@ -43,7 +44,8 @@ static void test_server__api_versions_ranges_and_header_v0(void **state)
             apiv = k->min_version == 0 && k->max_version == 3;
     }
     assert_true(produce && fetch && meta && apiv);
-    assert_int_equal(resp.api_keys_count, 31); /* + DescribeProducers/Transactions, ListTransactions */
+    assert_int_equal(resp.api_keys_count,
+                     31); /* + DescribeProducers/Transactions, ListTransactions */
 
     /* kafka-python's v0 probe */
     slot = send_req(h, RB_API_KEY_API_VERSIONS, 0, &req);
@@ -337,9 +339,22 @@ static void test_server__list_offsets(void **state)
     assert_int_equal(p->offset, 2);
     assert_int_equal(p->timestamp, 3000);
     assert_int_equal(list_offset(h, 6, "lo", -1)->offset, 3); /* flexible */
+    /* inside a batch of several records: the record, with its own timestamp */
+    rb_batch_builder_t bb;
+    rb_batch_builder_init(&bb, 0);
+    for (int i = 0; i < 3; i++)
+        rb_batch_builder_add(&bb, 5000 + 100 * i, "k", 1, "v", 1, NULL, 0);
+    size_t len;
+    g_autofree uint8_t *multi = rb_batch_builder_finish(&bb, &len);
+    g_autoptr(GByteArray) mb = g_byte_array_new();
+    g_byte_array_append(mb, multi, (guint)len);
+    assert_int_equal(produce(h, 7, 1, "lo", 0, mb, NULL), 0); /* offsets 3..5 */
+    p = list_offset(h, 4, "lo", 5150);
+    assert_int_equal(p->offset, 5);
+    assert_int_equal(p->timestamp, 5200);
     p = list_offset(h, 0, "lo", -1);
     assert_int_equal(p->old_style_offsets_count, 1);
-    assert_int_equal(p->old_style_offsets[0], 3);
+    assert_int_equal(p->old_style_offsets[0], 6);
     assert_int_equal(list_offset(h, 1, "zz", -1)->error_code, RB_ERR_UNKNOWN_TOPIC_OR_PARTITION);
 }
 
