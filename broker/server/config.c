@@ -784,6 +784,36 @@ void rb_config_print_help(FILE *out)
     }
 }
 
+void rb_config_print_markdown(FILE *out)
+{
+    fprintf(out,
+            "# rill-broker configuration reference\n"
+            "\n"
+            "Generated from the table in broker/server/config.c by `rill-broker --help=markdown`;\n"
+            "`make check` fails when this file and the program disagree (test 0010).\n"
+            "\n"
+            "Keys use Apache Kafka's broker property names. Set them in a server.properties-style\n"
+            "file (`rill-broker FILE` or `--config FILE`) or as `--key=value` flags, which win.\n"
+            "*rill* marks rill-only keys; *compat* marks keys accepted so that a stock Kafka\n"
+            "server.properties loads, with no effect on a single-node broker.\n"
+            "\n"
+            "| key | type | default | description |\n"
+            "|---|---|---|---|\n");
+    for (size_t i = 0; i < NDEFS; i++) {
+        const cfg_def_t *def = &defs[i];
+        g_autofree char *values = NULL;
+        if (def->type == CFG_ENUM || (def->type == CFG_LIST && def->choices != NULL)) {
+            g_auto(GStrv) opts = g_strsplit(def->choices, "|", -1);
+            g_autofree char *joined = g_strjoinv("`, `", opts);
+            values = g_strdup_printf(" Values: `%s`.", joined);
+        }
+        fprintf(out, "| `%s` | %s | %s%s%s | %s%s%s%s |\n", def->name, type_name(def),
+                def->def ? "`" : "", def->def ? def->def : "not set", def->def ? "`" : "",
+                def->flags & F_RILL ? "*rill*: " : "", def->flags & F_COMPAT ? "*compat*: " : "",
+                def->doc, values ? values : "");
+    }
+}
+
 void rb_config_log_overrides(const rb_config_t *config)
 {
     for (size_t i = 0; i < NDEFS; i++) {

@@ -45,6 +45,9 @@ void rb_config_print_help(FILE *out);
  * false and sets *errmsg (g_free it) on a malformed value. */
 bool rb_config_parse_listener(const char *value, char **host, int *port, char **errmsg);
 
+/* Prints the table as a Markdown reference (docs/broker-config.md). */
+void rb_config_print_markdown(FILE *out);
+
 /* Logs (INFO, one line each) every key that was set explicitly. */
 void rb_config_log_overrides(const rb_config_t *config);
 

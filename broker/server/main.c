@@ -108,6 +108,10 @@ static const char *signal_name(int sig)
 int main(int argc, char **argv)
 {
     rill__log_init();
+    if (argc == 2 && strcmp(argv[1], "--help=markdown") == 0) {
+        rb_config_print_markdown(stdout);
+        return 0;
+    }
     bool want_help = false;
     char *errmsg = NULL;
     rb_config_t *config = rb_config_from_args(argc, argv, &want_help, &errmsg);
