@@ -59,7 +59,7 @@ typedef struct pipe_end {
 static bool write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = send(fd, p, n, MSG_NOSIGNAL); /* a cut peer: EPIPE, not SIGPIPE */
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
