@@ -82,7 +82,9 @@
  * Crash safety: a crash at any point leaves either file whole; a leftover
  * .cleaned file is deleted at open; missing indexes are rebuilt. Closing the
  * log cancels a running job and waits for it. A batch that cannot be
- * decompressed fails the pass (nothing is swapped in), with a log line. What
+ * decompressed (the log checks only its CRC at append) is logged and copied as
+ * it is, outside the map: no client can read its records either, so none of
+ * them can come back. What
  * is never compacted: the active segment. A pass runs when the sealed bytes
  * written since the last pass are at least min.cleanable.dirty.ratio (default
  * one half) of all sealed bytes, or when the oldest tombstone or marker
@@ -456,7 +458,7 @@ static int map_batch(const uint8_t *batch, size_t size, void *ctx)
     size_t len;
     const uint8_t *records = open_batch(pass, batch, size, &len);
     if (records == NULL)
-        return -1;
+        return 0; /* undecodable: kept as it is (see rewrite_batch) */
     rb_record_iter_t it;
     rb_record_t rec;
     rb_record_iter_init(&it, records, len);
@@ -469,7 +471,7 @@ static int map_batch(const uint8_t *batch, size_t size, void *ctx)
             return 0;
         }
     }
-    return it.err ? -1 : 0;
+    return 0; /* a malformed record ends the batch's part in the map (rewrite_batch) */
 }
 
 /* ---- step 2: rewriting a segment --------------------------------------- */
@@ -594,8 +596,10 @@ static int rewrite_batch(const uint8_t *batch, size_t size, void *ctx)
     bool expired = rb_batch_max_timestamp(batch) < pass->job->horizon;
     size_t len;
     const uint8_t *records = open_batch(pass, batch, size, &len);
-    if (records == NULL)
-        return -1;
+    if (records == NULL) { /* undecodable: no client can read it either */
+        rill__wbuf_put(&rw->out, batch, size);
+        return rw->out.len >= WRITE_CHUNK ? flush_out(rw) : 0;
+    }
     rb_record_iter_t it;
     rb_record_t rec;
     int32_t kept = 0, total = 0;
@@ -604,8 +608,10 @@ static int rewrite_batch(const uint8_t *batch, size_t size, void *ctx)
         total++;
         kept += keep_record(pass, &rec, state, expired, rb_batch_max_timestamp(batch));
     }
-    if (it.err)
-        return -1;
+    if (it.err) { /* malformed records (inside a compressed batch): kept as they are */
+        rill__wbuf_put(&rw->out, batch, size);
+        return rw->out.len >= WRITE_CHUNK ? flush_out(rw) : 0;
+    }
     if (kept == 0 && !producers_newest(pass, batch)) {
         rw->changed = true; /* nothing left: the batch goes */
     } else if (kept == total) {

@@ -419,6 +419,65 @@ static void test_log_compact__only_a_producers_newest_batch_stays_empty(void **s
     assert_int_equal(rb_batch_base_sequence(hdr), 2);
 }
 
+/* Garbage and truncated streams are refused by every codec, without a crash. */
+static void test_codec__bad_input_is_refused(void **state)
+{
+    (void)state;
+    uint8_t plain[10000];
+    for (size_t i = 0; i < sizeof(plain); i++)
+        plain[i] = (uint8_t)(i * 7 % 13);
+    uint8_t garbage[300];
+    for (size_t i = 0; i < sizeof(garbage); i++)
+        garbage[i] = (uint8_t)(i * 97 + 31);
+    for (int codec = RB_COMPRESSION_GZIP; codec <= RB_COMPRESSION_ZSTD; codec++) {
+        for (int xerial = 0; xerial <= (codec == RB_COMPRESSION_SNAPPY); xerial++) {
+            rill_wbuf_t z, out;
+            rill__wbuf_init(&z, 0);
+            rill__wbuf_init(&out, 0);
+            assert_int_equal(rb__codec_compress(codec, plain, sizeof(plain), xerial, &z), 0);
+            assert_int_equal(rb__codec_decompress(codec, z.data, z.len, &out, NULL), 0);
+            assert_int_equal(out.len, sizeof(plain));
+            assert_memory_equal(out.data, plain, sizeof(plain));
+            rill__wbuf_reset(&out);
+            assert_int_equal(rb__codec_decompress(codec, z.data, z.len / 2, &out, NULL), -1);
+            rill__wbuf_reset(&out);
+            assert_int_equal(rb__codec_decompress(codec, garbage, sizeof(garbage), &out, NULL),
+                             -1);
+            rill__wbuf_free(&z);
+            rill__wbuf_free(&out);
+        }
+    }
+}
+
+/* A "compressed" batch whose payload is not: compaction goes on around it. */
+static void test_log_compact__undecodable_batch_is_kept_as_is(void **state)
+{
+    fixture_t *f = *state;
+    put(f, &PLAIN, (int[]){1, 2}, 2, T0); /* 0, 1 */
+    rb_batch_builder_t b;
+    rb_batch_builder_init(&b, 0);
+    rb_batch_builder_add(&b, T0, "k1", 2, "o=2", 3, NULL, 0);
+    size_t len;
+    g_autofree uint8_t *bad = rb_batch_builder_finish(&b, &len);
+    rill__be16_put(bad + RB_BATCH_OFF_ATTRIBUTES, RB_COMPRESSION_LZ4); /* records are not lz4 */
+    rb_batch_update_crc(bad, len);
+    assert_int_equal(rb_log_append(f->log, bad, len, T0, NULL), 0); /* 2 */
+    put(f, &PLAIN, (int[]){1}, 1, T0); /* 3 */
+    filler(f, 20);
+    assert_true(rb_log_compact(f->log, T0) > 0);
+    rb_log_slice_t slice;
+    assert_int_equal(rb_log_read(f->log, 0, 4, 1 << 20, &slice), 0);
+    g_autofree uint8_t *buf = g_malloc(slice.len);
+    assert_int_equal(pread(slice.fd, buf, slice.len, slice.pos), (ssize_t)slice.len);
+    /* k1 at 0 is gone, k2 at 1 stays (rebuilt), the bad batch is byte for byte */
+    assert_int_equal(rb_batch_base_offset(buf), 0);
+    assert_int_equal(rb_batch_records_count(buf), 1);
+    size_t first = rb_batch_size(buf);
+    assert_int_equal(rb_batch_base_offset(buf + first), 2);
+    assert_int_equal(rb_batch_size(buf + first), len);
+    assert_memory_equal(buf + first, bad, len);
+}
+
 /* Calls rb_log_maintain at now_ms until key's latest is want (bounded). */
 static void maintain_until(fixture_t *f, int64_t now_ms, int key, int64_t want)
 {
@@ -468,6 +527,8 @@ int main(void)
         T(test_log_compact__small_key_map_converges),
         T(test_log_compact__tombstones_expire_without_new_writes),
         T(test_log_compact__only_a_producers_newest_batch_stays_empty),
+        T(test_codec__bad_input_is_refused),
+        T(test_log_compact__undecodable_batch_is_kept_as_is),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
