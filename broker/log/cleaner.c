@@ -85,7 +85,9 @@
  * decompressed (the log checks only its CRC at append) is logged and copied as
  * it is, outside the map: no client can read its records either, so none of
  * them can come back. What
- * is never compacted: the active segment. A pass runs when the sealed bytes
+ * is never compacted: the active segment, and with min.compaction.lag.ms the
+ * first segment holding a record younger than the lag and all after it. A
+ * pass runs when the sealed bytes
  * written since the last pass are at least min.cleanable.dirty.ratio (default
  * one half) of all sealed bytes, or when the oldest tombstone or marker
  * the last pass kept for its age has become older than delete.retention.ms
@@ -134,6 +136,7 @@ struct rb_clean_job {
     size_t n;
     bool failed;
     unsigned keys;
+    int64_t lag_upto;   /* the first segment not rewritten (the active one, or lag) */
     int64_t clean_upto; /* result: the next pass maps from here */
     int64_t retained_ts; /* result: see pass_t */
 };
@@ -733,7 +736,7 @@ static void run_job(gpointer data, gpointer user_data)
                       "offset %" PRId64,
                       pass.map.n, pass.map_stop);
     rb__window_free(&w);
-    int64_t upto = job->segs[job->n - 1].reader->base_offset; /* the active segment */
+    int64_t upto = job->lag_upto; /* the active segment, or the first too young */
     if (pass.first_unstable < upto)
         upto = pass.first_unstable;
     if (pass.map_stop < upto)
@@ -778,6 +781,8 @@ static bool start_job(rb_log_t *log, int64_t now_ms)
     job->retention = log->config.delete_retention_ms;
     job->interval = log->config.index_interval_bytes;
     job->segs = g_new0(clean_seg_t, log->n_segs);
+    job->lag_upto = INT64_MAX;
+    bool cleanable = true;
     for (size_t i = 0; i < log->n_segs; i++) {
         rb_segment_t *live = log->segs[i];
         int fd = fcntl(live->fd, F_DUPFD_CLOEXEC, 0);
@@ -792,7 +797,15 @@ static bool start_job(rb_log_t *log, int64_t now_ms)
         reader->fd = fd;
         reader->size = live->size;
         reader->path = g_strdup(live->path);
-        job->segs[job->n++] = (clean_seg_t){reader, i + 1 < log->n_segs, live->size, NULL};
+        /* min.compaction.lag.ms: a segment holding a record younger than
+         * the lag is not rewritten, nor is any after it */
+        if (log->config.min_compaction_lag_ms > 0 && cleanable &&
+            live->max_timestamp > now_ms - log->config.min_compaction_lag_ms)
+            cleanable = false;
+        bool sealed = i + 1 < log->n_segs && cleanable;
+        if (!sealed && job->lag_upto == INT64_MAX)
+            job->lag_upto = live->base_offset;
+        job->segs[job->n++] = (clean_seg_t){reader, sealed, live->size, NULL};
     }
     log->clean_job = job;
     pthread_mutex_lock(&handoff); /* publishes the job to the cleaner thread */

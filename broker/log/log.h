@@ -54,6 +54,7 @@ typedef struct rb_log_config {
     bool delete_;                 /* cleanup.policy contains delete */
     int64_t delete_retention_ms;  /* delete.retention.ms (tombstones, compaction) */
     double min_cleanable_dirty_ratio; /* min.cleanable.dirty.ratio; <= 0: the default 0.5 */
+    int64_t min_compaction_lag_ms;    /* min.compaction.lag.ms: younger records stay (0: none) */
 } rb_log_config_t;
 
 /* Fills config with Kafka's defaults (segment.bytes 1 GiB, segment.ms and

@@ -478,6 +478,34 @@ static void test_log_compact__undecodable_batch_is_kept_as_is(void **state)
     assert_memory_equal(buf + first, bad, len);
 }
 
+static void test_log_compact__min_compaction_lag_keeps_young_records(void **state)
+{
+    fixture_t *f = *state;
+    f->config.min_compaction_lag_ms = 3600000;
+    rb_log_set_config(f->log, &f->config);
+    put(f, &PLAIN, (int[]){1, 2}, 2, T0);           /* 0, 1 */
+    put(f, &PLAIN, (int[]){1}, 1, T0);              /* 2 */
+    filler(f, 10);                                  /* T0 */
+    for (int i = 0; i < 10; i++)                    /* half an hour later */
+        put(f, &PLAIN, (int[]){2}, 1, T0 + 1800000); /* 13..22 */
+    filler(f, 10);
+    /* at T0 + 70 min, only the segments whose records are all from T0 are
+     * older than the lag: k1 compacts, k2's young records all stay */
+    rb_log_compact(f->log, T0 + 4200000);
+    seen_t s;
+    read_all(f, &s);
+    assert_int_equal(count_of(&s, 1), 1);
+    assert_int_equal(latest_of(&s, 1), 2);
+    assert_int_equal(count_of(&s, 2), 10);
+    seen_free(&s);
+    /* two hours later everything sealed may go */
+    rb_log_compact(f->log, T0 + 7200000);
+    read_all(f, &s);
+    assert_int_equal(count_of(&s, 2), 1);
+    assert_int_equal(latest_of(&s, 2), 22);
+    seen_free(&s);
+}
+
 /* Calls rb_log_maintain at now_ms until key's latest is want (bounded). */
 static void maintain_until(fixture_t *f, int64_t now_ms, int key, int64_t want)
 {
@@ -528,6 +556,7 @@ int main(void)
         T(test_log_compact__tombstones_expire_without_new_writes),
         T(test_log_compact__only_a_producers_newest_batch_stays_empty),
         T(test_codec__bad_input_is_refused),
+        T(test_log_compact__min_compaction_lag_keeps_young_records),
         T(test_log_compact__undecodable_batch_is_kept_as_is),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
