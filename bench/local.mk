@@ -40,3 +40,9 @@ EXTRA_PROGRAMS += bench/group-bench
 bench_targets += bench/group-bench$(EXEEXT)
 bench_group_bench_SOURCES = bench/group-bench.c
 bench_group_bench_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+
+# broker/log/cleaner.c: one compaction pass over R records / K keys, any codec.
+EXTRA_PROGRAMS += bench/bench-cleaner
+bench_targets += bench/bench-cleaner$(EXEEXT)
+bench_bench_cleaner_SOURCES = bench/bench-cleaner.c
+bench_bench_cleaner_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
