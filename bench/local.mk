@@ -22,6 +22,12 @@ bench_broker_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
 bench_broker_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)
 bench: rill-broker$(EXEEXT)
 
+# window-bench: window store puts/s and fetches/s, RocksDB segments vs memory (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/window-bench
+bench_targets += bench/window-bench$(EXEEXT)
+bench_window_bench_SOURCES = bench/window-bench.c
+bench_window_bench_CFLAGS = $(AM_CFLAGS) $(ROCKSDB_CFLAGS)
+bench_window_bench_LDADD = libstores.la libcommon.la $(ROCKSDB_LIBS) $(GLIB_LIBS)
 # broker/log/: append and fetch throughput of the partition log vs raw pwrite.
 EXTRA_PROGRAMS += bench/bench-log
 bench_targets += bench/bench-log$(EXEEXT)
@@ -46,3 +52,9 @@ EXTRA_PROGRAMS += bench/bench-cleaner
 bench_targets += bench/bench-cleaner$(EXEEXT)
 bench_bench_cleaner_SOURCES = bench/bench-cleaner.c
 bench_bench_cleaner_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+# runtime: rill's stream threads against a raw librdkafka consume->produce loop.
+EXTRA_PROGRAMS += bench/runtime-bench
+bench_targets += bench/runtime-bench$(EXEEXT)
+bench_runtime_bench_SOURCES = bench/runtime-bench.c
+bench_runtime_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+bench_runtime_bench_LDADD = librill.la $(RDKAFKA_LIBS)

@@ -174,8 +174,8 @@ static void bench_puts(const char *dir, uint64_t records, int rounds)
         make_key(keys + i * KEY_LEN, records * 10);
     rill__kv_entry_t batch[BATCH];
     const char *only = g_getenv("STORE_BENCH_PROFILE");
-    for (int round = 0; round < rounds; round++)
-    for (profile_t p = P_DEFAULTS; p <= P_MEMORY; p++) {
+    for (int run = 0; run < rounds * 4; run++) {
+        profile_t p = (profile_t)(run % 4); /* rounds of the four profiles, interleaved */
         if (only && strcmp(only, profile_names[p]) != 0)
             continue;
         g_autofree char *path = g_build_filename(dir, profile_names[p], NULL);

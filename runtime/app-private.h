@@ -36,6 +36,8 @@ struct rill_app {
     rill__ts_policy_t ts_policy;
     bool production_fail;
     rill_error_handlers_t handlers; /* the dead-letter topic is borrowed from config */
+    const rill_serde_t *default_key_serde; /* static serdes */
+    const rill_serde_t *default_value_serde;
 
     /* source topics of all sub-topologies (NULL-terminated, owned) */
     GPtrArray *source_topics;

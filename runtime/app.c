@@ -96,6 +96,22 @@ static rill_on_error_t on_error_of(const char *name, const char *dead_letter)
     return dead_letter ? RILL_ON_ERROR_DEAD_LETTER : RILL_ON_ERROR_CONTINUE;
 }
 
+/* A default.key.serde / default.value.serde name as a serde (static). */
+static const rill_serde_t *serde_of(const char *name)
+{
+    if (strcmp(name, "string") == 0)
+        return rill_serde_string();
+    if (strcmp(name, "int32") == 0)
+        return rill_serde_int32();
+    if (strcmp(name, "int64") == 0)
+        return rill_serde_int64();
+    if (strcmp(name, "double") == 0)
+        return rill_serde_double();
+    if (strcmp(name, "json") == 0)
+        return rill_serde_json();
+    return rill_serde_bytes();
+}
+
 static rill__ts_policy_t ts_policy_of(const char *name)
 {
     if (strcmp(name, "LogAndSkipOnInvalidTimestamp") == 0)
@@ -141,6 +157,8 @@ rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
     app->handlers.production =
         on_error_of(rill_config_get(config, RILL_CONFIG_PRODUCTION_HANDLER), dead_letter);
     app->handlers.dead_letter_topic = dead_letter;
+    app->default_key_serde = serde_of(rill_config_get(config, RILL_CONFIG_DEFAULT_KEY_SERDE));
+    app->default_value_serde = serde_of(rill_config_get(config, RILL_CONFIG_DEFAULT_VALUE_SERDE));
     g_mutex_init(&app->lock);
     g_cond_init(&app->cond);
     app->state = RILL_APP_CREATED;
@@ -228,6 +246,7 @@ static rill_err_t prepare_topics(rill_app_t *app, rill_error_t **error)
 
     /* Internal topics, with the partition count of their writer's sources. */
     GPtrArray *names = g_ptr_array_new();
+    GPtrArray *configs = g_ptr_array_new();
     GArray *parts = g_array_new(FALSE, FALSE, sizeof(int32_t));
     const char *const *internal = rill__topology_internal_topics(app->topology);
     for (int i = 0; !rc && internal && internal[i]; i++) {
@@ -240,11 +259,15 @@ static rill_err_t prepare_topics(rill_app_t *app, rill_error_t **error)
         }
         g_hash_table_insert(known, (gpointer)internal[i], GINT_TO_POINTER(n));
         g_ptr_array_add(names, (gpointer)internal[i]);
+        g_ptr_array_add(configs,
+                        (gpointer)rill__topology_internal_topic_config(app->topology, internal[i]));
         g_array_append_val(parts, n);
     }
     if (!rc && names->len)
         rc = rill__kafka_create_topics(app->config, (const char *const *)names->pdata,
-                                       (const int32_t *)parts->data, (int)names->len,
+                                       (const int32_t *)parts->data,
+                                       (const char *const *const *)configs->pdata,
+                                       (int)names->len,
                                        (int)rill__config_int(app->config,
                                                              RILL_CONFIG_REPLICATION_FACTOR),
                                        START_TIMEOUT_MS, error);
@@ -267,6 +290,7 @@ static rill_err_t prepare_topics(rill_app_t *app, rill_error_t **error)
         }
     }
     g_ptr_array_free(names, TRUE);
+    g_ptr_array_free(configs, TRUE);
     g_array_free(parts, TRUE);
     g_hash_table_destroy(known);
     g_ptr_array_free(external, TRUE);

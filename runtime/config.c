@@ -97,7 +97,7 @@ static const key_def_t defs[] = {
 /* librdkafka properties rill manages itself: setting them would break the
  * guarantees (offsets are committed only after the producer is flushed). */
 static const char *const managed[] = {"group.id", "enable.auto.commit", "enable.auto.offset.store",
-                                      NULL};
+                                      "partition.assignment.strategy", NULL};
 
 struct rill_config {
     GHashTable *values; /* key -> value, both owned */
@@ -295,6 +295,12 @@ rill_err_t rill_config_set(rill_config_t *config, const char *key, const char *v
             return rill_error_set(error, RILL_ERR_INVALID_CONFIG,
                                   "\"%s\": a client prefix needs a librdkafka property after it",
                                   key);
+        if (is_managed(prop) && strcmp(prop, "partition.assignment.strategy") == 0)
+            return rill_error_set(error, RILL_ERR_INVALID_CONFIG,
+                                  "%s: rill sets %s itself (range: a task reads the same "
+                                  "partition of every co-partitioned topic, so one member must "
+                                  "get them together)",
+                                  key, prop);
         if (is_managed(prop))
             return rill_error_set(error, RILL_ERR_INVALID_CONFIG,
                                   "%s: rill sets %s itself (the group is application.id and "

@@ -65,9 +65,9 @@ typedef struct rill__sink_spec {
 
 /* Where a source reads. */
 typedef struct rill__source_spec {
-    char **topics;          /* NULL-terminated, owned; one or more */
-    char *topic;            /* topics[0], borrowed */
-    char *repartition_name; /* reads a repartition topic (whose name depends on application.id) */
+    char **topics;           /* NULL-terminated, owned; one or more */
+    char *topic;             /* topics[0], borrowed */
+    char *repartition_name;  /* reads a repartition topic (whose name depends on application.id) */
     rill_serde_t *key_serde; /* NULL: the task's default (default.key.serde, else bytes) */
     rill_serde_t *value_serde;
     rill_timestamp_kind_t timestamp;
@@ -98,12 +98,32 @@ struct rill__pnode {
     int child_count;
 };
 
-/* Forwards record to every child, in order, depth-first. */
-rill_err_t rill__pnode_forward(rill__pnode_t *pnode, const rill_record_t *record,
-                               rill_error_t **error);
+/* Notes that child failed the current record (the task reports the
+ * deepest failing node) and returns err. The slow path of the forwards. */
+rill_err_t rill__pnode_failed(rill__pnode_t *child, rill_err_t err);
+
+/* Forwards record to every child, in order, depth-first. Inline: it is
+ * called once per node per record. */
+static inline rill_err_t rill__pnode_forward(rill__pnode_t *pnode, const rill_record_t *record,
+                                             rill_error_t **error)
+{
+    for (int i = 0; i < pnode->child_count; i++) {
+        rill__pnode_t *child = pnode->children[i];
+        rill_err_t err = child->node->ops->process(child, record, error);
+        if (G_UNLIKELY(err != RILL_OK))
+            return rill__pnode_failed(child, err);
+    }
+    return RILL_OK;
+}
+
 /* Forwards record to child i only (branches). */
-rill_err_t rill__pnode_forward_to(rill__pnode_t *pnode, int i, const rill_record_t *record,
-                                  rill_error_t **error);
+static inline rill_err_t rill__pnode_forward_to(rill__pnode_t *pnode, int i,
+                                                const rill_record_t *record, rill_error_t **error)
+{
+    rill__pnode_t *child = pnode->children[i];
+    rill_err_t err = child->node->ops->process(child, record, error);
+    return G_UNLIKELY(err != RILL_OK) ? rill__pnode_failed(child, err) : RILL_OK;
+}
 /* The task's wall clock, stream time, id and partition. */
 int64_t rill__pnode_wall_clock(const rill__pnode_t *pnode);
 int64_t rill__pnode_stream_time(const rill__pnode_t *pnode);

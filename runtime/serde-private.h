@@ -10,7 +10,10 @@
 #ifndef RILL_RUNTIME_SERDE_PRIVATE_H
 #define RILL_RUNTIME_SERDE_PRIVATE_H
 
+#include <rill/record.h>
 #include <rill/serde.h>
+
+#include "runtime/record-private.h"
 
 #include "common/buf.h"
 
@@ -50,5 +53,40 @@ rill_err_t rill__serde_serialize(const rill_serde_t *serde, const rill_value_t *
                                  rill_error_t **error);
 /* The serde whose output type matches type's (for sinks without serdes), never NULL. */
 const rill_serde_t *rill__serde_for_type(rill_value_type_t type);
+
+/* The hot-path forms: bytes (the most common serde, and the benchmark's) are
+ * handled inline, everything else by the functions above. */
+static inline rill_err_t rill__serde_deserialize_fast(const rill_serde_t *serde, const void *data,
+                                                      size_t len, rill_value_t *out,
+                                                      rill_wbuf_t *scratch, rill_error_t **error)
+{
+    if (serde->kind == RILL__SERDE_BYTES && data != NULL) {
+        out->type = RILL_VALUE_BYTES;
+        out->ptr = data;
+        out->len = len;
+        return RILL_OK;
+    }
+    return rill__serde_deserialize(serde, data, len, out, scratch, error);
+}
+
+static inline rill_err_t rill__serde_serialize_fast(const rill_serde_t *serde,
+                                                    const rill_value_t *value,
+                                                    rill_buffer_t *scratch, const void **data,
+                                                    size_t *len, rill_error_t **error)
+{
+    if ((value->type == RILL_VALUE_BYTES || value->type == RILL_VALUE_STRING) &&
+        (serde == NULL || serde->kind == RILL__SERDE_BYTES || serde->kind == RILL__SERDE_STRING)) {
+        *data = value->ptr;
+        *len = value->len;
+        return RILL_OK;
+    }
+    if (value->type == RILL_VALUE_NULL) {
+        *data = NULL;
+        *len = 0;
+        return RILL_OK;
+    }
+    return rill__serde_serialize(serde != NULL ? serde : rill__serde_for_type(value->type), value,
+                                 scratch, data, len, error);
+}
 
 #endif /* RILL_RUNTIME_SERDE_PRIVATE_H */

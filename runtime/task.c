@@ -101,29 +101,10 @@ int32_t rill__pnode_partition(const rill__pnode_t *pnode)
     return pnode->task->partition;
 }
 
-rill_err_t rill__pnode_forward(rill__pnode_t *pnode, const rill_record_t *record,
-                               rill_error_t **error)
+rill_err_t rill__pnode_failed(rill__pnode_t *child, rill_err_t err)
 {
-    for (int i = 0; i < pnode->child_count; i++) {
-        rill__pnode_t *child = pnode->children[i];
-        rill_err_t err = child->node->ops->process(child, record, error);
-        if (err != RILL_OK) {
-            if (pnode->task->failed_node == NULL)
-                pnode->task->failed_node = child->node;
-            return err;
-        }
-    }
-    return RILL_OK;
-}
-
-rill_err_t rill__pnode_forward_to(rill__pnode_t *pnode, int i, const rill_record_t *record,
-                                  rill_error_t **error)
-{
-    g_assert(i >= 0 && i < pnode->child_count);
-    rill__pnode_t *child = pnode->children[i];
-    rill_err_t err = child->node->ops->process(child, record, error);
-    if (err != RILL_OK && pnode->task->failed_node == NULL)
-        pnode->task->failed_node = child->node;
+    if (child->task->failed_node == NULL) /* the first to fail is the deepest */
+        child->task->failed_node = child->node;
     return err;
 }
 
@@ -318,21 +299,18 @@ static rill_err_t sink_process(rill__pnode_t *pnode, const rill_record_t *record
             return sink_fail(task, cause, error);
         }
     }
-    const rill_serde_t *key_serde =
-        spec->key_serde != NULL ? spec->key_serde : rill__serde_for_type(record->key.type);
-    const rill_serde_t *value_serde =
-        spec->value_serde != NULL ? spec->value_serde : rill__serde_for_type(record->value.type);
+    /* a NULL serde serializes by the value's type */
     const void *key = NULL, *value = NULL;
     size_t key_len = 0, value_len = 0;
     if (spec->key_serde == NULL && record->key.type == RILL_VALUE_POINTER)
         rill_error_set(&cause, RILL_ERR_SERDE, "a pointer key needs a key serde");
-    else if (rill__serde_serialize(key_serde, &record->key, &task->key_buffer, &key, &key_len,
-                                   &cause) == RILL_OK) {
+    else if (rill__serde_serialize_fast(spec->key_serde, &record->key, &task->key_buffer, &key,
+                                        &key_len, &cause) == RILL_OK) {
         if (spec->value_serde == NULL && record->value.type == RILL_VALUE_POINTER)
             rill_error_set(&cause, RILL_ERR_SERDE, "a pointer value needs a value serde");
         else
-            rill__serde_serialize(value_serde, &record->value, &task->value_buffer, &value,
-                                  &value_len, &cause);
+            rill__serde_serialize_fast(spec->value_serde, &record->value, &task->value_buffer,
+                                       &value, &value_len, &cause);
     }
     if (cause != NULL) {
         rill_error_prefix(&cause, "sink %s (topic %s): serializing: ", pnode->node->name, topic);
@@ -512,12 +490,13 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
         spec->key_serde != NULL ? spec->key_serde : task->default_key_serde;
     const rill_serde_t *value_serde =
         spec->value_serde != NULL ? spec->value_serde : task->default_value_serde;
-    rill_err_t err = rill__serde_deserialize(key_serde, raw->key, raw->key_len, &record.key,
-                                             &task->key_scratch, &cause);
+    rill_err_t err = rill__serde_deserialize_fast(key_serde, raw->key, raw->key_len, &record.key,
+                                                  &task->key_scratch, &cause);
     if (err != RILL_OK)
         rill_error_prefix(&cause, "key: ");
-    else if ((err = rill__serde_deserialize(value_serde, raw->value, raw->value_len, &record.value,
-                                            &task->value_scratch, &cause)) != RILL_OK)
+    else if ((err = rill__serde_deserialize_fast(value_serde, raw->value, raw->value_len,
+                                                 &record.value, &task->value_scratch, &cause)) !=
+             RILL_OK)
         rill_error_prefix(&cause, "value: ");
     if (err == RILL_OK) {
         int64_t ts = raw->timestamp;
@@ -540,7 +519,7 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *raw,
     if (record.timestamp > task->stream_time)
         task->stream_time = record.timestamp;
 
-    err = source->node->ops->process(source, &record, &cause);
+    err = rill__pnode_forward(source, &record, &cause); /* what source_process does */
     rill__record_release(&record);
     if (err == RILL_OK && task->punctuating->len > 0)
         err = punctuate(task, task->stream_time, -1, &cause);

@@ -204,6 +204,7 @@ static void fail(rill__thread_t *thread, rill_error_t *error)
         RILL_LOG_ERROR("runtime.thread", "%s failed: %s", thread->name,
                        error ? rill_error_message(error) : "unknown error");
         thread->error = error;
+        thread->app->stop = 1; /* the other threads stop now, not after this one's close */
     } else {
         rill_error_destroy(error);
     }
@@ -464,6 +465,8 @@ rill__thread_t *rill__thread_start(rill_app_t *app, int index, rill_error_t **er
     thread->env.wall_clock_ms = wall_clock;
     thread->env.clock_ud = NULL;
     thread->env.handlers = app->handlers;
+    thread->env.default_key_serde = app->default_key_serde;
+    thread->env.default_value_serde = app->default_value_serde;
 
     rill__kconsumer_cbs_t cbs = {on_assigned, on_revoked, on_record, thread};
     thread->consumer = rill__kconsumer_new(app->config, index, app->num_threads,

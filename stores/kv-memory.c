@@ -100,17 +100,29 @@ static snode_t *find(memstore_t *ms, const void *key, size_t key_len)
 }
 
 /* The first node with a key >= key; update[i] (if not NULL) gets the last
- * node before it on level i. */
-static snode_t *find_ge(memstore_t *ms, const void *key, size_t key_len, snode_t **update)
+ * node before it on level i. finger (optional) holds, per level, a node known
+ * to have a key < key (or NULL): the walk starts from it when it is further
+ * along than where the level above left off. */
+static snode_t *find_ge_from(memstore_t *ms, const void *key, size_t key_len, snode_t **update,
+                             snode_t *const *finger)
 {
     snode_t *x = ms->head;
     for (int i = (int)ms->level - 1; i >= 0; i--) {
+        snode_t *f = finger ? finger[i] : NULL;
+        if (f && (x == ms->head ||
+                  rill__kv_key_compare(node_key(f), f->key_len, node_key(x), x->key_len) > 0))
+            x = f;
         while (x->next[i] && node_cmp(x->next[i], key, key_len) < 0)
             x = x->next[i];
         if (update)
             update[i] = x;
     }
     return x->next[0];
+}
+
+static snode_t *find_ge(memstore_t *ms, const void *key, size_t key_len, snode_t **update)
+{
+    return find_ge_from(ms, key, key_len, update, NULL);
 }
 
 static uint32_t random_level(memstore_t *ms)
@@ -136,8 +148,10 @@ static rill_err_t mem_get(rill__kv_store_t *store, const void *key, size_t key_l
     return RILL_OK;
 }
 
-/* Sets key to value (transfer full). */
-static void put_bytes(memstore_t *ms, const void *key, size_t key_len, GBytes *value)
+/* Sets key to value (transfer full). finger: see find_ge_from; updated to the
+ * predecessors of key (for a batch in ascending key order). */
+static void put_bytes(memstore_t *ms, const void *key, size_t key_len, GBytes *value,
+                      snode_t **finger)
 {
     snode_t *n = find(ms, key, key_len);
     ms->mods++;
@@ -149,7 +163,7 @@ static void put_bytes(memstore_t *ms, const void *key, size_t key_len, GBytes *v
         return;
     }
     snode_t *update[MAX_LEVEL];
-    find_ge(ms, key, key_len, update);
+    find_ge_from(ms, key, key_len, update, finger);
     uint32_t level = random_level(ms);
     for (uint32_t i = ms->level; i < level; i++)
         update[i] = ms->head;
@@ -165,6 +179,9 @@ static void put_bytes(memstore_t *ms, const void *key, size_t key_len, GBytes *v
         n->next[i] = update[i]->next[i];
         update[i]->next[i] = n;
     }
+    if (finger)
+        for (uint32_t i = 0; i < ms->level; i++)
+            finger[i] = i < level ? n : update[i];
     g_hash_table_add(ms->index, n);
     ms->count++;
     ms->data_bytes += key_len + g_bytes_get_size(value);
@@ -177,7 +194,7 @@ static rill_err_t mem_put(rill__kv_store_t *store, const void *key, size_t key_l
     if (key_len > UINT32_MAX)
         return rill_error_set(error, RILL_ERR_INVALID_ARG, "memory store %s: key of %zu bytes",
                               store->name, key_len);
-    put_bytes((memstore_t *)store, key, key_len, g_bytes_new(value, value_len));
+    put_bytes((memstore_t *)store, key, key_len, g_bytes_new(value, value_len), NULL);
     return RILL_OK;
 }
 
@@ -204,6 +221,45 @@ static rill_err_t mem_del(rill__kv_store_t *store, const void *key, size_t key_l
     ms->count--;
     ms->mods++;
     return RILL_OK;
+}
+
+static int entry_ptr_cmp(gconstpointer a, gconstpointer b, gpointer ud)
+{
+    const rill__kv_entry_t *x = *(const rill__kv_entry_t *const *)a;
+    const rill__kv_entry_t *y = *(const rill__kv_entry_t *const *)b;
+    return rill__kv_key_compare(x->key, x->key_len, y->key, y->key_len);
+}
+
+/* Applies the batch in key order (a stable sort: two writes of one key keep
+ * their order), each insert's walk starting from where the previous one
+ * ended (finger search): a batch of k random keys walks about log(n/k)
+ * levels per key instead of log(n), over nodes already in the CPU cache. */
+static rill_err_t mem_put_batch(rill__kv_store_t *store, const rill__kv_entry_t *entries,
+                                size_t n, rill_error_t **error)
+{
+    const rill__kv_entry_t **order = g_new(const rill__kv_entry_t *, n);
+    for (size_t i = 0; i < n; i++)
+        order[i] = &entries[i];
+    g_qsort_with_data(order, (gint)n, sizeof *order, entry_ptr_cmp, NULL);
+    memstore_t *ms = (memstore_t *)store;
+    snode_t *finger[MAX_LEVEL] = {NULL};
+    rill_err_t err = RILL_OK;
+    for (size_t i = 0; err == RILL_OK && i < n; i++) {
+        const rill__kv_entry_t *e = order[i];
+        const void *key = e->key ? e->key : "";
+        if (e->key_len > UINT32_MAX) {
+            err = rill_error_set(error, RILL_ERR_INVALID_ARG, "memory store %s: key of %zu bytes",
+                                 store->name, e->key_len);
+        } else if (e->value) {
+            put_bytes(ms, key, e->key_len, g_bytes_new(e->value, e->value_len), finger);
+        } else {
+            /* a delete may free a finger node: start the next walk afresh */
+            err = mem_del(store, key, e->key_len, e->timestamp, NULL, error);
+            memset(finger, 0, sizeof finger);
+        }
+    }
+    g_free(order);
+    return err;
 }
 
 /* ---- iterator ------------------------------------------------------------ */
@@ -325,6 +381,7 @@ static const rill__kv_store_ops_t mem_ops = {
     .get = mem_get,
     .put = mem_put,
     .del = mem_del,
+    .put_batch = mem_put_batch,
     .range = mem_range,
     .approximate_count = mem_count,
     .flush = mem_flush,

@@ -88,8 +88,8 @@ rill__rocksdb_shared_t *rill__rocksdb_shared_new(const rill__rocksdb_config_t *c
     shared->env = rocksdb_create_default_env();
     if (!config->use_rocksdb_defaults) {
         shared->cache = rocksdb_cache_create_lru(config->block_cache_bytes);
-        /* flushes (high priority) get one thread, compactions the rest */
-        rocksdb_env_set_high_priority_background_threads(shared->env, 1);
+        /* flushes (high priority) and compactions each get a pool */
+        rocksdb_env_set_high_priority_background_threads(shared->env, config->background_threads);
         rocksdb_env_set_background_threads(shared->env, config->background_threads);
     }
     return shared;
@@ -152,7 +152,8 @@ static rocksdb_options_t *tuned_options(const rill__rocksdb_shared_t *shared,
     rocksdb_options_set_write_buffer_size(opts, c->write_buffer_bytes);
     rocksdb_options_set_max_write_buffer_number(opts, c->max_write_buffers);
     rocksdb_options_set_min_write_buffer_number_to_merge(opts, 1);
-    rocksdb_options_set_max_background_jobs(opts, c->background_threads + 1);
+    rocksdb_options_set_max_background_flushes(opts, c->background_threads);
+    rocksdb_options_set_max_background_compactions(opts, c->background_threads);
     /* an L0->L1 compaction (the big one after flushes) may use every thread */
     rocksdb_options_set_max_subcompactions(opts, (uint32_t)c->background_threads);
     rocksdb_options_set_level_compaction_dynamic_level_bytes(opts, 1);
@@ -445,17 +446,18 @@ static rill_err_t open_db(rdbstore_t *rs, bool restore_mode, rill_error_t **erro
     if (err == RILL_OK && !shared->config.use_rocksdb_defaults)
         rocksdb_options_set_block_based_table_factory(opts, table);
     if (restore_mode) {
-        /* appends now, one sort per memtable at flush; bigger L0 limits so
-         * that compaction lagging behind a restore slows it down later */
+        /* appends now, one sort per memtable at flush; no compaction while
+         * restoring (restore_end compacts L0 in one pass if it grew) */
         rocksdb_options_set_memtable_vector_rep(opts);
         rocksdb_options_set_allow_concurrent_memtable_write(opts, 0);
-        rocksdb_options_set_level0_slowdown_writes_trigger(opts, 40);
-        rocksdb_options_set_level0_stop_writes_trigger(opts, 60);
+        rocksdb_options_set_disable_auto_compactions(opts, 1);
+        /* the writer needs a fraction of a core: sort and write memtables
+         * on every thread at once */
+        rocksdb_options_set_max_write_buffer_number(opts, 2 + shared->config.background_threads);
         /* appends cost nothing more in a bigger vector, and fewer L0 files
-         * mean less compaction behind the restore */
-        size_t wb = shared->config.write_buffer_bytes;
-        if (!shared->config.use_rocksdb_defaults && wb < (32u << 20))
-            rocksdb_options_set_write_buffer_size(opts, 32u << 20);
+         * mean less compaction after the restore */
+        if (!shared->config.use_rocksdb_defaults)
+            rocksdb_options_set_write_buffer_size(opts, 2 * shared->config.write_buffer_bytes);
     }
     char *errmsg = NULL;
     if (err == RILL_OK)
@@ -496,9 +498,45 @@ static rill_err_t rdb_restore_begin(rill__kv_store_t *store, rill_error_t **erro
     return reopen((rdbstore_t *)store, true, error);
 }
 
+uint64_t rill__kv_rocksdb_l0_files(rill__kv_store_t *store)
+{
+    rdbstore_t *rs = (rdbstore_t *)rill__kv_store_innermost(store);
+    if (rs->db == NULL)
+        return 0;
+    char *prop = rocksdb_property_value(rs->db, "rocksdb.num-files-at-level0");
+    uint64_t n = prop ? g_ascii_strtoull(prop, NULL, 10) : 0;
+    rocksdb_free(prop);
+    return n;
+}
+
+/* L0 files from which restore_end compacts before processing resumes: below
+ * RocksDB's default slowdown trigger (20), so that the normal options never
+ * start throttling writes right after a restore; fewer files are left to the
+ * background compactions */
+#define RESTORE_MAX_L0_FILES 16
+
 static rill_err_t rdb_restore_end(rill__kv_store_t *store, rill_error_t **error)
 {
-    return reopen((rdbstore_t *)store, false, error);
+    rdbstore_t *rs = (rdbstore_t *)store;
+    if (rs->db == NULL || !rs->restoring)
+        return reopen(rs, false, error);
+    rill_err_t err = rdb_flush(store, error);
+    if (err)
+        return err;
+    /* without compactions during the restore, L0 holds one file per
+     * memtable; when there are many, merging them all at once here writes the
+     * data once more (leveled compaction alongside would have rewritten it
+     * several times) and keeps the normal options' L0 limits from stalling
+     * the writes that follow */
+    uint64_t l0 = rill__kv_rocksdb_l0_files(store);
+    if (l0 >= RESTORE_MAX_L0_FILES) {
+        int64_t t0 = g_get_monotonic_time();
+        rocksdb_compact_range(rs->db, NULL, 0, NULL, 0);
+        RILL_LOG_INFO("stores.rocksdb", "store=%s compacted %" G_GUINT64_FORMAT
+                      " L0 files after a restore in %.1f s",
+                      store->name, l0, (double)(g_get_monotonic_time() - t0) / 1e6);
+    }
+    return reopen(rs, false, error);
 }
 
 static const rill__kv_store_ops_t rdb_ops = {

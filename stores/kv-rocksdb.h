@@ -11,8 +11,10 @@
  * each store holds at most write_buffer_bytes * max_write_buffers of
  * memtables. The process's RocksDB memory is therefore at most
  *     block_cache_bytes + open stores * write_buffer_bytes * max_write_buffers
- * (plus RocksDB's small per-instance overhead); rill__rocksdb_shared_memory_bound()
- * computes it.
+ * (plus what RocksDB does not charge to the cache: table readers, compaction
+ * buffers); rill__rocksdb_shared_memory_bound() computes it. A store in
+ * restore mode (rill__kv_restore_begin) uses up to (2 + background_threads)
+ * memtables of 2 * write_buffer_bytes instead.
  *
  * Durability: no WAL (as Kafka Streams): the changelog topic is the
  * durability, and rill__kv_flush() flushes the memtables to SST files before
@@ -45,10 +47,10 @@ typedef rill_err_t (*rill__rocksdb_config_setter_t)(void *ud, const char *store_
 
 typedef struct rill__rocksdb_config {
     size_t block_cache_bytes;   /* shared LRU cache of every store (default 64 MiB) */
-    size_t write_buffer_bytes;  /* memtable size per store (default 32 MiB) */
+    size_t write_buffer_bytes;  /* memtable size per store (default 16 MiB) */
     int max_write_buffers;      /* memtables per store, active + immutable (default 3) */
     size_t block_size;          /* SST block size (default 16 KiB) */
-    int background_threads;     /* flush/compaction threads, shared (default 2) */
+    int background_threads;     /* flush and compaction threads each (default 2) */
     double bloom_bits_per_key;  /* 0 = no filter (default 10) */
     bool use_rocksdb_defaults;  /* ignore all of the above and the tuning: RocksDB's own
                                  * default options and a WAL (for comparisons only) */
@@ -82,6 +84,9 @@ rill__kv_store_t *rill__kv_rocksdb_open(rill__rocksdb_shared_t *shared, const ch
 
 /* The store's directory, borrowed. */
 const char *rill__kv_rocksdb_path(const rill__kv_store_t *store);
+
+/* Number of SST files in level 0 (for tests and metrics). */
+uint64_t rill__kv_rocksdb_l0_files(rill__kv_store_t *store);
 
 /* Compacts the whole key range (after a large restore, for read speed). */
 rill_err_t rill__kv_rocksdb_compact(rill__kv_store_t *store, rill_error_t **error);

@@ -12,3 +12,10 @@ libstores_la_SOURCES = \
 	%reldir%/state-dir.c %reldir%/state-dir.h
 libstores_la_CFLAGS = $(AM_CFLAGS) $(ROCKSDB_CFLAGS)
 libstores_la_LIBADD = $(ROCKSDB_LIBS) $(GLIB_LIBS)
+# window and session stores (segmented, over the kv stores above)
+libstores_la_SOURCES += \
+	%reldir%/windowed-key.c %reldir%/windowed-key.h \
+	%reldir%/segments.c %reldir%/segments.h \
+	%reldir%/window.c %reldir%/window.h \
+	%reldir%/window-changelog.c \
+	%reldir%/session.c %reldir%/session.h

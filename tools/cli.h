@@ -40,6 +40,10 @@ rd_kafka_AdminOptions_t *cli_admin_options(rd_kafka_t *rk, rd_kafka_admin_op_t o
 rd_kafka_event_t *cli_admin_wait(const cli_common_t *common, rd_kafka_queue_t *q,
                                  rd_kafka_event_type_t type, int timeout_ms);
 
+/* The committed offsets of a consumer group, every partition. (transfer full) */
+rd_kafka_topic_partition_list_t *cli_group_committed(const cli_common_t *common, rd_kafka_t *rk,
+                                                     const char *group, int timeout_ms);
+
 /* Fails with a usage error (exit 2) or a runtime error (exit 1). */
 void cli_usage_error(const cli_common_t *common, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
@@ -58,5 +62,7 @@ int cli_topics(int argc, char **argv);
 int cli_produce(int argc, char **argv);
 int cli_consume(int argc, char **argv);
 int cli_groups(int argc, char **argv);
+int cli_reset(int argc, char **argv);
+int cli_broker(int argc, char **argv);
 
 #endif

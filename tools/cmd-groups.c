@@ -78,18 +78,23 @@ static int do_list(groups_opts_t *o, rd_kafka_t *rk, int argc, char **argv)
     return rc;
 }
 
-/* The committed offsets of group (all partitions). (transfer full) */
 static rd_kafka_topic_partition_list_t *committed_offsets(groups_opts_t *o, rd_kafka_t *rk,
                                                           const char *group)
+{
+    return cli_group_committed(&o->common, rk, group, o->timeout_ms);
+}
+
+rd_kafka_topic_partition_list_t *cli_group_committed(const cli_common_t *common, rd_kafka_t *rk,
+                                                     const char *group, int timeout_ms)
 {
     rd_kafka_ListConsumerGroupOffsets_t *req = rd_kafka_ListConsumerGroupOffsets_new(group, NULL);
     rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_AdminOptions_t *opts =
-        cli_admin_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, o->timeout_ms);
+        cli_admin_options(rk, RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS, timeout_ms);
     rd_kafka_ListConsumerGroupOffsets(rk, &req, 1, opts, q);
-    rd_kafka_event_t *ev = cli_admin_wait(&o->common, q,
+    rd_kafka_event_t *ev = cli_admin_wait(common, q,
                                           RD_KAFKA_EVENT_LISTCONSUMERGROUPOFFSETS_RESULT,
-                                          o->timeout_ms);
+                                          timeout_ms);
     size_t n;
     const rd_kafka_group_result_t **gr = rd_kafka_ListConsumerGroupOffsets_result_groups(
         rd_kafka_event_ListConsumerGroupOffsets_result(ev), &n);
@@ -97,7 +102,7 @@ static rd_kafka_topic_partition_list_t *committed_offsets(groups_opts_t *o, rd_k
     for (size_t i = 0; i < n; i++) {
         const rd_kafka_error_t *err = rd_kafka_group_result_error(gr[i]);
         if (err)
-            cli_fail(&o->common, "%s: %s", group, rd_kafka_error_string(err));
+            cli_fail(common, "%s: %s", group, rd_kafka_error_string(err));
         const rd_kafka_topic_partition_list_t *parts = rd_kafka_group_result_partitions(gr[i]);
         for (int p = 0; parts && p < parts->cnt; p++)
             if (parts->elems[p].offset >= 0)

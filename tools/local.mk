@@ -7,6 +7,8 @@ rill_SOURCES = \
 	%reldir%/cmd-topics.c \
 	%reldir%/cmd-produce.c \
 	%reldir%/cmd-consume.c \
-	%reldir%/cmd-groups.c
+	%reldir%/cmd-groups.c \
+	%reldir%/cmd-broker.c \
+	%reldir%/cmd-reset.c
 rill_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(JSONGLIB_CFLAGS)
 rill_LDADD = librill.la libcommon.la $(RDKAFKA_LIBS) $(JSONGLIB_LIBS) $(GLIB_LIBS)

@@ -15,10 +15,12 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *summary;
 } commands[] = {
+    {"broker", cli_broker, "start the bundled broker (rill-broker's flags)"},
     {"topics", cli_topics, "create, list, describe, delete and alter topics"},
     {"produce", cli_produce, "write lines of input to a topic"},
     {"consume", cli_consume, "print the records of a topic"},
     {"groups", cli_groups, "list, describe (with lag), reset and delete consumer groups"},
+    {"reset", cli_reset, "reset an app: input offsets, internal topics, local state"},
 };
 
 static void usage(FILE *out)

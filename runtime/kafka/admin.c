@@ -4,8 +4,11 @@
  * Design: a short-lived client per call (start-up only, not a hot path).
  * Metadata is read for all topics, so that asking never auto-creates a
  * topic on brokers that allow auto-creation. CreateTopics goes through the
- * admin API; a broker that does not serve it (librdkafka's mock cluster) is
- * accepted when the topics already exist with the right partition count. */
+ * admin API; when that fails (a broker that does not serve it, such as
+ * librdkafka's mock cluster) the topics are fine if they exist all the same
+ * with the right partition count, and the error otherwise names each topic
+ * and its partition count so that the user can create it. */
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
@@ -34,10 +37,14 @@ static rill_err_t partitions_with(rd_kafka_t *rk, const char *const *topics, int
 {
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, timeout_ms);
-    if (err)
+    if (err) {
+        char servers[512] = "";
+        size_t size = sizeof(servers);
+        rd_kafka_conf_get(rd_kafka_conf(rk), "bootstrap.servers", servers, &size);
         return rill_error_set_full(error, RILL_ERR_KAFKA, err, RILL_ERROR_RETRIABLE,
-                                   "cannot read the cluster's metadata from %s: %s",
-                                   "bootstrap.servers", rd_kafka_err2str(err));
+                                   "cannot read the cluster's metadata from %s within %d ms: %s",
+                                   servers, timeout_ms, rd_kafka_err2str(err));
+    }
     for (int i = 0; i < n; i++) {
         counts[i] = -1;
         for (int t = 0; t < md->topic_cnt; t++) {
@@ -64,8 +71,10 @@ rill_err_t rill__kafka_topic_partitions(const rill_config_t *config, const char 
 }
 
 rill_err_t rill__kafka_create_topics(const rill_config_t *config, const char *const *topics,
-                                     const int32_t *partitions, int n, int replication_factor,
-                                     int timeout_ms, rill_error_t **error)
+                                     const int32_t *partitions,
+                                     const char *const *const *topic_configs, int n,
+                                     int replication_factor, int timeout_ms,
+                                     rill_error_t **error)
 {
     if (n == 0)
         return RILL_OK;
@@ -95,65 +104,60 @@ rill_err_t rill__kafka_create_topics(const rill_config_t *config, const char *co
             rc = rill_error_set(error, RILL_ERR_INVALID_ARG, "topic %s: %s", topics[i], errstr);
             break;
         }
-        rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "delete");
-        rd_kafka_NewTopic_set_config(nt, "retention.ms", "-1");
+        const char *const *cfg = topic_configs ? topic_configs[i] : NULL;
+        for (int c = 0; cfg && cfg[c] && cfg[c + 1]; c += 2)
+            rd_kafka_NewTopic_set_config(nt, cfg[c], cfg[c + 1]);
         g_ptr_array_add(newtopics, nt);
         g_array_append_val(wanted, i);
     }
 
     if (!rc && newtopics->len) {
+        /* The admin request's bound: the admin client's socket.timeout.ms
+         * when set, else timeout_ms. */
+        const char *sto = rill__config_client_value(config, RILL__CLIENT_ADMIN, "socket.timeout.ms");
+        int op_timeout = sto ? atoi(sto) : timeout_ms;
         rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
         rd_kafka_AdminOptions_t *opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-        rd_kafka_AdminOptions_set_request_timeout(opts, timeout_ms, NULL, 0);
+        rd_kafka_AdminOptions_set_request_timeout(opts, op_timeout, NULL, 0);
         rd_kafka_CreateTopics(rk, (rd_kafka_NewTopic_t **)newtopics->pdata, newtopics->len, opts, q);
-        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, timeout_ms + 1000);
-        bool unsupported = false;
+        rd_kafka_event_t *ev = rd_kafka_queue_poll(q, op_timeout + 1000);
+        GString *why = g_string_new(NULL);
         if (!ev) {
-            rc = rill_error_set(error, RILL_ERR_TIMEOUT,
-                                "creating internal topics: no answer within %d ms", timeout_ms);
+            g_string_printf(why, "no answer within %d ms", op_timeout);
         } else if (rd_kafka_event_error(ev)) {
-            rd_kafka_resp_err_t err = rd_kafka_event_error(ev);
-            if (err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
-                err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION)
-                unsupported = true;
-            else
-                rc = rill_error_set_full(error, RILL_ERR_KAFKA, err, 0,
-                                         "creating internal topics: %s",
-                                         rd_kafka_event_error_string(ev));
+            g_string_printf(why, "%s", rd_kafka_event_error_string(ev));
         } else {
             const rd_kafka_CreateTopics_result_t *res = rd_kafka_event_CreateTopics_result(ev);
             size_t cnt = 0;
             const rd_kafka_topic_result_t **results = rd_kafka_CreateTopics_result_topics(res, &cnt);
-            for (size_t i = 0; i < cnt && !rc; i++) {
+            for (size_t i = 0; i < cnt && why->len == 0; i++) {
                 rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
                 if (err == RD_KAFKA_RESP_ERR_NO_ERROR ||
                     err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
                     continue;
-                if (err == RD_KAFKA_RESP_ERR__UNSUPPORTED_FEATURE ||
-                    err == RD_KAFKA_RESP_ERR_UNSUPPORTED_VERSION) {
-                    unsupported = true;
-                    continue;
-                }
-                rc = rill_error_set_full(error, RILL_ERR_KAFKA, err, 0,
-                                         "creating internal topic %s: %s",
-                                         rd_kafka_topic_result_name(results[i]),
-                                         rd_kafka_topic_result_error_string(results[i])
-                                             ? rd_kafka_topic_result_error_string(results[i])
-                                             : rd_kafka_err2str(err));
+                const char *msg = rd_kafka_topic_result_error_string(results[i]);
+                g_string_printf(why, "%s: %s", rd_kafka_topic_result_name(results[i]),
+                                msg ? msg : rd_kafka_err2str(err));
             }
         }
         if (ev)
             rd_kafka_event_destroy(ev);
         rd_kafka_AdminOptions_destroy(opts);
         rd_kafka_queue_destroy(q);
-        if (!rc && unsupported) {
-            int first = g_array_index(wanted, int, 0);
-            rc = rill_error_set(error, RILL_ERR_UNSUPPORTED,
-                                "the cluster does not serve CreateTopics: create the internal "
-                                "topic %s with %d partitions (and the others rill needs) before "
-                                "starting the app",
-                                topics[first], partitions[first]);
+        if (why->len) {
+            /* The cluster may not serve CreateTopics (librdkafka's mock
+             * does not): fine if the topics are there all the same. */
+            rc = partitions_with(rk, topics, n, have, timeout_ms, error);
+            for (guint w = 0; !rc && w < wanted->len; w++) {
+                int i = g_array_index(wanted, int, w);
+                if (have[i] != partitions[i])
+                    rc = rill_error_set(error, RILL_ERR_KAFKA,
+                                        "cannot create internal topic %s with %d partitions (%s): "
+                                        "create it before starting the app",
+                                        topics[i], partitions[i], why->str);
+            }
         }
+        g_string_free(why, TRUE);
     }
     g_array_free(wanted, TRUE);
     g_ptr_array_free(newtopics, TRUE);

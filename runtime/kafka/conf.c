@@ -105,7 +105,7 @@ rd_kafka_conf_t *rill__kafka_conf_new(const rill_config_t *config, rill__client_
         if (!rc)
             rc = set_default(config, kind, conf, "auto.offset.reset", "earliest", error);
         if (!rc)
-            rc = set_default(config, kind, conf, "partition.assignment.strategy", "range", error);
+            rc = set(conf, "partition.assignment.strategy", "range", error);
         /* librdkafka 2.0 stalls ~0.5 s whenever a partition's prefetch queue
          * reaches queued.min.messages; bound the queue by bytes instead. */
         if (!rc)

@@ -7,7 +7,8 @@
  * admin helpers the app uses at start (metadata, CreateTopics).
  *
  * Defaults chosen for stream processing, each overridable by the user's
- * `consumer.` / `producer.` / `admin.` keys:
+ * `consumer.` / `producer.` / `admin.` keys (except the assignor, which
+ * co-partitioning needs, and the commit settings, which at-least-once needs):
  *   consumer: enable.auto.commit=false (rill commits after the producer is
  *     flushed: at-least-once), auto.offset.reset=earliest,
  *     partition.assignment.strategy=range (co-partitioned topics get the same
@@ -55,11 +56,14 @@ rill_err_t rill__kafka_topic_partitions(const rill_config_t *config, const char 
 
 /* Creates topics with the given partition counts (replication_factor -1:
  * the broker's default). A topic that exists already with that count is
- * fine. A broker without CreateTopics (the librdkafka mock cluster) is fine
+ * fine. topic_configs[i]: NULL-terminated name, value pairs for topic i (or
+ * NULL). A broker without CreateTopics (the librdkafka mock cluster) is fine
  * if the topics exist; otherwise the error says to create them. */
 rill_err_t rill__kafka_create_topics(const rill_config_t *config, const char *const *topics,
-                                     const int32_t *partitions, int n, int replication_factor,
-                                     int timeout_ms, rill_error_t **error);
+                                     const int32_t *partitions,
+                                     const char *const *const *topic_configs, int n,
+                                     int replication_factor, int timeout_ms,
+                                     rill_error_t **error);
 
 /* ---- consumer --------------------------------------------------------------- */
 

@@ -11,10 +11,11 @@
 #   stop_app NAME                      SIGTERM, bounded wait; returns CMD's status
 #   kill9_app NAME                     SIGKILL
 #
-# The cluster: rill-broker does not serve consumer groups yet, so the tests
-# run against librdkafka's mock cluster in a process of its own
-# (rill-mock-cluster). Moving them to rill-broker is the one line below.
-RILL_TEST_CLUSTER=${RILL_TEST_CLUSTER:-mock}
+# The cluster: rill-broker (default), or librdkafka's mock cluster in a
+# process of its own (rill-mock-cluster) with RILL_TEST_CLUSTER=mock, which
+# the tests ran against before rill-broker served consumer groups; the
+# choice is the one line below.
+RILL_TEST_CLUSTER=${RILL_TEST_CLUSTER:-broker}
 
 MOCK=$RILL_BUILDDIR/tests/integration/rill-mock-cluster
 CLUSTER_PID=
@@ -40,13 +41,10 @@ start_cluster() {
         BOOTSTRAP=$(cat "$TEST_TMP/bootstrap")
         ;;
     broker)
-        start_broker
+        start_broker --group.initial.rebalance.delay.ms=0
         for spec in "$@"; do
-            /usr/bin/python3 -c 'import sys
-from kafka.admin import KafkaAdminClient, NewTopic
-a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
-a.create_topics([NewTopic(sys.argv[2], int(sys.argv[3]), 1)])' "$BOOTSTRAP" "${spec%:*}" "${spec##*:}" ||
-                fail "cannot create topic $spec"
+            "$RILL_BUILDDIR/rill" topics create "${spec%:*}" --partitions "${spec##*:}" \
+                -b "$BOOTSTRAP" >>"$TEST_TMP/cluster.log" 2>&1 || fail "cannot create topic $spec"
         done
         ;;
     esac

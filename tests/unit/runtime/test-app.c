@@ -340,6 +340,148 @@ static void test_app__new_refuses_incomplete_config(void **state)
     assert_string_equal(rill_app_state_name(RILL_APP_PENDING_SHUTDOWN), "PENDING_SHUTDOWN");
 }
 
+static rill_topology_t *through_repartition(const char *in, const char *out)
+{
+    rill_builder_t *builder = rill_builder_new();
+    rill_stream_t *stream = rill_builder_stream(builder, in, NULL);
+    rill_produced_t produced = {.name = "rekey"};
+    rill_stream_to(rill_stream_repartition(stream, &produced), out, NULL);
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    assert_non_null(topology);
+    return topology;
+}
+
+static void test_app__runs_through_a_repartition_topic(void **state)
+{
+    (void)state;
+    cluster_t *cluster = cluster_new();
+    rd_kafka_mock_topic_create(cluster->mcluster, "in", 2, 1);
+    /* the mock has no CreateTopics: the internal topic is made here */
+    rd_kafka_mock_topic_create(cluster->mcluster, "app-repart-rekey-repartition", 2, 1);
+    produce(cluster, "in", 50, "v");
+    rill_topology_t *topology = through_repartition("in", "out");
+    rill_config_t *config = config_for(cluster, "app-repart");
+    rill_app_t *app = rill_app_new(topology, config, NULL);
+    rill_error_t *error = NULL;
+    if (rill_app_start(app, &error) != RILL_OK)
+        fail_msg("start: %s", rill_error_message(error));
+    wait_processed(app, 100); /* 50 from in, 50 from the repartition topic */
+    assert_int_equal(rill_app_close(app, 30000), RILL_OK);
+    rill_app_stats_t stats;
+    rill_app_stats(app, &stats);
+    assert_int_equal(stats.records_processed, 100);
+    assert_int_equal(stats.records_produced, 100); /* 50 to the repartition topic, 50 to out */
+    assert_int_equal(committed(cluster, "app-repart", "in", 2), 50);
+    assert_int_equal(committed(cluster, "app-repart", "app-repart-rekey-repartition", 2), 50);
+    rill_app_destroy(app);
+    rill_config_destroy(config);
+    rill_topology_destroy(topology);
+    cluster_destroy(cluster);
+}
+
+static void test_app__internal_topics_that_cannot_be_created_fail_start(void **state)
+{
+    (void)state;
+    cluster_t *cluster = cluster_new();
+    rd_kafka_mock_topic_create(cluster->mcluster, "in", 2, 1);
+    rill_topology_t *topology = through_repartition("in", "out");
+    rill_config_t *config = config_for(cluster, "app-nocreate");
+    /* bounds the admin request (the mock has no controller to answer it) */
+    assert_int_equal(rill_config_set(config, "admin.socket.timeout.ms", "2000", NULL), RILL_OK);
+    rill_app_t *app = rill_app_new(topology, config, NULL);
+    rill_error_t *error = NULL;
+    assert_int_not_equal(rill_app_start(app, &error), RILL_OK);
+    assert_non_null(strstr(rill_error_message(error),
+                           "cannot create internal topic app-nocreate-rekey-repartition with 2 "
+                           "partitions"));
+    rill_error_destroy(error);
+    assert_int_equal(rill_app_state(app), RILL_APP_ERROR);
+    rill_app_destroy(app);
+    rill_config_destroy(config);
+    rill_topology_destroy(topology);
+
+    /* one that exists with another partition count is refused, clearly */
+    rd_kafka_mock_topic_create(cluster->mcluster, "app-wrong-rekey-repartition", 3, 1);
+    topology = through_repartition("in", "out");
+    config = config_for(cluster, "app-wrong");
+    app = rill_app_new(topology, config, NULL);
+    error = NULL;
+    assert_int_equal(rill_app_start(app, &error), RILL_ERR_INVALID_STATE);
+    assert_non_null(strstr(rill_error_message(error), "has 3 partitions"));
+    rill_error_destroy(error);
+    rill_app_destroy(app);
+    rill_config_destroy(config);
+    rill_topology_destroy(topology);
+    cluster_destroy(cluster);
+}
+
+static int64_t out_timestamp = -2;
+
+static void record_timestamp(const rill_record_t *record, void *ud)
+{
+    (void)ud;
+    out_timestamp = rill_record_timestamp(record);
+}
+
+static void test_app__wall_clock_timestamp_extractor(void **state)
+{
+    (void)state;
+    cluster_t *cluster = cluster_new();
+    rd_kafka_mock_topic_create(cluster->mcluster, "in", 1, 1);
+    produce(cluster, "in", 1, "v"); /* CreateTime: now */
+    rill_builder_t *builder = rill_builder_new();
+    rill_stream_foreach(rill_builder_stream(builder, "in", NULL), record_timestamp, NULL, NULL);
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    rill_config_t *config = config_for(cluster, "app-wallclock");
+    assert_int_equal(rill_config_set(config, "default.timestamp.extractor",
+                                     "WallclockTimestampExtractor", NULL),
+                     RILL_OK);
+    g_usleep(1100 * 1000); /* so that processing time differs from CreateTime */
+    int64_t before = g_get_real_time() / 1000;
+    rill_app_t *app = rill_app_new(topology, config, NULL);
+    assert_int_equal(rill_app_start(app, NULL), RILL_OK);
+    wait_processed(app, 1);
+    assert_int_equal(rill_app_close(app, 30000), RILL_OK);
+    assert_true(out_timestamp >= before);
+    rill_app_destroy(app);
+    rill_config_destroy(config);
+    rill_topology_destroy(topology);
+    cluster_destroy(cluster);
+}
+
+static int seen_value_type = -1;
+
+static void record_value_type(const rill_record_t *record, void *ud)
+{
+    (void)ud;
+    seen_value_type = (int)rill_value_type(rill_record_value(record));
+}
+
+static void test_app__default_serdes_come_from_the_config(void **state)
+{
+    (void)state;
+    cluster_t *cluster = cluster_new();
+    rd_kafka_mock_topic_create(cluster->mcluster, "in", 1, 1);
+    produce(cluster, "in", 1, "hello");
+    rill_builder_t *builder = rill_builder_new();
+    rill_stream_foreach(rill_builder_stream(builder, "in", NULL), record_value_type, NULL, NULL);
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    rill_config_t *config = config_for(cluster, "app-serdes");
+    assert_int_equal(rill_config_set(config, "default.value.serde", "string", NULL), RILL_OK);
+    rill_app_t *app = rill_app_new(topology, config, NULL);
+    assert_int_equal(rill_app_start(app, NULL), RILL_OK);
+    wait_processed(app, 1);
+    assert_int_equal(rill_app_close(app, 30000), RILL_OK);
+    assert_int_equal(seen_value_type, RILL_VALUE_STRING);
+    rill_app_destroy(app);
+    rill_config_destroy(config);
+    rill_topology_destroy(topology);
+    cluster_destroy(cluster);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -349,6 +491,10 @@ int main(void)
         cmocka_unit_test(test_app__failing_callback_puts_the_app_in_error_with_the_reason),
         cmocka_unit_test(test_app__co_partitioning_is_checked_at_start),
         cmocka_unit_test(test_app__new_refuses_incomplete_config),
+        cmocka_unit_test(test_app__runs_through_a_repartition_topic),
+        cmocka_unit_test(test_app__internal_topics_that_cannot_be_created_fail_start),
+        cmocka_unit_test(test_app__wall_clock_timestamp_extractor),
+        cmocka_unit_test(test_app__default_serdes_come_from_the_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

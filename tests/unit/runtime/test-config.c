@@ -140,6 +140,8 @@ static void test_config__pass_through_is_checked_by_librdkafka(void **state)
     assert_non_null(strstr(msg, "rill sets enable.auto.commit itself"));
     msg = refused(config, "group.id", "other");
     assert_non_null(strstr(msg, "group.id"));
+    msg = refused(config, "consumer.partition.assignment.strategy", "cooperative-sticky");
+    assert_non_null(strstr(msg, "co-partitioned"));
     assert_string_equal(rill__config_client_value(config, RILL__CLIENT_PRODUCER, "linger.ms"),
                         "20");
     assert_null(rill__config_client_value(config, RILL__CLIENT_CONSUMER, "linger.ms"));

@@ -235,6 +235,64 @@ static void test_rocksdb__restore_mode_round_trip(void **state)
     rill__rocksdb_shared_destroy(shared);
 }
 
+static void test_rocksdb__large_restore_leaves_few_l0_files(void **state)
+{
+    /* 64 KiB write buffers: the restore's 128 KiB memtables make dozens of
+     * L0 files, which the end of the restore must merge */
+    rill__rocksdb_config_t config;
+    rill__rocksdb_config_default(&config);
+    config.block_cache_bytes = 4u << 20;
+    config.write_buffer_bytes = 64u << 10;
+    rill__rocksdb_shared_t *shared = rill__rocksdb_shared_new(&config, NULL);
+    g_autofree char *path = g_build_filename(*state, "big", NULL);
+    rill__kv_store_t *s = rill__kv_rocksdb_open(shared, path, "big", NULL);
+    assert_non_null(s);
+    assert_int_equal(rill__kv_restore_begin(s, NULL), RILL_OK);
+    GHashTable *model = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    rill__kv_entry_t batch[1000];
+    char keys[1000][16], values[1000][32];
+    uint64_t max_l0 = 0;
+    for (int b = 0; b < 200; b++) {
+        for (int i = 0; i < 1000; i++) {
+            int n = b * 1000 + i;
+            snprintf(keys[i], sizeof keys[i], "k%06d", (n * 7919) % 50000);
+            int vl = snprintf(values[i], sizeof values[i], "value-%d", n);
+            bool tomb = n % 11 == 10;
+            batch[i] = (rill__kv_entry_t){keys[i], strlen(keys[i]), tomb ? NULL : values[i],
+                                          (size_t)vl, n};
+            if (tomb)
+                g_hash_table_remove(model, keys[i]);
+            else
+                g_hash_table_replace(model, g_strdup(keys[i]), g_strdup(values[i]));
+        }
+        assert_int_equal(rill__kv_put_batch(s, batch, 1000, NULL), RILL_OK);
+        uint64_t l0 = rill__kv_rocksdb_l0_files(s);
+        max_l0 = l0 > max_l0 ? l0 : max_l0;
+    }
+    assert_int_equal(rill__kv_restore_end(s, NULL), RILL_OK);
+    assert_true(max_l0 >= 16);                      /* no compaction ran during the restore */
+    assert_true(rill__kv_rocksdb_l0_files(s) < 16); /* and the end merged L0 */
+    /* every key holds its last value */
+    rill__kv_iter_t *it = rill__kv_all(s, NULL);
+    const void *k, *v;
+    size_t kl, vl;
+    guint n = 0;
+    while (rill__kv_iter_next(it, &k, &kl, &v, &vl)) {
+        g_autofree char *ks = g_strndup(k, kl);
+        const char *want = g_hash_table_lookup(model, ks);
+        assert_non_null(want);
+        assert_int_equal(vl, strlen(want));
+        assert_memory_equal(v, want, vl);
+        n++;
+    }
+    assert_int_equal(rill__kv_iter_status(it, NULL), RILL_OK);
+    rill__kv_iter_destroy(it);
+    assert_int_equal(n, g_hash_table_size(model));
+    g_hash_table_destroy(model);
+    assert_int_equal(rill__kv_close(s, NULL), RILL_OK);
+    rill__rocksdb_shared_destroy(shared);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -246,6 +304,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rocksdb__memory_bound_and_config_checks, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_rocksdb__restore_mode_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rocksdb__large_restore_leaves_few_l0_files, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -336,7 +336,7 @@ static void test_kv__iterate_while_writing(void **state)
             seen_even++;
         /* write around the cursor: delete what was seen, add odd keys */
         assert_int_equal(rill__kv_delete(s, cur, kl, 1, NULL, NULL), RILL_OK);
-        char odd[8];
+        char odd[16];
         snprintf(odd, sizeof odd, "k%03d", n + 1);
         if (n + 1 < 200)
             puts_(s, odd, "w");
@@ -411,6 +411,55 @@ static void test_kv__matches_a_model_over_random_writes(void **state)
     g_rand_free(rand);
 }
 
+static void test_kv__batches_match_a_model(void **state)
+{
+    fixture_t *f = *state;
+    rill__kv_store_t *s = f->store;
+    GRand *rand = g_rand_new_with_seed(4242);
+    GTree *model = g_tree_new_full(str_cmp, NULL, g_free, g_free);
+    enum { BATCH = 300 };
+    char keys[BATCH][16], values[BATCH][24];
+    rill__kv_entry_t batch[BATCH];
+    for (int round = 0; round < 60; round++) {
+        int n = g_rand_int_range(rand, 1, BATCH + 1);
+        for (int i = 0; i < n; i++) {
+            /* few keys, so a batch often writes one key twice */
+            snprintf(keys[i], sizeof keys[i], "%05u", g_rand_int_range(rand, 0, 2000));
+            int vl = snprintf(values[i], sizeof values[i], "r%d-%d", round, i);
+            bool del = g_rand_int_range(rand, 0, 8) == 0;
+            batch[i] = (rill__kv_entry_t){keys[i], strlen(keys[i]), del ? NULL : values[i],
+                                          (size_t)vl, round};
+            if (del)
+                g_tree_remove(model, keys[i]);
+            else
+                g_tree_replace(model, g_strdup(keys[i]), g_strdup(values[i]));
+        }
+        assert_int_equal(rill__kv_put_batch(s, batch, (size_t)n, NULL), RILL_OK);
+    }
+    rill__kv_iter_t *it = rill__kv_all(s, NULL);
+    const void *k, *v;
+    size_t kl, vl;
+    guint count = 0;
+    while (rill__kv_iter_next(it, &k, &kl, &v, &vl)) {
+        g_autofree char *ks = g_strndup(k, kl);
+        const char *want = g_tree_lookup(model, ks);
+        assert_non_null(want);
+        assert_int_equal(vl, strlen(want));
+        assert_memory_equal(v, want, vl);
+        count++;
+    }
+    rill__kv_iter_destroy(it);
+    assert_int_equal(count, g_tree_nnodes(model));
+    /* and point reads agree for keys present and absent */
+    for (int i = 0; i < 2000; i += 7) {
+        char key[16];
+        snprintf(key, sizeof key, "%05d", i);
+        expects(s, key, g_tree_lookup(model, key));
+    }
+    g_tree_destroy(model);
+    g_rand_free(rand);
+}
+
 static void test_kv__large_values_and_count(void **state)
 {
     fixture_t *f = *state;
@@ -463,6 +512,7 @@ static void test_kv__bad_arguments_fail_clearly(void **state)
         cmocka_unit_test_setup_teardown(test_kv__batch_applies_in_order, setup, teardown),    \
         cmocka_unit_test_setup_teardown(test_kv__matches_a_model_over_random_writes, setup,   \
                                         teardown),                                            \
+        cmocka_unit_test_setup_teardown(test_kv__batches_match_a_model, setup, teardown),     \
         cmocka_unit_test_setup_teardown(test_kv__large_values_and_count, setup, teardown),    \
         cmocka_unit_test_setup_teardown(test_kv__bad_arguments_fail_clearly, setup, teardown)
 
