@@ -52,3 +52,15 @@ EXTRA_PROGRAMS += bench/group-bench
 bench_targets += bench/group-bench$(EXEEXT)
 bench_group_bench_SOURCES = bench/group-bench.c
 bench_group_bench_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+
+# broker/log/cleaner.c: one compaction pass over R records / K keys, any codec.
+EXTRA_PROGRAMS += bench/bench-cleaner
+bench_targets += bench/bench-cleaner$(EXEEXT)
+bench_bench_cleaner_SOURCES = bench/bench-cleaner.c
+bench_bench_cleaner_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+# runtime: rill's stream threads against a raw librdkafka consume->produce loop.
+EXTRA_PROGRAMS += bench/runtime-bench
+bench_targets += bench/runtime-bench$(EXEEXT)
+bench_runtime_bench_SOURCES = bench/runtime-bench.c
+bench_runtime_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+bench_runtime_bench_LDADD = librill.la $(RDKAFKA_LIBS)

@@ -47,16 +47,24 @@
  * keeps some is rebuilt with the same base offset, lastOffsetDelta, producer
  * fields and timestamps, and recompressed with its own codec (the producer
  * chose it; consumers decode it as before; snappy keeps its framing); one
- * that keeps none is dropped, or kept empty if it carries a producer id (its
- * sequence range is producer state), except as below.
+ * that keeps none is dropped, unless it is the newest batch of its producer
+ * id, which stays, empty, for the producer's state (epoch, last sequence), as
+ * Kafka does. (Keeping every emptied batch is not an option: a fetch that
+ * returns nothing but empty batches makes librdkafka grow its fetch size and
+ * finally report MSG_SIZE_TOO_LARGE.)
  *
- * Transaction markers. A COMMIT/ABORT control batch stays until (a) the
- * pass before found no record left in its transaction's data batches (they
- * were emptied by an earlier pass), (b) the marker is older than
- * delete.retention.ms, and (c) its producer has a later batch in the log (the
- * newest batch of a producer is kept for its state). Then the marker and its
- * transaction's empty batches go together, so a replay of the log never sees
- * a transaction begin without its end. This is Kafka's two-step removal with
+ * Transaction markers. A COMMIT marker stays until (a) the pass before found
+ * no record left in its transaction's data batches (they were emptied by an
+ * earlier pass), (b) the marker is older than delete.retention.ms, and (c)
+ * its producer has a later batch in the log (the newest batch of a producer
+ * is kept for its state). A transaction's data batches go as soon as they are
+ * empty, its marker later. An ABORT marker always stays: broker/txn's
+ * aborted-transaction index (which the log cannot edit) keeps listing the
+ * transaction in read_committed fetches, and a client that is told of an
+ * aborted transaction skips the producer's batches until it meets the abort
+ * marker -- without it, every later batch of that producer would be hidden.
+ * (Kafka rewrites its per-segment index instead; here the cost is one small
+ * batch per aborted transaction, next to the index entry kept anyway.) This is Kafka's two-step removal with
  * the marker's own timestamp as the start of the retention (Kafka counts it
  * from the pass that emptied the transaction, with attribute bit 6).
  *
@@ -74,10 +82,14 @@
  * Crash safety: a crash at any point leaves either file whole; a leftover
  * .cleaned file is deleted at open; missing indexes are rebuilt. Closing the
  * log cancels a running job and waits for it. A batch that cannot be
- * decompressed fails the pass (nothing is swapped in), with a log line. What
- * is never compacted: the active segment. A pass runs when the sealed bytes
- * written since the last pass are at least half of all sealed bytes (Kafka's
- * min.cleanable.dirty.ratio default), or when the oldest tombstone or marker
+ * decompressed (the log checks only its CRC at append) is logged and copied as
+ * it is, outside the map: no client can read its records either, so none of
+ * them can come back. What
+ * is never compacted: the active segment, and with min.compaction.lag.ms the
+ * first segment holding a record younger than the lag and all after it. A
+ * pass runs when the sealed bytes
+ * written since the last pass are at least min.cleanable.dirty.ratio (default
+ * one half) of all sealed bytes, or when the oldest tombstone or marker
  * the last pass kept for its age has become older than delete.retention.ms
  * (so tombstones expire without new writes). */
 #include "config.h"
@@ -124,6 +136,7 @@ struct rb_clean_job {
     size_t n;
     bool failed;
     unsigned keys;
+    int64_t lag_upto;   /* the first segment not rewritten (the active one, or lag) */
     int64_t clean_upto; /* result: the next pass maps from here */
     int64_t retained_ts; /* result: see pass_t */
 };
@@ -366,7 +379,7 @@ static void txn_settle(pass_t *pass)
             pass->first_unstable = prod->open_first;
         for (guint i = 0; i < prod->txns->len; i++) {
             txn_range_t *r = &g_array_index(prod->txns, txn_range_t, i);
-            r->drop = !r->has_data && r->marker_ts < pass->job->horizon &&
+            r->drop = !r->aborted && !r->has_data && r->marker_ts < pass->job->horizon &&
                       prod->last_offset > r->last;
         }
     }
@@ -448,7 +461,7 @@ static int map_batch(const uint8_t *batch, size_t size, void *ctx)
     size_t len;
     const uint8_t *records = open_batch(pass, batch, size, &len);
     if (records == NULL)
-        return -1;
+        return 0; /* undecodable: kept as it is (see rewrite_batch) */
     rb_record_iter_t it;
     rb_record_t rec;
     rb_record_iter_init(&it, records, len);
@@ -461,7 +474,7 @@ static int map_batch(const uint8_t *batch, size_t size, void *ctx)
             return 0;
         }
     }
-    return it.err ? -1 : 0;
+    return 0; /* a malformed record ends the batch's part in the map (rewrite_batch) */
 }
 
 /* ---- step 2: rewriting a segment --------------------------------------- */
@@ -554,6 +567,17 @@ static int put_rebuilt(rewrite_t *rw, const uint8_t *batch, const uint8_t *recor
     return 0;
 }
 
+/* Whether batch is the newest of its producer in the log (kept even empty:
+ * it holds the producer's state -- epoch and last sequence). */
+static bool producers_newest(const pass_t *pass, const uint8_t *batch)
+{
+    int64_t pid = rb_batch_producer_id(batch);
+    if (pid < 0)
+        return false;
+    const producer_t *prod = g_hash_table_lookup(pass->producers, &pid);
+    return prod != NULL && prod->last_offset == rb_batch_base_offset(batch);
+}
+
 static int rewrite_batch(const uint8_t *batch, size_t size, void *ctx)
 {
     rewrite_t *rw = ctx;
@@ -575,8 +599,10 @@ static int rewrite_batch(const uint8_t *batch, size_t size, void *ctx)
     bool expired = rb_batch_max_timestamp(batch) < pass->job->horizon;
     size_t len;
     const uint8_t *records = open_batch(pass, batch, size, &len);
-    if (records == NULL)
-        return -1;
+    if (records == NULL) { /* undecodable: no client can read it either */
+        rill__wbuf_put(&rw->out, batch, size);
+        return rw->out.len >= WRITE_CHUNK ? flush_out(rw) : 0;
+    }
     rb_record_iter_t it;
     rb_record_t rec;
     int32_t kept = 0, total = 0;
@@ -585,9 +611,11 @@ static int rewrite_batch(const uint8_t *batch, size_t size, void *ctx)
         total++;
         kept += keep_record(pass, &rec, state, expired, rb_batch_max_timestamp(batch));
     }
-    if (it.err)
-        return -1;
-    if (kept == 0 && (drop_txn || rb_batch_producer_id(batch) < 0)) {
+    if (it.err) { /* malformed records (inside a compressed batch): kept as they are */
+        rill__wbuf_put(&rw->out, batch, size);
+        return rw->out.len >= WRITE_CHUNK ? flush_out(rw) : 0;
+    }
+    if (kept == 0 && !producers_newest(pass, batch)) {
         rw->changed = true; /* nothing left: the batch goes */
     } else if (kept == total) {
         rill__wbuf_put(&rw->out, batch, size);
@@ -708,7 +736,7 @@ static void run_job(gpointer data, gpointer user_data)
                       "offset %" PRId64,
                       pass.map.n, pass.map_stop);
     rb__window_free(&w);
-    int64_t upto = job->segs[job->n - 1].reader->base_offset; /* the active segment */
+    int64_t upto = job->lag_upto; /* the active segment, or the first too young */
     if (pass.first_unstable < upto)
         upto = pass.first_unstable;
     if (pass.map_stop < upto)
@@ -753,6 +781,8 @@ static bool start_job(rb_log_t *log, int64_t now_ms)
     job->retention = log->config.delete_retention_ms;
     job->interval = log->config.index_interval_bytes;
     job->segs = g_new0(clean_seg_t, log->n_segs);
+    job->lag_upto = INT64_MAX;
+    bool cleanable = true;
     for (size_t i = 0; i < log->n_segs; i++) {
         rb_segment_t *live = log->segs[i];
         int fd = fcntl(live->fd, F_DUPFD_CLOEXEC, 0);
@@ -767,7 +797,15 @@ static bool start_job(rb_log_t *log, int64_t now_ms)
         reader->fd = fd;
         reader->size = live->size;
         reader->path = g_strdup(live->path);
-        job->segs[job->n++] = (clean_seg_t){reader, i + 1 < log->n_segs, live->size, NULL};
+        /* min.compaction.lag.ms: a segment holding a record younger than
+         * the lag is not rewritten, nor is any after it */
+        if (log->config.min_compaction_lag_ms > 0 && cleanable &&
+            live->max_timestamp > now_ms - log->config.min_compaction_lag_ms)
+            cleanable = false;
+        bool sealed = i + 1 < log->n_segs && cleanable;
+        if (!sealed && job->lag_upto == INT64_MAX)
+            job->lag_upto = live->base_offset;
+        job->segs[job->n++] = (clean_seg_t){reader, sealed, live->size, NULL};
     }
     log->clean_job = job;
     pthread_mutex_lock(&handoff); /* publishes the job to the cleaner thread */
@@ -898,8 +936,10 @@ int64_t rb__log_maybe_compact(rb_log_t *log, int64_t now_ms, bool may_start)
         if (log->segs[i]->base_offset >= log->cleaned_upto)
             dirty += log->segs[i]->size;
     }
+    double ratio = log->config.min_cleanable_dirty_ratio > 0 ? log->config.min_cleanable_dirty_ratio
+                                                             : 0.5;
     bool due = log->clean_due_ms > 0 && now_ms >= log->clean_due_ms;
-    if (!may_start || ((dirty == 0 || dirty * 2 < sealed) && !due))
+    if (!may_start || ((dirty == 0 || (double)dirty < ratio * (double)sealed) && !due))
         return 0;
     start_job(log, now_ms);
     return 0;

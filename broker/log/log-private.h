@@ -50,7 +50,7 @@ int rb__log_fsync(int fd, bool data_only);
 void rb__log_cache_forget(rb_log_t *log, const rb_segment_t *seg);
 
 /* Housekeeping of compaction (cleaner.c): installs a finished pass, or
- * starts one (if may_start) when at least half of the sealed bytes are new
+ * starts one (if may_start) when min.cleanable.dirty.ratio of the sealed bytes are new
  * since the last.
  * Returns the bytes a finished pass removed (0 otherwise), or -1. */
 int64_t rb__log_maybe_compact(rb_log_t *log, int64_t now_ms, bool may_start);

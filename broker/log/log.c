@@ -91,6 +91,7 @@ void rb_log_config_init(rb_log_config_t *config)
     config->compact = false;
     config->delete_ = true;
     config->delete_retention_ms = 86400000;
+    config->min_cleanable_dirty_ratio = 0.5;
 }
 
 static void config_normalize(rb_log_config_t *config)

@@ -53,12 +53,14 @@ typedef struct rb_log_config {
     bool compact;                 /* cleanup.policy contains compact */
     bool delete_;                 /* cleanup.policy contains delete */
     int64_t delete_retention_ms;  /* delete.retention.ms (tombstones, compaction) */
+    double min_cleanable_dirty_ratio; /* min.cleanable.dirty.ratio; <= 0: the default 0.5 */
+    int64_t min_compaction_lag_ms;    /* min.compaction.lag.ms: younger records stay (0: none) */
 } rb_log_config_t;
 
 /* Fills config with Kafka's defaults (segment.bytes 1 GiB, segment.ms and
  * retention.ms 7 days, retention.bytes -1, flush.* -1, index.interval.bytes
  * 4096, max.message.bytes 1048588, cleanup.policy delete,
- * delete.retention.ms 1 day). Values <= 0 of segment_bytes and
+ * delete.retention.ms 1 day, min.cleanable.dirty.ratio 0.5). Values <= 0 of segment_bytes and
  * index_interval_bytes mean the defaults' limits (2 GiB - 1, 4096); a config
  * with neither compact nor delete_ set is treated as delete (Kafka's default). */
 void rb_log_config_init(rb_log_config_t *config);
@@ -152,7 +154,8 @@ int rb_log_maintain(rb_log_t *log, int64_t now_ms);
  * process's cleaner thread.
  * Returns the bytes removed, or -1 on an I/O error. rb_log_maintain does the
  * same for compact topics without waiting: it starts a pass when at least
- * half of the sealed bytes are new since the last, and installs the result
+ * min.cleanable.dirty.ratio of the sealed bytes are new since the last (or a
+ * kept tombstone has expired), and installs the result
  * at a later call. */
 int64_t rb_log_compact(rb_log_t *log, int64_t now_ms);
 

@@ -99,6 +99,9 @@ static const cfg_def_t defs[] = {
      "address; rill-broker's on loopback only."},
     {"log.cleaner.backoff.ms", CFG_LONG, "15000", 0, I64, NULL, 0,
      "How long the cleaner sleeps when there is nothing to compact."},
+    {"log.cleaner.dedupe.buffer.size", CFG_LONG, "33554432", 1, I64, NULL, 0,
+     "Memory of the cleaner's key map (24 bytes a key, filled to 90%): a pass maps at most "
+     "that many distinct keys; a partition with more is compacted over several passes."},
     {"log.cleaner.delete.retention.ms", CFG_LONG, "86400000", 0, I64, NULL, 0,
      "How long tombstones are kept in compacted topics (topic: delete.retention.ms)."},
     {"log.cleaner.enable", CFG_BOOL, "true", 0, 0, NULL, 0,

@@ -26,6 +26,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "broker/log/log.h"
 #include "broker/net/net.h"
 #include "broker/server/config.h"
 #include "broker/server/server.h"
@@ -145,6 +146,7 @@ int main(int argc, char **argv)
     the_loop = loop;
     install_signals();
     raise_nofile_limit();
+    rb_log_cleaner_set_map_bytes((size_t)rb_config_int(config, "log.cleaner.dedupe.buffer.size"));
 
     int rc = 1;
     char *adv_host = NULL; /* declared before any goto: freed at the end */

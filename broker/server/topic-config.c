@@ -39,8 +39,10 @@ const rb_topic_config_def_t rb__topic_configs[] = {
      "accepted, no effect"},
     {"message.timestamp.type", "log.message.timestamp.type", NULL, RB_CT_STRING,
      "CreateTime or LogAppendTime"},
-    {"min.cleanable.dirty.ratio", NULL, "0.5", RB_CT_DOUBLE, "accepted"},
-    {"min.compaction.lag.ms", NULL, "0", RB_CT_LONG, "accepted"},
+    {"min.cleanable.dirty.ratio", NULL, "0.5", RB_CT_DOUBLE,
+     "compacted topics: share of new sealed bytes that starts a cleaner pass"},
+    {"min.compaction.lag.ms", "log.cleaner.min.compaction.lag.ms", NULL, RB_CT_LONG,
+     "compacted topics: records younger than this are not compacted"},
     {"min.insync.replicas", "min.insync.replicas", NULL, RB_CT_INT,
      "accepted; a single node is always in sync"},
     {"preallocate", NULL, "false", RB_CT_BOOLEAN, "accepted, no effect"},
@@ -63,7 +65,9 @@ const char *const rb__broker_config_keys[] = {
     "cluster.id",
     "default.replication.factor",
     "delete.topic.enable",
+    "log.cleaner.dedupe.buffer.size",
     "log.cleaner.delete.retention.ms",
+    "log.cleaner.min.compaction.lag.ms",
     "log.cleanup.policy",
     "log.dirs",
     "log.flush.interval.messages",
@@ -262,4 +266,7 @@ void rb__topic_log_config(const rb_server_t *server, GHashTable *overrides, rb_l
     out->compact = strstr(policy, "compact") != NULL;
     out->delete_ = strstr(policy, "delete") != NULL;
     out->delete_retention_ms = eff_int(server, overrides, "delete.retention.ms");
+    const char *ratio = overrides ? g_hash_table_lookup(overrides, "min.cleanable.dirty.ratio") : NULL;
+    out->min_cleanable_dirty_ratio = ratio ? g_ascii_strtod(ratio, NULL) : 0.5;
+    out->min_compaction_lag_ms = eff_int(server, overrides, "min.compaction.lag.ms");
 }

@@ -5,3 +5,8 @@ check_PROGRAMS += tests/fuzz/fuzz-batch
 TESTS += tests/fuzz/fuzz-batch
 tests_fuzz_fuzz_batch_SOURCES = tests/fuzz/fuzz-batch.c tests/fuzz/fuzz-batch-main.c
 tests_fuzz_fuzz_batch_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+# the batch decompressors the cleaner runs (broker/log/codec.c), the same way
+check_PROGRAMS += tests/fuzz/fuzz-codec
+TESTS += tests/fuzz/fuzz-codec
+tests_fuzz_fuzz_codec_SOURCES = tests/fuzz/fuzz-codec.c tests/fuzz/fuzz-codec-main.c
+tests_fuzz_fuzz_codec_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)

@@ -48,3 +48,15 @@ EXTRA_DIST += $(broker_itests_sh) tests/integration/malformed.py tests/integrati
 
 # The broker's integration tests need the program: build it before they run.
 TESTS += $(broker_itests_c) $(broker_itests_sh)
+
+# compaction (broker/log/cleaner.c) and kill -9 under idempotent load
+broker_itests_c_cleaner = tests/integration/0160-compaction tests/integration/0161-kill9-idempotent \
+	tests/integration/0162-idempotent-dropped-connections
+check_PROGRAMS += $(broker_itests_c_cleaner)
+TESTS += $(broker_itests_c_cleaner)
+tests_integration_0160_compaction_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0160_compaction_LDADD = $(ITEST_LIBS)
+tests_integration_0161_kill9_idempotent_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0161_kill9_idempotent_LDADD = $(ITEST_LIBS)
+tests_integration_0162_idempotent_dropped_connections_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0162_idempotent_dropped_connections_LDADD = $(ITEST_LIBS)

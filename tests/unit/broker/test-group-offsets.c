@@ -639,8 +639,9 @@ static void test_group_offsets__reload_after_compaction(void **state)
     assert_int_equal(fetch1(h, "filler", "f", 3, NULL, 0), 19);
     g_autofree char *listed = list_groups(h, NULL, 0);
     assert_string_equal(listed, "app(,Empty);filler(,Empty);");
-    /* two days later (past Kafka's delete.retention.ms): nothing comes back,
-     * not even the transaction's offset, whose batch the cleaner keeps */
+    /* two days later (past delete.retention.ms, which the offsets log now uses
+     * with its default of 1 day): the tombstones go, and nothing comes back,
+     * not even the transaction's offset (the cleaner removed it before its tombstone) */
     assert_true(rb_log_compact(log, H_WALL_BASE + h->now + 2 * 86400000LL) >= 0);
     h_close(h);
     rb_group_store_borrow_log(log, &store);

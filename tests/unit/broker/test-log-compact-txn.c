@@ -334,36 +334,42 @@ static void test_log_compact__emptied_transaction_markers_go_later(void **state)
 {
     fixture_t *f = *state;
     put_opts_t p5 = {.pid = 5, .transactional = true};
-    put(f, &p5, (int[]){1, 2}, 2, T0); /* 0, 1: aborted */
-    marker(f, 5, false, T0);            /* 2 */
+    put(f, &p5, (int[]){1}, 1, T0); /* 0: committed, superseded at 6 */
+    marker(f, 5, true, T0);         /* 1 */
+    p5.seq = 1;
+    put(f, &p5, (int[]){2}, 1, T0); /* 2: aborted */
+    marker(f, 5, false, T0);        /* 3 */
     p5.seq = 2;
-    put(f, &p5, (int[]){3}, 1, T0); /* 3: committed */
-    marker(f, 5, true, T0);          /* 4 */
+    put(f, &p5, (int[]){3}, 1, T0);     /* 4: committed */
+    marker(f, 5, true, T0);             /* 5 */
+    put(f, &PLAIN, (int[]){1}, 1, T0); /* 6 */
     filler(f, 20);
-    /* first pass: the aborted records go, their batch stays empty, the marker stays */
+    /* first pass: the superseded and the aborted records go with their
+     * batches (neither is the producer's newest); the markers stay */
     assert_true(rb_log_compact(f->log, T0 + DAY + 1) > 0);
     seen_t s;
     read_all(f, &s);
-    assert_true(latest_of(&s, 1) == INT64_MIN);
-    assert_int_equal(s.markers, 2);
-    assert_int_equal(g_array_index(s.marker_offsets, int64_t, 0), 2);
-    assert_int_equal(s.empty, 1);
+    assert_int_equal(latest_of(&s, 1), 6);
+    assert_true(latest_of(&s, 2) == INT64_MIN);
+    assert_int_equal(s.markers, 3);
+    assert_int_equal(s.empty, 0);
     seen_free(&s);
-    /* a pass inside delete.retention.ms of the marker keeps it */
+    /* a pass inside delete.retention.ms of the markers keeps them */
     filler(f, 20);
     rb_log_compact(f->log, T0 + 1000);
     read_all(f, &s);
-    assert_int_equal(s.markers, 2);
+    assert_int_equal(s.markers, 3);
     seen_free(&s);
-    /* a later pass: the empty transaction and its marker go; the producer's
-     * newest transaction (its state) stays */
+    /* a later pass: the emptied transaction's COMMIT marker goes; the ABORT
+     * marker stays (the aborted index still names it), and so does the
+     * producer's newest batch (its state) */
     filler(f, 20);
     assert_true(rb_log_compact(f->log, T0 + DAY + 1) > 0);
     read_all(f, &s);
-    assert_int_equal(s.markers, 1);
-    assert_int_equal(g_array_index(s.marker_offsets, int64_t, 0), 4);
-    assert_int_equal(s.empty, 0);
-    assert_int_equal(latest_of(&s, 3), 3);
+    assert_int_equal(s.markers, 2);
+    assert_int_equal(g_array_index(s.marker_offsets, int64_t, 0), 3);
+    assert_int_equal(g_array_index(s.marker_offsets, int64_t, 1), 5);
+    assert_int_equal(latest_of(&s, 3), 4);
     seen_free(&s);
 }
 
@@ -385,6 +391,118 @@ static void test_log_compact__small_key_map_converges(void **state)
         assert_int_equal(latest_of(&s, i), 120 + i);
         assert_int_equal(count_of(&s, i), 1);
     }
+    seen_free(&s);
+}
+
+static void test_log_compact__only_a_producers_newest_batch_stays_empty(void **state)
+{
+    fixture_t *f = *state;
+    put_opts_t p3 = {.pid = 3};
+    for (int i = 0; i < 3; i++, p3.seq++)
+        put(f, &p3, (int[]){1}, 1, T0); /* 0, 1, 2 */
+    put(f, &PLAIN, (int[]){1}, 1, T0); /* 3 supersedes them all */
+    filler(f, 20);
+    assert_true(rb_log_compact(f->log, T0) > 0);
+    seen_t s;
+    read_all(f, &s);
+    assert_int_equal(latest_of(&s, 1), 3);
+    assert_int_equal(count_of(&s, 1), 1);
+    assert_int_equal(s.empty, 1); /* offset 2: producer 3's state */
+    seen_free(&s);
+    rb_log_slice_t slice;
+    assert_int_equal(rb_log_read(f->log, 0, 3, 1 << 20, &slice), 0);
+    uint8_t hdr[RB_BATCH_HEADER_SIZE];
+    assert_int_equal(pread(slice.fd, hdr, sizeof(hdr), slice.pos), (ssize_t)sizeof(hdr));
+    assert_int_equal(rb_batch_base_offset(hdr), 2);
+    assert_int_equal(rb_batch_records_count(hdr), 0);
+    assert_int_equal(rb_batch_producer_id(hdr), 3);
+    assert_int_equal(rb_batch_base_sequence(hdr), 2);
+}
+
+/* Garbage and truncated streams are refused by every codec, without a crash. */
+static void test_codec__bad_input_is_refused(void **state)
+{
+    (void)state;
+    uint8_t plain[10000];
+    for (size_t i = 0; i < sizeof(plain); i++)
+        plain[i] = (uint8_t)(i * 7 % 13);
+    uint8_t garbage[300];
+    for (size_t i = 0; i < sizeof(garbage); i++)
+        garbage[i] = (uint8_t)(i * 97 + 31);
+    for (int codec = RB_COMPRESSION_GZIP; codec <= RB_COMPRESSION_ZSTD; codec++) {
+        for (int xerial = 0; xerial <= (codec == RB_COMPRESSION_SNAPPY); xerial++) {
+            rill_wbuf_t z, out;
+            rill__wbuf_init(&z, 0);
+            rill__wbuf_init(&out, 0);
+            assert_int_equal(rb__codec_compress(codec, plain, sizeof(plain), xerial, &z), 0);
+            assert_int_equal(rb__codec_decompress(codec, z.data, z.len, &out, NULL), 0);
+            assert_int_equal(out.len, sizeof(plain));
+            assert_memory_equal(out.data, plain, sizeof(plain));
+            rill__wbuf_reset(&out);
+            assert_int_equal(rb__codec_decompress(codec, z.data, z.len / 2, &out, NULL), -1);
+            rill__wbuf_reset(&out);
+            assert_int_equal(rb__codec_decompress(codec, garbage, sizeof(garbage), &out, NULL),
+                             -1);
+            rill__wbuf_free(&z);
+            rill__wbuf_free(&out);
+        }
+    }
+}
+
+/* A "compressed" batch whose payload is not: compaction goes on around it. */
+static void test_log_compact__undecodable_batch_is_kept_as_is(void **state)
+{
+    fixture_t *f = *state;
+    put(f, &PLAIN, (int[]){1, 2}, 2, T0); /* 0, 1 */
+    rb_batch_builder_t b;
+    rb_batch_builder_init(&b, 0);
+    rb_batch_builder_add(&b, T0, "k1", 2, "o=2", 3, NULL, 0);
+    size_t len;
+    g_autofree uint8_t *bad = rb_batch_builder_finish(&b, &len);
+    rill__be16_put(bad + RB_BATCH_OFF_ATTRIBUTES, RB_COMPRESSION_LZ4); /* records are not lz4 */
+    rb_batch_update_crc(bad, len);
+    assert_int_equal(rb_log_append(f->log, bad, len, T0, NULL), 0); /* 2 */
+    put(f, &PLAIN, (int[]){1}, 1, T0); /* 3 */
+    filler(f, 20);
+    assert_true(rb_log_compact(f->log, T0) > 0);
+    rb_log_slice_t slice;
+    assert_int_equal(rb_log_read(f->log, 0, 4, 1 << 20, &slice), 0);
+    g_autofree uint8_t *buf = g_malloc(slice.len);
+    assert_int_equal(pread(slice.fd, buf, slice.len, slice.pos), (ssize_t)slice.len);
+    /* k1 at 0 is gone, k2 at 1 stays (rebuilt), the bad batch is byte for byte */
+    assert_int_equal(rb_batch_base_offset(buf), 0);
+    assert_int_equal(rb_batch_records_count(buf), 1);
+    size_t first = rb_batch_size(buf);
+    assert_int_equal(rb_batch_base_offset(buf + first), 2);
+    assert_int_equal(rb_batch_size(buf + first), len);
+    assert_memory_equal(buf + first, bad, len);
+}
+
+static void test_log_compact__min_compaction_lag_keeps_young_records(void **state)
+{
+    fixture_t *f = *state;
+    f->config.min_compaction_lag_ms = 3600000;
+    rb_log_set_config(f->log, &f->config);
+    put(f, &PLAIN, (int[]){1, 2}, 2, T0);           /* 0, 1 */
+    put(f, &PLAIN, (int[]){1}, 1, T0);              /* 2 */
+    filler(f, 10);                                  /* T0 */
+    for (int i = 0; i < 10; i++)                    /* half an hour later */
+        put(f, &PLAIN, (int[]){2}, 1, T0 + 1800000); /* 13..22 */
+    filler(f, 10);
+    /* at T0 + 70 min, only the segments whose records are all from T0 are
+     * older than the lag: k1 compacts, k2's young records all stay */
+    rb_log_compact(f->log, T0 + 4200000);
+    seen_t s;
+    read_all(f, &s);
+    assert_int_equal(count_of(&s, 1), 1);
+    assert_int_equal(latest_of(&s, 1), 2);
+    assert_int_equal(count_of(&s, 2), 10);
+    seen_free(&s);
+    /* two hours later everything sealed may go */
+    rb_log_compact(f->log, T0 + 7200000);
+    read_all(f, &s);
+    assert_int_equal(count_of(&s, 2), 1);
+    assert_int_equal(latest_of(&s, 2), 22);
     seen_free(&s);
 }
 
@@ -436,6 +554,10 @@ int main(void)
         T(test_log_compact__emptied_transaction_markers_go_later),
         T(test_log_compact__small_key_map_converges),
         T(test_log_compact__tombstones_expire_without_new_writes),
+        T(test_log_compact__only_a_producers_newest_batch_stays_empty),
+        T(test_codec__bad_input_is_refused),
+        T(test_log_compact__min_compaction_lag_keeps_young_records),
+        T(test_log_compact__undecodable_batch_is_kept_as_is),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
