@@ -191,8 +191,7 @@ int main(int argc, char **argv)
             goto out_server;
         }
         RILL_LOG_INFO("broker", "metrics endpoint listening listener=%s port=%d path=/metrics",
-                      metrics_listener,
-                      mport);
+                      metrics_listener, mport);
         metrics_port_file = rb_config_str(config, "metrics.port.file");
         if (metrics_port_file != NULL && !write_port_file(metrics_port_file, mport, &errmsg)) {
             RILL_LOG_ERROR("broker", "cannot write metrics.port.file %s: %s", metrics_port_file,

@@ -168,24 +168,22 @@ void rb__metrics_enable(rb_server_t *server)
     rill__metric_set_callback(scalar(reg, "rill_broker_connections_accepted_total",
                                      "Client connections accepted.", RILL_METRIC_COUNTER),
                               net_accepted, server->loop);
-    rill__metric_set_callback(scalar(reg, "rill_broker_connections",
-                                     "Client connections open.", RILL_METRIC_GAUGE),
-                              net_open, server->loop);
-    m->topics = scalar(reg, "rill_broker_topics", "Topics (including internal ones).",
-                       RILL_METRIC_GAUGE);
-    m->partitions = scalar(reg, "rill_broker_partitions", "Partitions of all topics.",
-                           RILL_METRIC_GAUGE);
-    m->fam[F_LOG_END] =
-        rill__metrics_family(reg, "rill_broker_log_end_offset",
-                             "The partition's log end offset (high watermark).",
-                             RILL_METRIC_GAUGE, l_tp, NULL, 0);
+    rill__metric_set_callback(
+        scalar(reg, "rill_broker_connections", "Client connections open.", RILL_METRIC_GAUGE),
+        net_open, server->loop);
+    m->topics =
+        scalar(reg, "rill_broker_topics", "Topics (including internal ones).", RILL_METRIC_GAUGE);
+    m->partitions =
+        scalar(reg, "rill_broker_partitions", "Partitions of all topics.", RILL_METRIC_GAUGE);
+    m->fam[F_LOG_END] = rill__metrics_family(reg, "rill_broker_log_end_offset",
+                                             "The partition's log end offset (high watermark).",
+                                             RILL_METRIC_GAUGE, l_tp, NULL, 0);
     m->fam[F_LOG_START] =
-        rill__metrics_family(reg, "rill_broker_log_start_offset", "The partition's log start offset.",
-                             RILL_METRIC_GAUGE, l_tp, NULL, 0);
-    m->fam[F_LOG_SIZE] =
-        rill__metrics_family(reg, "rill_broker_log_size_bytes",
-                             "Bytes in the partition's log segments.", RILL_METRIC_GAUGE, l_tp,
-                             NULL, 0);
+        rill__metrics_family(reg, "rill_broker_log_start_offset",
+                             "The partition's log start offset.", RILL_METRIC_GAUGE, l_tp, NULL, 0);
+    m->fam[F_LOG_SIZE] = rill__metrics_family(reg, "rill_broker_log_size_bytes",
+                                              "Bytes in the partition's log segments.",
+                                              RILL_METRIC_GAUGE, l_tp, NULL, 0);
     rill_metric_family_t *f_groups =
         rill__metrics_family(reg, "rill_broker_groups", "Consumer groups, by state.",
                              RILL_METRIC_GAUGE, l_state, NULL, 0);
@@ -196,10 +194,9 @@ void rb__metrics_enable(rb_server_t *server)
     m->fam[F_GROUP_MEMBERS] =
         rill__metrics_family(reg, "rill_broker_group_members", "Members of the consumer group.",
                              RILL_METRIC_GAUGE, l_group, NULL, 0);
-    m->fam[F_GROUP_COMMITTED] =
-        rill__metrics_family(reg, "rill_broker_group_committed_offset",
-                             "The group's committed offset of the partition.", RILL_METRIC_GAUGE,
-                             l_gtp, NULL, 0);
+    m->fam[F_GROUP_COMMITTED] = rill__metrics_family(
+        reg, "rill_broker_group_committed_offset", "The group's committed offset of the partition.",
+        RILL_METRIC_GAUGE, l_gtp, NULL, 0);
     m->fam[F_GROUP_LAG] = rill__metrics_family(
         reg, "rill_broker_group_lag",
         "Records of the partition after the group's committed offset (log end offset minus "
@@ -207,10 +204,9 @@ void rb__metrics_enable(rb_server_t *server)
         RILL_METRIC_GAUGE, l_gtp, NULL, 0);
     m->txn_open = scalar(reg, "rill_broker_transactions_open",
                          "Transactions Ongoing or being committed or aborted.", RILL_METRIC_GAUGE);
-    m->fam[F_PRODUCE_RECORDS] =
-        rill__metrics_family(reg, "rill_broker_produce_records_total",
-                             "Records appended by Produce requests, by topic.",
-                             RILL_METRIC_COUNTER, l_topic, NULL, 0);
+    m->fam[F_PRODUCE_RECORDS] = rill__metrics_family(
+        reg, "rill_broker_produce_records_total", "Records appended by Produce requests, by topic.",
+        RILL_METRIC_COUNTER, l_topic, NULL, 0);
     m->fam[F_PRODUCE_BYTES] =
         rill__metrics_family(reg, "rill_broker_produce_bytes_total",
                              "Record batch bytes appended by Produce requests, by topic.",

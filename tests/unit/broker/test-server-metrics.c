@@ -68,15 +68,21 @@ static void test_server_metrics__requests_and_topic_counters(void **state)
     assert_int_equal(h->closes, 1);
 
     g_autofree char *text = render(h);
-    assert_true(has_line(text, "rill_broker_requests_total{api=\"Produce\",version=\"7\",outcome=\"ok\"} 5"));
-    assert_true(has_line(text, "rill_broker_requests_total{api=\"Fetch\",version=\"11\",outcome=\"ok\"} 1"));
-    assert_true(has_line(text, "rill_broker_requests_total{api=\"unknown\",version=\"-1\",outcome=\"error\"} 1"));
+    assert_true(has_line(
+        text, "rill_broker_requests_total{api=\"Produce\",version=\"7\",outcome=\"ok\"} 5"));
+    assert_true(has_line(
+        text, "rill_broker_requests_total{api=\"Fetch\",version=\"11\",outcome=\"ok\"} 1"));
+    assert_true(has_line(
+        text, "rill_broker_requests_total{api=\"unknown\",version=\"-1\",outcome=\"error\"} 1"));
     assert_true(has_line(text, "rill_broker_request_duration_seconds_count{api=\"Produce\"} 5"));
-    assert_true(has_line(text, "rill_broker_request_duration_seconds_bucket{api=\"Produce\",le=\"+Inf\"} 5"));
+    assert_true(has_line(
+        text, "rill_broker_request_duration_seconds_bucket{api=\"Produce\",le=\"+Inf\"} 5"));
     assert_true(has_line(text, "rill_broker_produce_records_total{topic=\"m\"} 4"));
-    g_autofree char *pbytes = g_strdup_printf("rill_broker_produce_bytes_total{topic=\"m\"} %u", 4 * batch_len);
+    g_autofree char *pbytes =
+        g_strdup_printf("rill_broker_produce_bytes_total{topic=\"m\"} %u", 4 * batch_len);
     assert_true(has_line(text, pbytes));
-    g_autofree char *fbytes = g_strdup_printf("rill_broker_fetch_bytes_total{topic=\"m\"} %u", 3 * batch_len);
+    g_autofree char *fbytes =
+        g_strdup_printf("rill_broker_fetch_bytes_total{topic=\"m\"} %u", 3 * batch_len);
     assert_true(has_line(text, fbytes));
     /* the snapshot gauges wait for a refresh */
     assert_null(strstr(text, "rill_broker_log_end_offset{"));
