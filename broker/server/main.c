@@ -3,15 +3,16 @@
  * Design: main owns the process and nothing else. It parses the configuration
  * (exit 2 on a bad one), opens the server (which recovers the logs; exit 1 if
  * it cannot), listens, tells the server what address to advertise (the bound
- * port when the listener asked for port 0), writes port.file, and runs the
- * loop until SIGTERM or SIGINT. The signal handler only calls rb_loop_stop(),
+ * port when the listener asked for port 0), starts the metrics endpoint if
+ * metrics.listener is set, writes port.file (last: once it exists, every
+ * endpoint listens), and runs the loop until SIGTERM or SIGINT. The signal handler only calls rb_loop_stop(),
  * which is async-signal-safe; the shutdown (flush and close every log) then
  * runs on the main thread. A second signal during shutdown kills the process
  * the ordinary way, so a stuck shutdown can always be interrupted.
  *
  * Lifecycle:
  *     parse config -> loop -> server (recover logs) -> listen -> advertise
- *       -> port.file -> metrics endpoint (metrics.listener, metrics.port.file)
+ *       -> metrics endpoint (metrics.listener, metrics.port.file) -> port.file
  *       -> "started" line -> run ... signal -> "stopping"
  *       -> server destroy (flush, close logs) -> loop destroy -> exit 0
  */
@@ -174,13 +175,6 @@ int main(int argc, char **argv)
     }
     rb_server_set_advertised(server, adv_host, adv_port);
 
-    port_file = rb_config_str(config, "port.file");
-    if (port_file != NULL && !write_port_file(port_file, bound, &errmsg)) {
-        RILL_LOG_ERROR("broker", "cannot write port.file %s: %s", port_file, errmsg);
-        g_free(errmsg);
-        goto out_server;
-    }
-
     metrics_listener = rb_config_str(config, "metrics.listener");
     if (metrics_listener != NULL && *metrics_listener) {
         int mport = rb_server_metrics_start(server, metrics_listener, &errmsg);
@@ -200,6 +194,13 @@ int main(int argc, char **argv)
             metrics_port_file = NULL;
             goto out_server;
         }
+    }
+
+    port_file = rb_config_str(config, "port.file");
+    if (port_file != NULL && !write_port_file(port_file, bound, &errmsg)) {
+        RILL_LOG_ERROR("broker", "cannot write port.file %s: %s", port_file, errmsg);
+        g_free(errmsg);
+        goto out_server;
     }
 
     RILL_LOG_INFO("broker",

@@ -8,6 +8,16 @@
 /usr/bin/python3 -c 'import kafka' 2>/dev/null ||
     { echo "SKIP: /usr/bin/python3 has no kafka module (Debian package python3-kafka)" >&2; exit 77; }
 
+# a metrics.listener that cannot be served stops the start, with the reason
+mkdir -p "$TEST_TMP/bad"
+if "$RILL_BROKER" --listeners=PLAINTEXT://127.0.0.1:0 --log.dirs="$TEST_TMP/bad" \
+    --port.file="$TEST_TMP/bad-port" --metrics.listener=127.0.0.1:notaport >"$TEST_TMP/bad.log" 2>&1; then
+    fail "rill-broker started with metrics.listener=127.0.0.1:notaport"
+fi
+grep -q "cannot serve metrics.listener 127.0.0.1:notaport" "$TEST_TMP/bad.log" ||
+    fail "no reason given for a bad metrics.listener: $(tail -3 "$TEST_TMP/bad.log")"
+[ ! -e "$TEST_TMP/bad-port" ] || fail "port.file written although the start failed"
+
 start_broker --metrics.listener=127.0.0.1:0 --metrics.port.file="$TEST_TMP/mport" \
     --num.partitions=2 --group.initial.rebalance.delay.ms=0
 # metrics.port.file is written before port.file, which start_broker waited for
