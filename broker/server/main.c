@@ -5,9 +5,9 @@
  * it cannot), listens, tells the server what address to advertise (the bound
  * port when the listener asked for port 0), starts the metrics endpoint if
  * metrics.listener is set, writes port.file (last: once it exists, every
- * endpoint listens), and runs the loop until SIGTERM or SIGINT. The signal handler only calls rb_loop_stop(),
- * which is async-signal-safe; the shutdown (flush and close every log) then
- * runs on the main thread. A second signal during shutdown kills the process
+ * endpoint listens), and runs the loop until SIGTERM or SIGINT. The signal
+ * handler only calls rb_loop_stop(), which is async-signal-safe; the shutdown
+ * (flush and close every log) then runs on the main thread. A second signal during shutdown kills the process
  * the ordinary way, so a stuck shutdown can always be interrupted.
  *
  * Lifecycle:
