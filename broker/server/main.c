@@ -7,8 +7,9 @@
  * metrics.listener is set, writes port.file (last: once it exists, every
  * endpoint listens), and runs the loop until SIGTERM or SIGINT. The signal
  * handler only calls rb_loop_stop(), which is async-signal-safe; the shutdown
- * (flush and close every log) then runs on the main thread. A second signal during shutdown kills the process
- * the ordinary way, so a stuck shutdown can always be interrupted.
+ * (flush and close every log) then runs on the main thread. A second signal
+ * during shutdown kills the process the ordinary way, so a stuck shutdown can
+ * always be interrupted.
  *
  * Lifecycle:
  *     parse config -> loop -> server (recover logs) -> listen -> advertise
