@@ -37,10 +37,8 @@
 
 #include "broker/server/server-private.h"
 #include "common/clock.h"
-#include "common/log.h"
 #include "common/metrics.h"
 
-#define COMPONENT "broker.metrics"
 
 #define RB__METRICS_REFRESH_MS 1000
 #define MAX_API 128
