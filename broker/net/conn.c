@@ -112,6 +112,7 @@ void rb__conn_accept(rb__listener_t *listener, int fd)
     if (loop->conns != NULL)
         loop->conns->prev = conn;
     loop->conns = conn;
+    atomic_fetch_add_explicit(&loop->stat_accepted, 1, memory_order_relaxed);
     RILL_LOG_DEBUG("broker.net", "accepted connection peer=%s", conn->peer);
 }
 
@@ -132,6 +133,7 @@ static void drop_output(rb_conn_t *conn)
 void rb__conn_free(rb_conn_t *conn)
 {
     rb_loop_t *loop = conn->loop;
+    atomic_fetch_add_explicit(&loop->stat_closed, 1, memory_order_relaxed);
     if (conn->fd >= 0) {
         epoll_ctl(loop->epfd, EPOLL_CTL_DEL, conn->fd, NULL);
         close(conn->fd);
@@ -415,6 +417,7 @@ static void conn_read(rb_conn_t *conn)
         return;
     }
     conn->rend += (size_t)n;
+    atomic_fetch_add_explicit(&conn->loop->stat_bytes_in, (uint_fast64_t)n, memory_order_relaxed);
     process_input(conn);
 }
 
@@ -519,6 +522,8 @@ static write_result_t write_some(rb_conn_t *conn)
                            conn->peer);
             return W_ERROR;
         }
+        atomic_fetch_add_explicit(&conn->loop->stat_bytes_out, (uint_fast64_t)n,
+                                  memory_order_relaxed);
         advance(conn, (size_t)n);
     }
     return W_DONE;

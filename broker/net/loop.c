@@ -462,3 +462,12 @@ int rb_loop_run(rb_loop_t *loop)
     atomic_store(&loop->stop, 0);
     return rc;
 }
+
+void rb_loop_stats(const rb_loop_t *loop, rb_net_stats_t *out)
+{
+    rb_loop_t *l = (rb_loop_t *)loop; /* atomic loads take non-const pointers */
+    out->bytes_in = atomic_load_explicit(&l->stat_bytes_in, memory_order_relaxed);
+    out->bytes_out = atomic_load_explicit(&l->stat_bytes_out, memory_order_relaxed);
+    out->connections_accepted = atomic_load_explicit(&l->stat_accepted, memory_order_relaxed);
+    out->connections_closed = atomic_load_explicit(&l->stat_closed, memory_order_relaxed);
+}

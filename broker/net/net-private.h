@@ -166,6 +166,12 @@ struct rb_loop {
     GPtrArray *dead;   /* closed conns with no references: freed at the end */
     rb_slot_t *free_slots; /* a small free list */
     int nfree_slots;
+
+    /* rb_loop_stats: written on the loop thread, read from any */
+    atomic_uint_fast64_t stat_bytes_in;
+    atomic_uint_fast64_t stat_bytes_out;
+    atomic_uint_fast64_t stat_accepted;
+    atomic_uint_fast64_t stat_closed;
 };
 
 /* conn.c */

@@ -67,6 +67,16 @@ typedef uint64_t rb_timer_id_t;
 rb_timer_id_t rb_loop_add_timer(rb_loop_t *loop, int64_t delay_ms, void (*cb)(void *ud), void *ud);
 void rb_loop_cancel_timer(rb_loop_t *loop, rb_timer_id_t id);
 
+/* Network counters since the loop was created (for the metrics endpoint).
+ * rb_loop_stats may be called from any thread: the counters are atomics. */
+typedef struct rb_net_stats {
+    uint64_t bytes_in;  /* read from client sockets */
+    uint64_t bytes_out; /* written to client sockets (writev and sendfile) */
+    uint64_t connections_accepted;
+    uint64_t connections_closed; /* released; open = accepted - closed */
+} rb_net_stats_t;
+void rb_loop_stats(const rb_loop_t *loop, rb_net_stats_t *out);
+
 /* ---- listeners and connections --------------------------------------- */
 
 typedef struct rb_net_callbacks {

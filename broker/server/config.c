@@ -151,6 +151,13 @@ static const cfg_def_t defs[] = {
      "segment.bytes)."},
     {"message.max.bytes", CFG_INT, "1048588", 0, I32, NULL, 0,
      "The largest record batch a topic accepts (topic: max.message.bytes)."},
+    {"metrics.listener", CFG_STRING, NULL, 0, 0, NULL, F_RILL,
+     "Serve Prometheus metrics over HTTP at http://HOST:PORT/metrics (\"HOST:PORT\" or "
+     "\"http://HOST:PORT\"; port 0 picks a free port, see metrics.port.file). Unset: no "
+     "metrics endpoint. Metrics are listed in the README."},
+    {"metrics.port.file", CFG_STRING, NULL, 0, 0, NULL, F_RILL,
+     "Once the metrics endpoint listens, write its bound port (useful with port 0) to this "
+     "file."},
     {"min.insync.replicas", CFG_INT, "1", 1, I32, NULL, F_COMPAT,
      "A single node is always in sync."},
     {"node.id", CFG_INT, NULL, 0, I32, NULL, 0,

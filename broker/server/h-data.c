@@ -144,6 +144,7 @@ void rb__handle_produce(rb_req_t *req, rill_rbuf_t *body)
                 err = rb_txn_error_for_version(RB_TXN_API_PRODUCE, v, err);
                 if (err == RB_ERR_NONE) {
                     pr->base_offset = info.base_offset;
+                    rb__metrics_produced(server, part->topic, info.record_count, pd->records.len);
                     pr->log_append_time_ms = info.log_append_time;
                     if (info.record_count > 0)
                         g_ptr_array_add(touched, part);
@@ -284,6 +285,8 @@ static size_t fetch_fill(rb_req_t *req, const rb_fetch_req_t *r, rb_fetch_resp_t
             if (slice.len == 0 || (total > 0 && (int64_t)slice.len > budget))
                 continue;
             pr->records = (rb_records_t){NULL, (int32_t)slice.len, slice.fd, (int64_t)slice.pos};
+            if (resp)
+                rb__metrics_fetched(server, part->topic, (int64_t)slice.len);
             total += slice.len;
             budget -= (int64_t)slice.len;
             if (budget < 0)

@@ -4,4 +4,4 @@ libbroker_la_SOURCES += \
 	%reldir%/server.h %reldir%/server-private.h %reldir%/server.c \
 	%reldir%/topics.c %reldir%/topic-config.c \
 	%reldir%/h-meta.c %reldir%/h-data.c %reldir%/h-admin.c %reldir%/h-configs.c \
-	%reldir%/h-group.c %reldir%/h-txn.c
+	%reldir%/h-group.c %reldir%/h-txn.c %reldir%/metrics.c

@@ -3,15 +3,18 @@
  * Design: main owns the process and nothing else. It parses the configuration
  * (exit 2 on a bad one), opens the server (which recovers the logs; exit 1 if
  * it cannot), listens, tells the server what address to advertise (the bound
- * port when the listener asked for port 0), writes port.file, and runs the
- * loop until SIGTERM or SIGINT. The signal handler only calls rb_loop_stop(),
- * which is async-signal-safe; the shutdown (flush and close every log) then
- * runs on the main thread. A second signal during shutdown kills the process
- * the ordinary way, so a stuck shutdown can always be interrupted.
+ * port when the listener asked for port 0), starts the metrics endpoint if
+ * metrics.listener is set, writes port.file (last: once it exists, every
+ * endpoint listens), and runs the loop until SIGTERM or SIGINT. The signal
+ * handler only calls rb_loop_stop(), which is async-signal-safe; the shutdown
+ * (flush and close every log) then runs on the main thread. A second signal
+ * during shutdown kills the process the ordinary way, so a stuck shutdown can
+ * always be interrupted.
  *
  * Lifecycle:
  *     parse config -> loop -> server (recover logs) -> listen -> advertise
- *       -> port.file -> "started" line -> run ... signal -> "stopping"
+ *       -> metrics endpoint (metrics.listener, metrics.port.file) -> port.file
+ *       -> "started" line -> run ... signal -> "stopping"
  *       -> server destroy (flush, close logs) -> loop destroy -> exit 0
  */
 #include <config.h> /* autoconf's: "config.h" here would be broker/server/config.h */
@@ -151,6 +154,8 @@ int main(int argc, char **argv)
     int rc = 1;
     char *adv_host = NULL; /* declared before any goto: freed at the end */
     const char *port_file = NULL;
+    const char *metrics_listener = NULL;
+    const char *metrics_port_file = NULL;
     rb_server_t *server = rb_server_new(loop, config, &errmsg);
     if (server == NULL) {
         RILL_LOG_ERROR("broker", "cannot start: %s", errmsg ? errmsg : "unknown error");
@@ -187,6 +192,27 @@ int main(int argc, char **argv)
     }
     rb_server_set_advertised(server, adv_host, adv_port);
 
+    metrics_listener = rb_config_str(config, "metrics.listener");
+    if (metrics_listener != NULL && *metrics_listener) {
+        int mport = rb_server_metrics_start(server, metrics_listener, &errmsg);
+        if (mport < 0) {
+            RILL_LOG_ERROR("broker", "cannot serve metrics.listener %s: %s", metrics_listener,
+                           errmsg);
+            g_free(errmsg);
+            goto out_server;
+        }
+        RILL_LOG_INFO("broker", "metrics endpoint listening listener=%s port=%d path=/metrics",
+                      metrics_listener, mport);
+        metrics_port_file = rb_config_str(config, "metrics.port.file");
+        if (metrics_port_file != NULL && !write_port_file(metrics_port_file, mport, &errmsg)) {
+            RILL_LOG_ERROR("broker", "cannot write metrics.port.file %s: %s", metrics_port_file,
+                           errmsg);
+            g_free(errmsg);
+            metrics_port_file = NULL;
+            goto out_server;
+        }
+    }
+
     port_file = rb_config_str(config, "port.file");
     if (port_file != NULL && !write_port_file(port_file, bound, &errmsg)) {
         RILL_LOG_ERROR("broker", "cannot write port.file %s: %s", port_file, errmsg);
@@ -208,10 +234,12 @@ int main(int argc, char **argv)
         RILL_LOG_INFO("broker", "stopping on %s: flushing and closing the logs",
                       signal_name(stop_signal));
     }
-    if (port_file != NULL)
-        g_unlink(port_file);
 
 out_server:
+    if (port_file != NULL) /* also after a failed start: no stale port for a waiting reader */
+        g_unlink(port_file);
+    if (metrics_port_file != NULL)
+        g_unlink(metrics_port_file);
     rb_server_destroy(server);
 out_loop:
     the_loop = NULL;

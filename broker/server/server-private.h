@@ -42,6 +42,7 @@
 #include "broker/txn/coordinator.h"
 #include "broker/txn/pstate.h"
 #include "broker/server/server.h"
+#include "common/metrics.h"
 
 /* Kafka error codes the handlers answer. */
 enum {
@@ -82,6 +83,10 @@ struct rb_topic {
     int32_t npartitions;
     rb_partition_t **partitions; /* npartitions of them */
     GHashTable *overrides;       /* topic config name -> value (both g_strdup'd) */
+    /* metrics.c's per-topic counters, looked up on first use (NULL until then) */
+    rill_metric_t *m_produce_records;
+    rill_metric_t *m_produce_bytes;
+    rill_metric_t *m_fetch_bytes;
 };
 
 /* ---- the server ------------------------------------------------------------ */
@@ -92,6 +97,7 @@ typedef const char *(*rb__peer_fn)(void *ud, rb_conn_t *conn);
 typedef uint8_t *(*rb__take_frame_fn)(rb_conn_t *conn, const uint8_t *frame, size_t len);
 
 typedef struct rb_req rb_req_t;
+typedef struct rb__metrics rb__metrics_t;
 
 struct rb_server {
     rb_loop_t *loop;
@@ -115,6 +121,7 @@ struct rb_server {
     rb_group_coord_t *groups; /* NULL if it failed to start */
     rb_txn_coord_t *txn;      /* NULL if it failed to start */
     rb_timer_id_t txn_timer;
+    rb__metrics_t *metrics; /* NULL unless metrics are enabled (metrics.c) */
 };
 
 /* ---- requests ----------------------------------------------------------------- */
@@ -133,6 +140,7 @@ struct rb_req {
     void *body; /* the decoded request */
     rb_timer_id_t timer;
     int64_t deadline_ms;
+    int64_t start_us; /* monotonic, when the frame was dispatched (metrics) */
 };
 
 typedef void (*rb__handler_fn)(rb_req_t *req, rill_rbuf_t *body);
@@ -274,5 +282,21 @@ void rb__txn_stop(rb_server_t *server);
  * gets the original offsets and nothing is written. Returns a Kafka error. */
 rb_kerr_t rb__partition_append(rb_server_t *server, rb_partition_t *part, uint8_t *batch,
                                size_t len, rb_pstate_origin_t origin, rb_append_info_t *info);
+
+/* ---- metrics (metrics.c) ------------------------------------------------------------ */
+
+/* Creates the registry and the families (no HTTP endpoint, no refresh timer:
+ * rb_server_metrics_start adds those). Idempotent. */
+void rb__metrics_enable(rb_server_t *server);
+/* The registry, or NULL when metrics are off. (transfer none) */
+rill_metrics_t *rb__metrics_registry(rb_server_t *server);
+/* Stops the endpoint and frees the registry (rb_server_destroy). */
+void rb__metrics_free(rb_server_t *server);
+/* Hooks, each a no-op when metrics are off (loop thread). */
+void rb__metrics_request_done(rb_req_t *req, bool ok);
+void rb__metrics_produced(rb_server_t *server, rb_topic_t *topic, int64_t records, int64_t bytes);
+void rb__metrics_fetched(rb_server_t *server, rb_topic_t *topic, int64_t bytes);
+/* Refreshes the snapshot gauges (partitions, groups, transactions) now. */
+void rb__metrics_refresh(rb_server_t *server);
 
 #endif /* RB_SERVER_PRIVATE_H */

@@ -124,13 +124,20 @@ void rb__req_respond(rb_req_t *req, const rb_msg_desc_t *msg, const void *resp)
     rb_proto_encode(msg, req->hdr.api_version, req->flexible, &enc, resp);
     req->server->respond(req->server->io_ud, req->slot, &enc);
     rb_enc_free(&enc);
+    rb__metrics_request_done(req, true);
+    rb__req_free(req);
+}
+
+static void finish_no_response(rb_req_t *req)
+{
+    req->server->respond(req->server->io_ud, req->slot, NULL);
     rb__req_free(req);
 }
 
 void rb__req_finish_no_response(rb_req_t *req)
 {
-    req->server->respond(req->server->io_ud, req->slot, NULL);
-    rb__req_free(req);
+    rb__metrics_request_done(req, true);
+    finish_no_response(req);
 }
 
 void rb__req_fail(rb_req_t *req, const char *reason)
@@ -138,7 +145,8 @@ void rb__req_fail(rb_req_t *req, const char *reason)
     RILL_LOG_WARN(COMPONENT, "closing connection: %s api=%d version=%d correlation_id=%d", reason,
                   req->hdr.api_key, req->hdr.api_version, req->hdr.correlation_id);
     req->server->close_conn(req->server->io_ud, req->conn, reason);
-    rb__req_finish_no_response(req);
+    rb__metrics_request_done(req, false);
+    finish_no_response(req);
 }
 
 /* The default responder: memory between splices, file ranges by sendfile. */
@@ -210,6 +218,8 @@ static void on_request(rb_conn_t *conn, rb_slot_t *slot, const uint8_t *frame, s
     req->server = server;
     req->conn = conn;
     req->slot = slot;
+    if (server->metrics)
+        req->start_us = rill__clock_mono_us();
     rb_arena_init(&req->arena);
     /* ours to keep (a parked Fetch) and to write (Produce stamps offsets into
      * its batches): net hands its buffer over when it can, else copies */
@@ -351,6 +361,7 @@ void rb_server_destroy(rb_server_t *server)
     if (!server)
         return;
     rb__fetch_drop_all(server);
+    rb__metrics_free(server); /* its refresh reads what is closed below */
     rb__txn_stop(server);
     rb__groups_stop(server);
     if (server->maintain_timer)

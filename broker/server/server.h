@@ -31,6 +31,11 @@ const rb_net_callbacks_t *rb_server_callbacks(rb_server_t *server);
 /* The host and port Metadata and FindCoordinator advertise for node 0. */
 void rb_server_set_advertised(rb_server_t *server, const char *host, int port);
 
+/* Serves Prometheus metrics at http://<listener>/metrics (metrics.listener:
+ * "HOST:PORT" or "http://HOST:PORT", port 0 picks one) from a thread of its
+ * own; see metrics.c. Returns the bound port, or -1 and sets *errmsg. */
+int rb_server_metrics_start(rb_server_t *server, const char *listener, char **errmsg);
+
 /* Flushes and closes every log. Pending requests are answered or dropped. */
 void rb_server_destroy(rb_server_t *server);
 
