@@ -58,9 +58,3 @@ EXTRA_PROGRAMS += bench/bench-cleaner
 bench_targets += bench/bench-cleaner$(EXEEXT)
 bench_bench_cleaner_SOURCES = bench/bench-cleaner.c
 bench_bench_cleaner_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
-# runtime: rill's stream threads against a raw librdkafka consume->produce loop.
-EXTRA_PROGRAMS += bench/runtime-bench
-bench_targets += bench/runtime-bench$(EXEEXT)
-bench_runtime_bench_SOURCES = bench/runtime-bench.c
-bench_runtime_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
-bench_runtime_bench_LDADD = librill.la $(RDKAFKA_LIBS)
