@@ -37,6 +37,7 @@ typedef struct rill__app_metrics {
     rill_metric_family_t *lag;               /* gauge {application_id, thread, topic, partition} */
     rill_metric_family_t *errors;            /* counter {application_id, thread, task, kind} */
     rill_metric_family_t *state;             /* gauge {application_id, state} */
+    rill_metric_family_t *restored;          /* counter {application_id, thread, changelog} */
     int port;                                /* bound port, -1: none */
 } rill__app_metrics_t;
 

@@ -366,6 +366,10 @@ static rill_err_t metrics_start(rill_app_t *app, rill_error_t **error)
     m->state = rill__metrics_family(m->registry, "rill_app_state",
                                     "1 for the state the app is in, else 0", RILL_METRIC_GAUGE,
                                     state_labels, NULL, 0);
+    static const char *const restore_labels[] = {"application_id", "thread", "changelog", NULL};
+    m->restored = rill__metrics_family(m->registry, "rill_app_restored_records_total",
+                                       "Changelog records replayed into state stores",
+                                       RILL_METRIC_COUNTER, restore_labels, NULL, 0);
     app->state_probes = state_probes_of(app);
     for (guint i = 0; i < G_N_ELEMENTS(state_names); i++) {
         const char *values[] = {app->application_id, state_names[i], NULL};

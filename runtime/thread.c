@@ -111,6 +111,7 @@ struct rill__thread {
     rill_metric_t *m_invalid_ts;
     uint64_t seen_skipped;   /* thread->skipped already added to m_invalid_ts */
     int64_t batch_start_us;  /* first record of the current poll batch, 0: none */
+    GHashTable *restore_topics; /* changelogs with a restored child (removed at the end) */
 };
 
 static guint64 slot_key(int subtopology, int32_t partition)
@@ -210,6 +211,39 @@ static void slot_metrics_sync(slot_t *slot)
     slot->seen = now;
 }
 
+/* Restores count their records: env.changelog_read wraps the Kafka one
+ * (looking the child up once per restored partition, not per record). */
+typedef struct restore_count {
+    rill_metric_t *restored;
+    rill_err_t (*fn)(void *fn_ud, const rill__raw_record_t *record, rill_error_t **error);
+    void *fn_ud;
+} restore_count_t;
+
+static rill_err_t restore_count_record(void *ud, const rill__raw_record_t *record,
+                                       rill_error_t **error)
+{
+    restore_count_t *count = ud;
+    rill_err_t rc = count->fn(count->fn_ud, record, error);
+    if (rc == RILL_OK)
+        rill__metric_inc(count->restored, 1);
+    return rc;
+}
+
+static rill_err_t changelog_read_counted(void *ud, const char *topic, int32_t partition,
+                                         int64_t from,
+                                         rill_err_t (*fn)(void *fn_ud,
+                                                          const rill__raw_record_t *record,
+                                                          rill_error_t **error),
+                                         void *fn_ud, int64_t *end_offset, rill_error_t **error)
+{
+    rill__thread_t *thread = ud;
+    const char *values[] = {thread->app->application_id, thread->name, topic};
+    g_hash_table_add(thread->restore_topics, g_strdup(topic));
+    restore_count_t count = {rill__metric_child(thread->app->metrics.restored, values), fn, fn_ud};
+    return rill__kafka_changelog_read(thread->app->config, topic, partition, from,
+                                      restore_count_record, &count, end_offset, error);
+}
+
 static void thread_metrics_add(rill__thread_t *thread)
 {
     rill__app_metrics_t *m = &thread->app->metrics;
@@ -221,6 +255,9 @@ static void thread_metrics_add(rill__thread_t *thread)
     thread->m_process_latency = rill__metric_child(m->process_latency, values);
     thread->m_commit_latency = rill__metric_child(m->commit_latency, values);
     thread->m_commits = rill__metric_child(m->commits, values);
+    thread->restore_topics = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    thread->env.changelog_read = changelog_read_counted;
+    thread->env.changelog_ud = thread;
     thread->m_invalid_ts = rill__metric_child(
         m->errors, (const char *[]){thread->app->application_id, thread->name, "",
                                     "invalid_timestamp"});
@@ -238,6 +275,14 @@ static void thread_metrics_remove(rill__thread_t *thread)
     rill__metric_remove(m->commits, values);
     rill__metric_remove(m->errors, (const char *[]){thread->app->application_id, thread->name,
                                                     "", "invalid_timestamp"});
+    GHashTableIter it;
+    gpointer topic;
+    g_hash_table_iter_init(&it, thread->restore_topics);
+    while (g_hash_table_iter_next(&it, &topic, NULL))
+        rill__metric_remove(m->restored,
+                            (const char *[]){thread->app->application_id, thread->name, topic});
+    g_hash_table_destroy(thread->restore_topics);
+    thread->restore_topics = NULL;
     thread->m_produced = NULL;
 }
 
