@@ -379,8 +379,8 @@ static rill_err_t metrics_start(rill_app_t *app, rill_error_t **error)
     char *msg = NULL;
     m->port = rill__metrics_http_start(m->registry, listener, &msg);
     if (m->port < 0) {
-        rill_error_set(error, RILL_ERR_INVALID_ARG, "metrics.listener %s: %s", listener,
-                       msg ? msg : "cannot listen");
+        rill_error_set(error, RILL_ERR_INVALID_ARG, "%s",
+                       msg ? msg : "metrics.listener: cannot listen");
         g_free(msg);
         return RILL_ERR_INVALID_ARG;
     }
