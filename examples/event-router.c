@@ -482,6 +482,9 @@ int main(int argc, char **argv)
     } else {
         fprintf(stderr, "event-router: routing %s to %s.<type> (dead letters: %s)\n", input,
                 output, dead_letter);
+        if (rill_app_metrics_port(app) >= 0)
+            fprintf(stderr, "event-router: metrics on port %d (GET /metrics)\n",
+                    rill_app_metrics_port(app));
         while (!stop) {
             rill_app_state_t state = rill_app_wait(app, 200);
             if (state == RILL_APP_ERROR || state == RILL_APP_NOT_RUNNING)

@@ -11,6 +11,7 @@
 
 #include <rill/app.h>
 
+#include "common/metrics.h"
 #include "runtime/task.h"
 
 typedef struct rill__thread rill__thread_t;
@@ -22,6 +23,23 @@ typedef enum rill__ts_policy {
     RILL__TS_PARTITION_TIME, /* UsePartitionTimeOnInvalidTimestamp */
     RILL__TS_WALL_CLOCK,     /* WallclockTimestampExtractor: always the wall clock */
 } rill__ts_policy_t;
+
+/* The app's Prometheus families (metrics.listener); the threads look their
+ * children up once (per thread, per task) and update them atomically.
+ * NULL families (metrics off) mean: no metrics. */
+typedef struct rill__app_metrics {
+    rill_metrics_t *registry;                /* NULL: metrics off */
+    rill_metric_family_t *consumed;          /* counter {application_id, thread, task} */
+    rill_metric_family_t *produced;          /* counter {application_id, thread} */
+    rill_metric_family_t *process_latency;   /* histogram {application_id, thread} */
+    rill_metric_family_t *commit_latency;    /* histogram {application_id, thread} */
+    rill_metric_family_t *commits;           /* counter {application_id, thread} */
+    rill_metric_family_t *lag;               /* gauge {application_id, thread, topic, partition} */
+    rill_metric_family_t *errors;            /* counter {application_id, thread, task, kind} */
+    rill_metric_family_t *state;             /* gauge {application_id, state} */
+    rill_metric_family_t *restored;          /* counter {application_id, thread, changelog} */
+    int port;                                /* bound port, -1: none */
+} rill__app_metrics_t;
 
 struct rill_app {
     rill_topology_t *topology; /* borrowed */
@@ -54,6 +72,8 @@ struct rill_app {
     bool closing;
 
     volatile int stop; /* set once: threads leave their loop */
+    rill__app_metrics_t metrics; /* set up by rill_app_start, before the threads */
+    struct state_probe *state_probes; /* one per state, for the rill_app_state gauge */
 };
 
 /* ---- thread.c ---- */

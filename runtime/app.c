@@ -162,6 +162,7 @@ rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
     g_mutex_init(&app->lock);
     g_cond_init(&app->cond);
     app->state = RILL_APP_CREATED;
+    app->metrics.port = -1;
 
     rill__topology_set_application_id(topology, app->application_id);
     app->source_topics = g_ptr_array_new_with_free_func(g_free);
@@ -297,6 +298,104 @@ static rill_err_t prepare_topics(rill_app_t *app, rill_error_t **error)
     return rc;
 }
 
+/* ---- metrics ---- */
+
+typedef struct state_probe {
+    rill_app_t *app;
+    rill_app_state_t state;
+} state_probe_t;
+
+/* 1 if the app is in the probe's state (read at scrape time). */
+static double state_value(void *ud)
+{
+    const state_probe_t *probe = ud;
+    rill_app_state_t now = __atomic_load_n(&probe->app->state, __ATOMIC_RELAXED);
+    return now == probe->state ? 1.0 : 0.0;
+}
+
+static state_probe_t *state_probes_of(rill_app_t *app)
+{
+    state_probe_t *probes = g_new0(state_probe_t, G_N_ELEMENTS(state_names));
+    for (guint i = 0; i < G_N_ELEMENTS(state_names); i++) {
+        probes[i].app = app;
+        probes[i].state = (rill_app_state_t)i;
+    }
+    return probes;
+}
+
+/* Registers the families and starts the endpoint (if metrics.listener is set). */
+static rill_err_t metrics_start(rill_app_t *app, rill_error_t **error)
+{
+    rill__app_metrics_t *m = &app->metrics;
+    m->port = -1;
+    const char *listener = rill_config_get(app->config, RILL_CONFIG_METRICS_LISTENER);
+    if (!listener || !*listener)
+        return RILL_OK;
+    m->registry = rill__metrics_new();
+    static const char *const task_labels[] = {"application_id", "thread", "task", NULL};
+    static const char *const thread_labels[] = {"application_id", "thread", NULL};
+    static const char *const lag_labels[] = {"application_id", "thread", "topic", "partition",
+                                             NULL};
+    static const char *const error_labels[] = {"application_id", "thread", "task", "kind", NULL};
+    static const char *const state_labels[] = {"application_id", "state", NULL};
+    m->consumed = rill__metrics_family(m->registry, "rill_app_records_consumed_total",
+                                       "Input records handed to the task", RILL_METRIC_COUNTER,
+                                       task_labels, NULL, 0);
+    m->produced = rill__metrics_family(m->registry, "rill_app_records_produced_total",
+                                       "Records the thread produced and the brokers acknowledged",
+                                       RILL_METRIC_COUNTER, thread_labels, NULL, 0);
+    m->process_latency = rill__metrics_family(
+        m->registry, "rill_app_process_latency_seconds",
+        "Mean processing time per record of each poll batch (one sample per batch)",
+        RILL_METRIC_HISTOGRAM, thread_labels, NULL, 0);
+    m->commit_latency = rill__metrics_family(
+        m->registry, "rill_app_commit_latency_seconds",
+        "Duration of a commit: task flush, producer flush and offset commit",
+        RILL_METRIC_HISTOGRAM, thread_labels, NULL, 0);
+    m->commits = rill__metrics_family(m->registry, "rill_app_commits_total",
+                                      "Successful offset commits", RILL_METRIC_COUNTER,
+                                      thread_labels, NULL, 0);
+    m->lag = rill__metrics_family(m->registry, "rill_app_consumer_lag_records",
+                                  "High watermark minus the consumer's position (NaN: unknown)",
+                                  RILL_METRIC_GAUGE, lag_labels, NULL, 0);
+    m->errors = rill__metrics_family(
+        m->registry, "rill_app_errors_total",
+        "Records dropped: skipped (a LogAndContinue handler), dead_lettered (sent to the "
+        "dead-letter topic), invalid_timestamp (LogAndSkipOnInvalidTimestamp)",
+        RILL_METRIC_COUNTER, error_labels, NULL, 0);
+    m->state = rill__metrics_family(m->registry, "rill_app_state",
+                                    "1 for the state the app is in, else 0", RILL_METRIC_GAUGE,
+                                    state_labels, NULL, 0);
+    static const char *const restore_labels[] = {"application_id", "thread", "changelog", NULL};
+    m->restored = rill__metrics_family(m->registry, "rill_app_restored_records_total",
+                                       "Changelog records replayed into state stores",
+                                       RILL_METRIC_COUNTER, restore_labels, NULL, 0);
+    app->state_probes = state_probes_of(app);
+    for (guint i = 0; i < G_N_ELEMENTS(state_names); i++) {
+        const char *values[] = {app->application_id, state_names[i], NULL};
+        rill__metric_set_callback(rill__metric_child(m->state, values), state_value,
+                                  &app->state_probes[i]);
+    }
+    char *msg = NULL;
+    m->port = rill__metrics_http_start(m->registry, listener, &msg);
+    if (m->port < 0) {
+        rill_error_set(error, RILL_ERR_INVALID_ARG, "%s",
+                       msg ? msg : "metrics.listener: cannot listen");
+        g_free(msg);
+        return RILL_ERR_INVALID_ARG;
+    }
+    RILL_LOG_INFO("runtime.app", "%s: metrics at http://%s/metrics (port %d)", app->application_id,
+                  listener, m->port);
+    return RILL_OK;
+}
+
+int rill_app_metrics_port(const rill_app_t *app)
+{
+    if (!app)
+        return -1;
+    return __atomic_load_n(&app->metrics.port, __ATOMIC_ACQUIRE);
+}
+
 static void fail_start(rill_app_t *app, rill_error_t **error)
 {
     g_mutex_lock(&app->lock);
@@ -322,7 +421,7 @@ rill_err_t rill_app_start(rill_app_t *app, rill_error_t **error)
 
     rill_error_t *local = NULL;
     rill_error_t **err = error ? error : &local;
-    if (prepare_topics(app, err) != RILL_OK) {
+    if (metrics_start(app, err) != RILL_OK || prepare_topics(app, err) != RILL_OK) {
         rill_err_t code = rill_error_code(*err);
         fail_start(app, err);
         rill_error_destroy(local);
@@ -501,6 +600,8 @@ void rill_app_destroy(rill_app_t *app)
     if (!app)
         return;
     rill_app_close(app, -1);
+    if (app->metrics.registry)
+        rill__metrics_http_stop(app->metrics.registry); /* no scrape from here on */
     if (app->threads) {
         for (int i = 0; i < app->num_threads; i++)
             rill__thread_join(app->threads[i]);
@@ -511,6 +612,9 @@ void rill_app_destroy(rill_app_t *app)
     rill_config_destroy(app->config);
     g_free(app->application_id);
     g_free(app->state_dir);
+    if (app->metrics.registry)
+        rill__metrics_free(app->metrics.registry);
+    g_free(app->state_probes);
     g_mutex_clear(&app->lock);
     g_cond_clear(&app->cond);
     g_free(app);

@@ -92,6 +92,8 @@ static const key_def_t defs[] = {
     {RILL_CONFIG_DEAD_LETTER_TOPIC, KIND_ID, NULL, 0, 0, NULL,
      "Dead-letter topic: LogAndContinue handlers send failed input records there, with the "
      "reason in rill.error* headers."},
+    {RILL_CONFIG_METRICS_LISTENER, KIND_STRING, NULL, 0, 0, NULL,
+     "HOST:PORT of the Prometheus endpoint (GET /metrics; port 0: any free port); unset: off."},
 };
 
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))

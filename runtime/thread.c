@@ -27,7 +27,17 @@
  *               consumer (which serves a last revoke), destroy the tasks
  *               and the producer.
  * "Rebalancing" (STARTING or REBALANCING) is what the app aggregates into
- * its REBALANCING state. */
+ * its REBALANCING state.
+ *
+ * Metrics (metrics.listener): a thread looks its children up once when it
+ * starts, and a task's when the task is created (removed before it is
+ * destroyed); per record it only adds to the task's consumed counter.
+ * Processing latency is one sample per poll batch (the batch's processing
+ * time over its record count: two clock reads per batch, none per record).
+ * Error counters are copied from the task's stats on the thread itself,
+ * every punctuation round (10 ms). Lag and produced are read at scrape time
+ * from librdkafka's local state; lag children go before the consumer does. */
+#include <math.h>
 #include <string.h>
 
 #include <glib.h>
@@ -46,13 +56,28 @@ typedef struct input {
     int64_t committed;   /* last committed next_offset */
 } input_t;
 
+/* A lag gauge of one input partition (the scrape-time callback's data). */
+typedef struct lag_probe {
+    rill__kconsumer_t *consumer;
+    char *topic;
+    int32_t partition;
+    char partition_str[16];
+} lag_probe_t;
+
 /* A task and its inputs. */
 typedef struct slot {
+    rill__thread_t *thread;
     rill_task_t *task;
     int subtopology;
     int32_t partition;
     GArray *inputs; /* input_t */
     bool assigned;  /* still in the current assignment (scratch for revoke) */
+    /* metrics (NULL / empty: off or not registered yet) */
+    rill_metric_t *m_consumed;
+    rill_metric_t *m_skipped;
+    rill_metric_t *m_dead_lettered;
+    rill__task_stats_t seen; /* task stats already added to the counters */
+    GPtrArray *lags;         /* lag_probe_t*, NULL: not registered */
 } slot_t;
 
 struct rill__thread {
@@ -78,6 +103,15 @@ struct rill__thread {
     uint64_t skipped;
     uint64_t commits;
     uint64_t rebalances;
+    /* metrics, looked up once (NULL: metrics off) */
+    rill_metric_t *m_produced;
+    rill_metric_t *m_process_latency;
+    rill_metric_t *m_commit_latency;
+    rill_metric_t *m_commits;
+    rill_metric_t *m_invalid_ts;
+    uint64_t seen_skipped;   /* thread->skipped already added to m_invalid_ts */
+    int64_t batch_start_us;  /* first record of the current poll batch, 0: none */
+    GHashTable *restore_topics; /* changelogs with a restored child (removed at the end) */
 };
 
 static guint64 slot_key(int subtopology, int32_t partition)
@@ -95,9 +129,167 @@ static gboolean key_equal(gconstpointer a, gconstpointer b)
     return g_int64_equal(a, b);
 }
 
+/* ---- metrics ---- */
+
+static double lag_value(void *ud)
+{
+    const lag_probe_t *probe = ud;
+    int64_t lag = rill__kconsumer_lag(probe->consumer, probe->topic, probe->partition);
+    return lag < 0 ? NAN : (double)lag;
+}
+
+static double produced_value(void *ud)
+{
+    return (double)rill__kproducer_acked(ud);
+}
+
+/* Registers the task's children: consumed, errors, and a lag gauge per
+ * input partition. Call once the task's inputs are complete. */
+static void slot_metrics_add(slot_t *slot)
+{
+    rill__thread_t *thread = slot->thread;
+    rill__app_metrics_t *m = &thread->app->metrics;
+    if (!m->registry || slot->lags)
+        return;
+    const char *id = thread->app->application_id;
+    const char *task = rill__task_id(slot->task);
+    slot->m_consumed = rill__metric_child(m->consumed, (const char *[]){id, thread->name, task});
+    slot->m_skipped =
+        rill__metric_child(m->errors, (const char *[]){id, thread->name, task, "skipped"});
+    slot->m_dead_lettered =
+        rill__metric_child(m->errors, (const char *[]){id, thread->name, task, "dead_lettered"});
+    slot->lags = g_ptr_array_new();
+    for (guint i = 0; i < slot->inputs->len; i++) {
+        lag_probe_t *probe = g_new0(lag_probe_t, 1);
+        probe->consumer = thread->consumer;
+        probe->topic = g_strdup(g_array_index(slot->inputs, input_t, i).topic);
+        probe->partition = slot->partition;
+        g_snprintf(probe->partition_str, sizeof(probe->partition_str), "%d",
+                   (int)slot->partition);
+        const char *values[] = {id, thread->name, probe->topic, probe->partition_str};
+        rill__metric_set_callback(rill__metric_child(m->lag, values), lag_value, probe);
+        g_ptr_array_add(slot->lags, probe);
+    }
+}
+
+/* Removes the task's children (idempotent). */
+static void slot_metrics_remove(slot_t *slot)
+{
+    rill__thread_t *thread = slot->thread;
+    rill__app_metrics_t *m = &thread->app->metrics;
+    if (!slot->lags)
+        return;
+    const char *id = thread->app->application_id;
+    const char *task = rill__task_id(slot->task);
+    rill__metric_remove(m->consumed, (const char *[]){id, thread->name, task});
+    rill__metric_remove(m->errors, (const char *[]){id, thread->name, task, "skipped"});
+    rill__metric_remove(m->errors, (const char *[]){id, thread->name, task, "dead_lettered"});
+    for (guint i = 0; i < slot->lags->len; i++) {
+        lag_probe_t *probe = slot->lags->pdata[i];
+        const char *values[] = {id, thread->name, probe->topic, probe->partition_str};
+        rill__metric_remove(m->lag, values);
+        g_free(probe->topic);
+        g_free(probe);
+    }
+    g_ptr_array_free(slot->lags, TRUE);
+    slot->lags = NULL;
+    slot->m_consumed = slot->m_skipped = slot->m_dead_lettered = NULL;
+}
+
+/* Adds what the task's stats gained since last time to its error counters. */
+static void slot_metrics_sync(slot_t *slot)
+{
+    if (!slot->m_skipped)
+        return;
+    rill__task_stats_t now;
+    rill__task_stats(slot->task, &now);
+    if (now.skipped != slot->seen.skipped)
+        rill__metric_inc(slot->m_skipped, (double)(now.skipped - slot->seen.skipped));
+    if (now.dead_lettered != slot->seen.dead_lettered)
+        rill__metric_inc(slot->m_dead_lettered,
+                         (double)(now.dead_lettered - slot->seen.dead_lettered));
+    slot->seen = now;
+}
+
+/* Restores count their records: env.changelog_read wraps the Kafka one
+ * (looking the child up once per restored partition, not per record). */
+typedef struct restore_count {
+    rill_metric_t *restored;
+    rill_err_t (*fn)(void *fn_ud, const rill__raw_record_t *record, rill_error_t **error);
+    void *fn_ud;
+} restore_count_t;
+
+static rill_err_t restore_count_record(void *ud, const rill__raw_record_t *record,
+                                       rill_error_t **error)
+{
+    restore_count_t *count = ud;
+    rill_err_t rc = count->fn(count->fn_ud, record, error);
+    if (rc == RILL_OK)
+        rill__metric_inc(count->restored, 1);
+    return rc;
+}
+
+static rill_err_t changelog_read_counted(void *ud, const char *topic, int32_t partition,
+                                         int64_t from,
+                                         rill_err_t (*fn)(void *fn_ud,
+                                                          const rill__raw_record_t *record,
+                                                          rill_error_t **error),
+                                         void *fn_ud, int64_t *end_offset, rill_error_t **error)
+{
+    rill__thread_t *thread = ud;
+    const char *values[] = {thread->app->application_id, thread->name, topic};
+    g_hash_table_add(thread->restore_topics, g_strdup(topic));
+    restore_count_t count = {rill__metric_child(thread->app->metrics.restored, values), fn, fn_ud};
+    return rill__kafka_changelog_read(thread->app->config, topic, partition, from,
+                                      restore_count_record, &count, end_offset, error);
+}
+
+static void thread_metrics_add(rill__thread_t *thread)
+{
+    rill__app_metrics_t *m = &thread->app->metrics;
+    if (!m->registry)
+        return;
+    const char *values[] = {thread->app->application_id, thread->name};
+    thread->m_produced = rill__metric_child(m->produced, values);
+    rill__metric_set_callback(thread->m_produced, produced_value, thread->producer);
+    thread->m_process_latency = rill__metric_child(m->process_latency, values);
+    thread->m_commit_latency = rill__metric_child(m->commit_latency, values);
+    thread->m_commits = rill__metric_child(m->commits, values);
+    thread->restore_topics = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    thread->env.changelog_read = changelog_read_counted;
+    thread->env.changelog_ud = thread;
+    thread->m_invalid_ts = rill__metric_child(
+        m->errors, (const char *[]){thread->app->application_id, thread->name, "",
+                                    "invalid_timestamp"});
+}
+
+static void thread_metrics_remove(rill__thread_t *thread)
+{
+    rill__app_metrics_t *m = &thread->app->metrics;
+    if (!thread->m_produced)
+        return;
+    const char *values[] = {thread->app->application_id, thread->name};
+    rill__metric_remove(m->produced, values);
+    rill__metric_remove(m->process_latency, values);
+    rill__metric_remove(m->commit_latency, values);
+    rill__metric_remove(m->commits, values);
+    rill__metric_remove(m->errors, (const char *[]){thread->app->application_id, thread->name,
+                                                    "", "invalid_timestamp"});
+    GHashTableIter it;
+    gpointer topic;
+    g_hash_table_iter_init(&it, thread->restore_topics);
+    while (g_hash_table_iter_next(&it, &topic, NULL))
+        rill__metric_remove(m->restored,
+                            (const char *[]){thread->app->application_id, thread->name, topic});
+    g_hash_table_destroy(thread->restore_topics);
+    thread->restore_topics = NULL;
+    thread->m_produced = NULL;
+}
+
 static void slot_destroy(gpointer p)
 {
     slot_t *slot = p;
+    slot_metrics_remove(slot);
     rill__task_destroy(slot->task);
     for (guint i = 0; i < slot->inputs->len; i++)
         g_free(g_array_index(slot->inputs, input_t, i).topic);
@@ -144,6 +336,7 @@ static rill_err_t commit(rill__thread_t *thread, rill_error_t **error)
     }
     if (!dirty)
         return RILL_OK;
+    int64_t start_us = thread->m_commit_latency ? rill__clock_mono_us() : 0;
     /* Everything produced must be acknowledged before the offsets move.
      * Bounded: librdkafka fails what it cannot deliver within
      * message.timeout.ms, and a stopping app waits at most 30 s. */
@@ -195,6 +388,11 @@ static rill_err_t commit(rill__thread_t *thread, rill_error_t **error)
         }
     }
     __atomic_add_fetch(&thread->commits, 1, __ATOMIC_RELAXED);
+    if (thread->m_commit_latency) {
+        rill__metric_observe(thread->m_commit_latency,
+                             (double)(rill__clock_mono_us() - start_us) / 1e6);
+        rill__metric_inc(thread->m_commits, 1);
+    }
     return RILL_OK;
 }
 
@@ -245,6 +443,7 @@ static rill_err_t on_assigned(void *ud, const rill__tp_t *tps, int n, rill_error
                 return RILL_ERR_INVALID_STATE;
             }
             slot = g_new0(slot_t, 1);
+            slot->thread = thread;
             slot->task = task;
             slot->subtopology = sub;
             slot->partition = tps[i].partition;
@@ -283,6 +482,9 @@ static rill_err_t on_assigned(void *ud, const rill__tp_t *tps, int n, rill_error
                                   thread->name, rill__task_id(slot->task), slot->inputs->len,
                                   want);
     }
+    g_hash_table_iter_init(&it, thread->slots);
+    while (g_hash_table_iter_next(&it, &k, &v))
+        slot_metrics_add(v);
     RILL_LOG_INFO("runtime.thread", "%s: assigned %d partitions, %u tasks", thread->name, n,
                   g_hash_table_size(thread->slots));
     set_rebalancing(thread, false);
@@ -354,6 +556,8 @@ static rill_err_t on_record(void *ud, const rill__raw_record_t *record, rill_err
     }
     g_assert(in);
 
+    if (thread->m_process_latency && thread->batch_start_us == 0)
+        thread->batch_start_us = rill__clock_mono_us();
     rill__raw_record_t copy;
     const rill__raw_record_t *r = record;
     if (app->ts_policy == RILL__TS_WALL_CLOCK ||
@@ -375,6 +579,8 @@ static rill_err_t on_record(void *ud, const rill__raw_record_t *record, rill_err
         return rc; /* the task's error names the task, the record and the node */
     in->next_offset = record->offset + 1;
     __atomic_add_fetch(&thread->processed, 1, __ATOMIC_RELAXED);
+    if (slot->m_consumed)
+        rill__metric_inc(slot->m_consumed, 1);
     return RILL_OK;
 }
 
@@ -390,6 +596,13 @@ static void punctuate(rill__thread_t *thread, int64_t wall_ms)
         rill_error_t *error = NULL;
         if (rill__task_punctuate(slot->task, wall_ms, &error) != RILL_OK)
             fail(thread, error);
+        slot_metrics_sync(slot);
+    }
+    if (thread->m_invalid_ts) {
+        uint64_t skipped = __atomic_load_n(&thread->skipped, __ATOMIC_RELAXED);
+        if (skipped != thread->seen_skipped)
+            rill__metric_inc(thread->m_invalid_ts, (double)(skipped - thread->seen_skipped));
+        thread->seen_skipped = skipped;
     }
 }
 
@@ -408,6 +621,12 @@ static gpointer thread_main(gpointer p)
             fail(thread, error);
             break;
         }
+        if (n > 0 && thread->batch_start_us) {
+            rill__metric_observe(thread->m_process_latency,
+                                 (double)(rill__clock_mono_us() - thread->batch_start_us) / 1e6 /
+                                     n);
+        }
+        thread->batch_start_us = 0;
         rill__kproducer_poll(thread->producer);
         int64_t now = rill__clock_mono_ms();
         if (now - thread->last_punctuate_ms >= 10) {
@@ -438,6 +657,12 @@ static gpointer thread_main(gpointer p)
     /* The first thread to leave the group would start a rebalance, in which
      * the others' commits are refused: leave only once all have committed. */
     rill__app_thread_final_commit_done(app, 10000);
+    /* the lag gauges read the consumer: they go first */
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, thread->slots);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        slot_metrics_remove(v);
     rill__kconsumer_close(thread->consumer); /* serves the last revoke */
     thread->consumer = NULL;
     g_hash_table_remove_all(thread->slots);
@@ -488,6 +713,7 @@ rill__thread_t *rill__thread_start(rill_app_t *app, int index, rill_error_t **er
                                            (int)app->source_topics->len - 1, &cbs, error);
     if (!thread->consumer)
         goto fail;
+    thread_metrics_add(thread);
     thread->gthread = g_thread_new(thread->name, thread_main, thread);
     return thread;
 
@@ -505,6 +731,7 @@ void rill__thread_join(rill__thread_t *thread)
     if (!thread)
         return;
     g_thread_join(thread->gthread);
+    thread_metrics_remove(thread); /* produced reads the producer */
     rill__kproducer_destroy(thread->producer);
     g_hash_table_destroy(thread->slots);
     g_array_free(thread->commit_tps, TRUE);

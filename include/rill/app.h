@@ -108,6 +108,12 @@ typedef struct rill_app_stats {
 
 RILL_EXPORT void rill_app_stats(const rill_app_t *app, rill_app_stats_t *stats);
 
+/* The TCP port of the Prometheus endpoint (metrics.listener), bound by
+ * rill_app_start() and served from a thread of its own until
+ * rill_app_destroy(); -1 if metrics.listener is unset or the app has not
+ * started. Any thread may call it. */
+RILL_EXPORT int rill_app_metrics_port(const rill_app_t *app);
+
 RILL_END_DECLS
 
 #endif /* RILL_APP_H */

@@ -51,6 +51,9 @@ typedef struct rill_config rill_config_t;
  * record there (with rill.error* headers) instead of only logging it. */
 #define RILL_CONFIG_DEAD_LETTER_TOPIC "errors.dead.letter.queue.topic.name"
 #define RILL_CONFIG_INPUT_BUFFER_MAX_BYTES "input.buffer.max.bytes"
+/* HOST:PORT where the app serves Prometheus metrics at GET /metrics (port 0:
+ * any free port, see rill_app_metrics_port()); unset: no metrics endpoint. */
+#define RILL_CONFIG_METRICS_LISTENER "metrics.listener"
 
 /* A new config holding only defaults (transfer full; rill_config_destroy). */
 RILL_EXPORT rill_config_t *rill_config_new(void);

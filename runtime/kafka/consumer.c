@@ -236,6 +236,25 @@ rill_err_t rill__kconsumer_commit(rill__kconsumer_t *consumer, const rill__tp_t 
     }
 }
 
+int64_t rill__kconsumer_lag(rill__kconsumer_t *consumer, const char *topic, int32_t partition)
+{
+    int64_t low = -1, high = -1;
+    if (rd_kafka_get_watermark_offsets(consumer->rk, topic, partition, &low, &high) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        high < 0)
+        return -1;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic, partition);
+    int64_t position = -1;
+    if (rd_kafka_position(consumer->rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        list->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        position = list->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(list);
+    if (position < 0)
+        return -1;
+    return high > position ? high - position : 0;
+}
+
 void rill__kconsumer_close(rill__kconsumer_t *consumer)
 {
     if (!consumer)

@@ -13,6 +13,8 @@ EXTRA_DIST += tests/integration/runtime-lib.sh
 runtime_integration_tests = \
 	tests/integration/0201-event-router.sh \
 	tests/integration/0202-two-instances.sh \
-	tests/integration/0203-kill9-takeover.sh
+	tests/integration/0203-kill9-takeover.sh \
+	tests/integration/0204-app-metrics.sh \
+	tests/integration/0205-restore-metrics.sh
 TESTS += $(runtime_integration_tests)
 EXTRA_DIST += $(runtime_integration_tests)

@@ -248,6 +248,49 @@ static void test_app__missing_source_topic_fails_start_with_the_reason(void **st
     cluster_destroy(cluster);
 }
 
+static void test_app__metrics_listener_port_and_bad_listener(void **state)
+{
+    (void)state;
+    cluster_t *cluster = cluster_new();
+    produce(cluster, "in", 1, "x");
+    rill_topology_t *topology = pass_through("in", "out");
+
+    /* unset: no endpoint, no port */
+    rill_config_t *config = config_for(cluster, "app-metrics-off");
+    rill_app_t *app = rill_app_new(topology, config, NULL);
+    assert_int_equal(rill_app_metrics_port(app), -1);
+    assert_int_equal(rill_app_start(app, NULL), RILL_OK);
+    assert_int_equal(rill_app_metrics_port(app), -1);
+    rill_app_destroy(app);
+    rill_config_destroy(config);
+
+    /* port 0: a port is bound at start */
+    config = config_for(cluster, "app-metrics-on");
+    assert_int_equal(rill_config_set(config, "metrics.listener", "127.0.0.1:0", NULL), RILL_OK);
+    app = rill_app_new(topology, config, NULL);
+    assert_int_equal(rill_app_metrics_port(app), -1);
+    assert_int_equal(rill_app_start(app, NULL), RILL_OK);
+    assert_true(rill_app_metrics_port(app) > 0);
+    rill_app_destroy(app);
+    rill_config_destroy(config);
+
+    /* a bad listener fails start with the reason */
+    config = config_for(cluster, "app-metrics-bad");
+    assert_int_equal(rill_config_set(config, "metrics.listener", "127.0.0.1:http", NULL), RILL_OK);
+    app = rill_app_new(topology, config, NULL);
+    rill_error_t *error = NULL;
+    assert_int_equal(rill_app_start(app, &error), RILL_ERR_INVALID_ARG);
+    assert_non_null(strstr(rill_error_message(error), "metrics.listener '127.0.0.1:http'"));
+    rill_error_destroy(error);
+    assert_int_equal(rill_app_state(app), RILL_APP_ERROR);
+    assert_int_equal(rill_app_metrics_port(app), -1);
+    rill_app_destroy(app);
+    rill_config_destroy(config);
+
+    rill_topology_destroy(topology);
+    cluster_destroy(cluster);
+}
+
 static rill_err_t explode(const rill_record_t *record, rill_value_t *out, void *ud,
                           rill_error_t **error)
 {
@@ -495,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_app__internal_topics_that_cannot_be_created_fail_start),
         cmocka_unit_test(test_app__wall_clock_timestamp_extractor),
         cmocka_unit_test(test_app__default_serdes_come_from_the_config),
+        cmocka_unit_test(test_app__metrics_listener_port_and_bad_listener),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
