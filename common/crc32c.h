@@ -1,7 +1,8 @@
 /* crc32c.h: CRC-32C (Castagnoli), the checksum of Kafka record batches v2.
  *
  * Uses the SSE4.2 crc32 instruction when the CPU has it (checked once), else
- * a slicing-by-8 table. Both give the same result; the unit test checks the
+ * a slicing-by-8 table; long inputs run three interleaved instruction chains
+ * (see crc32c.c). Both give the same result; the unit test checks the
  * standard test vectors against each. */
 #ifndef RILL_COMMON_CRC32C_H
 #define RILL_COMMON_CRC32C_H

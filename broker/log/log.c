@@ -329,8 +329,12 @@ static void flush_in_background(rb_log_t *log)
         fds[n] = fd;
         is_dir[n++] = dir;
     }
-    if (n == 0)
+    if (n == 0) {
+        /* nothing was unflushed after all: nothing is due */
+        log->unflushed_messages = 0;
+        log->first_unflushed_ms = -1;
         return;
+    }
     for (size_t i = 0; i < log->n_segs; i++)
         log->segs[i]->unflushed = false;
     log->dir_dirty = false;
@@ -805,6 +809,23 @@ int rb_log_maintain(rb_log_t *log, int64_t now_ms)
          now_ms - log->first_unflushed_ms >= config->flush_ms))
         flush_in_background(log);
     return deleted;
+}
+
+int64_t rb_log_flush_due(const rb_log_t *log)
+{
+    int64_t first = log->first_unflushed_ms, every = log->config.flush_ms;
+    if (every < 0 || first < 0)
+        return -1;
+    return every > INT64_MAX - first ? INT64_MAX : first + every;
+}
+
+int64_t rb_log_flush_tick(rb_log_t *log, int64_t now_ms)
+{
+    poll_flushes(log);
+    int64_t due = rb_log_flush_due(log);
+    if (due >= 0 && now_ms >= due)
+        flush_in_background(log);
+    return rb_log_flush_due(log);
 }
 
 /* ---- open, close, delete -------------------------------------------------------- */

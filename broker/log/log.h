@@ -143,8 +143,19 @@ rb_kerr_t rb_log_delete_records(rb_log_t *log, int64_t offset);
 /* Housekeeping, called periodically by the server: rolls the active segment
  * by segment.ms, applies retention by time and size (never deleting the
  * active segment), compacts compact topics (see rb_log_compact), and fsyncs
- * by flush.ms. Returns the number of segments deleted. */
+ * by flush.ms (a backstop: the server's flush timer, rb_log_flush_tick, is
+ * what keeps flush.ms on time). Returns the number of segments deleted. */
 int rb_log_maintain(rb_log_t *log, int64_t now_ms);
+
+/* flush.ms: when the oldest unflushed write comes due for its fsync (wall
+ * ms, as the now_ms of rb_log_append), or -1 if nothing is waiting or
+ * flush.ms is off. The server keeps a timer on the earliest of these. */
+int64_t rb_log_flush_due(const rb_log_t *log);
+
+/* The flush timer's work for one log: if flush.ms has come due, hands the
+ * unflushed segments to the background flusher (the recovery point moves
+ * when it is done). Returns rb_log_flush_due afterwards. */
+int64_t rb_log_flush_tick(rb_log_t *log, int64_t now_ms);
 
 /* Compacts the sealed segments now (cleanup.policy=compact): keeps the latest
  * record of each key (compressed batches are decompressed and rewritten with

@@ -118,9 +118,9 @@ static const cfg_def_t defs[] = {
     {"log.flush.interval.messages", CFG_LONG, "9223372036854775807", 1, I64, NULL, 0,
      "fsync a partition after this many records (topic: flush.messages)."},
     {"log.flush.interval.ms", CFG_LONG, "1000", 0, I64, NULL, 0,
-     "fsync a partition when its oldest unflushed write is this old (topic: flush.ms), "
-     "checked at each housekeeping pass (log.retention.check.interval.ms). Kafka never "
-     "fsyncs by default and relies on replicas; a single node has none."},
+     "fsync a partition (on a background thread) when its oldest unflushed write is "
+     "this old (topic: flush.ms). Kafka never fsyncs by default and relies on replicas; "
+     "a single node has none."},
     {"log.flush.on.ack", CFG_BOOL, "false", 0, 0, NULL, F_RILL,
      "fsync the partition before answering an acks=all (-1) Produce, so that an "
      "acknowledged record survives a power loss, not only a crash of the broker. "
@@ -800,7 +800,8 @@ void rb_config_print_markdown(FILE *out)
             "# rill-broker configuration reference\n"
             "\n"
             "Generated from the table in broker/server/config.c by `rill-broker --help=markdown`;\n"
-            "`make check` fails when this file and the program disagree (test 0010).\n"
+            "`make check` fails when this file and the program disagree\n"
+            "(docs/check-config-docs.sh).\n"
             "\n"
             "Keys use Apache Kafka's broker property names. Set them in a server.properties-style\n"
             "file (`rill-broker FILE` or `--config FILE`) or as `--key=value` flags, which win.\n"

@@ -111,6 +111,8 @@ struct rb_server {
     rb_net_callbacks_t callbacks;
     rb_timer_id_t maintain_timer;
     int64_t maintain_interval_ms;
+    rb_timer_id_t flush_timer; /* flush.ms: 0 when nothing is waiting */
+    int64_t flush_timer_due;   /* wall ms it is set for */
     GList *parked; /* rb_req_t* of long-polling Fetches, oldest first */
     rb__respond_fn respond;
     rb__close_fn close_conn;
@@ -191,6 +193,10 @@ void rb__handle_txn_offset_commit(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_describe_producers(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_describe_transactions(rb_req_t *req, rill_rbuf_t *body);
 void rb__handle_list_transactions(rb_req_t *req, rill_rbuf_t *body);
+
+/* flush.ms (server.c): makes sure the flush timer fires by due_ms (wall ms,
+ * from rb_log_flush_due; -1: nothing to do). Called after every append. */
+void rb__flush_timer_arm(rb_server_t *server, int64_t due_ms);
 
 /* The handler for an api key, or NULL (server.c). */
 rb__handler_fn rb__server_handler(int16_t api_key);

@@ -24,7 +24,8 @@
  *
  * Housekeeping: a timer every log.retention.check.interval.ms calls
  * rb_log_maintain on every partition (roll, retention, compaction, flush.ms)
- * and maintains its producer state (snapshots, expiry). */
+ * and maintains its producer state (snapshots, expiry). flush.ms has its own
+ * timer too (flush_tick), set for the earliest deadline. */
 #include "config.h"
 
 #include <errno.h>
@@ -300,6 +301,47 @@ static void maintain(void *ud)
         rb_loop_add_timer(server->loop, server->maintain_interval_ms, maintain, server);
 }
 
+/* ---- flush.ms ---------------------------------------------------------------------- */
+
+/* The flush timer: one timer for the whole broker, set for the earliest
+ * flush.ms deadline of any partition (rb_log_flush_due). An append arms it
+ * (rb__flush_timer_arm, only ever earlier); when it fires, every partition
+ * whose deadline has come hands its unflushed segments to the background
+ * flusher, and the timer is set again for the earliest deadline left. So an
+ * idle broker has no flush timer, and flush.ms means what Kafka means: a
+ * write is fsynced about flush.ms after it was appended, not at the next
+ * housekeeping pass. */
+static void flush_tick(void *ud)
+{
+    rb_server_t *server = ud;
+    server->flush_timer = 0;
+    int64_t now = rill__clock_wall_ms(), next = -1;
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, server->topics);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        rb_topic_t *topic = value;
+        for (int32_t i = 0; i < topic->npartitions; i++) {
+            int64_t due = rb_log_flush_tick(topic->partitions[i]->log, now);
+            if (due >= 0 && (next < 0 || due < next))
+                next = due;
+        }
+    }
+    rb__flush_timer_arm(server, next);
+}
+
+void rb__flush_timer_arm(rb_server_t *server, int64_t due_ms)
+{
+    if (due_ms < 0 || (server->flush_timer && server->flush_timer_due <= due_ms))
+        return;
+    if (server->flush_timer)
+        rb_loop_cancel_timer(server->loop, server->flush_timer);
+    int64_t delay = due_ms - rill__clock_wall_ms();
+    server->flush_timer =
+        rb_loop_add_timer(server->loop, delay > 0 ? delay : 0, flush_tick, server);
+    server->flush_timer_due = due_ms;
+}
+
 /* ---- public entry points -------------------------------------------------------------- */
 
 rb_server_t *rb_server_new(rb_loop_t *loop, const rb_config_t *config, char **errmsg)
@@ -366,6 +408,8 @@ void rb_server_destroy(rb_server_t *server)
     rb__groups_stop(server);
     if (server->maintain_timer)
         rb_loop_cancel_timer(server->loop, server->maintain_timer);
+    if (server->flush_timer)
+        rb_loop_cancel_timer(server->loop, server->flush_timer);
     rb__topics_close_all(server);
     g_hash_table_destroy(server->topics);
     g_free(server->log_dir);

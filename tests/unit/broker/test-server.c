@@ -281,6 +281,48 @@ static void test_server__flush_on_ack_fsyncs_before_answering(void **state)
     assert_int_equal(rb_log_recovery_point(part->log), 2);
 }
 
+typedef struct {
+    harness_t *h;
+    rb_log_t *log;
+    int64_t want, deadline;
+} recovery_wait_t;
+
+static void recovery_tick(void *ud)
+{
+    recovery_wait_t *w = ud;
+    if (rb_log_recovery_point(w->log) >= w->want || rb_loop_now_ms(w->h->loop) > w->deadline)
+        rb_loop_stop(w->h->loop);
+    else
+        rb_loop_add_timer(w->h->loop, 5, recovery_tick, w);
+}
+
+/* log.flush.interval.ms has a timer of its own: a write is fsynced (by the
+ * background flusher) about flush.ms after it was appended, although the
+ * housekeeping pass is 5 minutes away; an idle broker keeps no flush timer. */
+static void test_server__flush_ms_fsyncs_without_housekeeping(void **state)
+{
+    harness_t *h = *state;
+    rb_server_destroy(h->server);
+    set_config(h, "log.flush.interval.ms", "100");
+    set_config(h, "log.retention.check.interval.ms", "300000");
+    start_server(h);
+    create_topic(h, "fms", 1);
+    rb_partition_t *part = rb__partition_find(h->server, rb_str_c("fms"), 0);
+    assert_int_equal(h->server->flush_timer, 0); /* nothing written yet */
+    g_autoptr(GByteArray) b = make_batch("k", "v", 1000, 0);
+    int64_t t0 = rb_loop_now_ms(h->loop);
+    assert_int_equal(produce(h, 7, 1, "fms", 0, b, NULL), 0);
+    assert_int_equal(rb_log_recovery_point(part->log), 0); /* not due yet */
+    assert_true(h->server->flush_timer != 0);
+
+    recovery_wait_t w = {h, part->log, 1, t0 + 5000};
+    rb_loop_add_timer(h->loop, 5, recovery_tick, &w);
+    rb_loop_run(h->loop);
+    assert_int_equal(rb_log_recovery_point(part->log), 1);
+    assert_true(rb_loop_now_ms(h->loop) - t0 >= 100 - 1); /* not before flush.ms */
+    assert_int_equal(h->server->flush_timer, 0);         /* idle again: no timer */
+}
+
 static void test_server__fetch_long_poll_wakes_on_append(void **state)
 {
     harness_t *h = *state;
@@ -755,6 +797,7 @@ int main(void)
         T(test_server__produce_then_fetch_byte_for_byte),
         T(test_server__produce_errors),
         T(test_server__flush_on_ack_fsyncs_before_answering),
+        T(test_server__flush_ms_fsyncs_without_housekeeping),
         T(test_server__fetch_long_poll_wakes_on_append),
         T(test_server__fetch_long_poll_times_out),
         T(test_server__list_offsets),
