@@ -832,13 +832,22 @@ static void timer_stop(void *ud)
     timer_mark(log, '.');
     rb_loop_stop(log->loop);
 }
+/* The re-armed timer stops the loop 40 ms later. Chained rather than a fixed
+ * 80 ms stop timer: on a loaded machine the loop may wake after 80 ms, and a
+ * fixed stop would then be due before the 0 ms timer added at that moment. */
+static void timer_c_then_stop(void *ud)
+{
+    timer_log_t *log = ud;
+    timer_mark(log, 'c');
+    rb_loop_add_timer(log->loop, 40, timer_stop, log);
+}
 static void timer_rearm(void *ud)
 {
     timer_log_t *log = ud;
     timer_mark(log, 'r');
     /* re-arming with 0 must run next iteration, not spin; cancelling inside works */
     rb_loop_cancel_timer(log->loop, log->to_cancel);
-    rb_loop_add_timer(log->loop, 0, timer_c, log);
+    rb_loop_add_timer(log->loop, 0, timer_c_then_stop, log);
 }
 
 static void test_net__timers(void **state)
@@ -853,7 +862,6 @@ static void test_net__timers(void **state)
     rb_loop_cancel_timer(loop, gone); /* twice: no-op */
     rb_loop_add_timer(loop, 40, timer_rearm, &log);
     log.to_cancel = rb_loop_add_timer(loop, 45, timer_a, &log);
-    rb_loop_add_timer(loop, 80, timer_stop, &log);
     /* many timers, cancelled in a scattered order: the heap stays consistent */
     rb_timer_id_t ids[500];
     for (int i = 0; i < 500; i++)
