@@ -93,9 +93,12 @@ static void expect_start(const char *bootstrap, const char *topic, int64_t start
 }
 
 /* Waits (bounded) for the low watermark to rise above 0 and then hold still
- * for 2 s (retention runs every 200 ms and may delete in several passes);
- * returns it. */
-static int64_t wait_low_rises(const char *bootstrap, const char *topic, int64_t *hi_out)
+ * for 2 s (retention runs every 200 ms and may delete in several passes), and
+ * for settled_after_ms to pass: by then every closed segment is old enough to
+ * go (otherwise, when producing took longer than 2 s, a later segment may still
+ * expire after the watermark looked settled). Returns it. */
+static int64_t wait_low_rises(const char *bootstrap, const char *topic, int64_t settled_after_ms,
+                              int64_t *hi_out)
 {
     int64_t deadline = rt_now_ms() + 40000;
     int64_t last = -1, since = 0;
@@ -105,7 +108,7 @@ static int64_t wait_low_rises(const char *bootstrap, const char *topic, int64_t 
         if (lo != last) {
             last = lo;
             since = rt_now_ms();
-        } else if (lo > 0 && rt_now_ms() - since >= 2000) {
+        } else if (lo > 0 && rt_now_ms() - since >= 2000 && rt_now_ms() >= settled_after_ms) {
             *hi_out = hi;
             return lo;
         }
@@ -141,8 +144,9 @@ int main(void)
     bootstrap = rt_broker_bootstrap(broker);
     kt_create_topic(bootstrap, "old", 1, NULL);
     produce_n(bootstrap, "old", N);
+    /* the last record's time + retention.ms + a few check intervals */
     int64_t hi;
-    int64_t lo = wait_low_rises(bootstrap, "old", &hi);
+    int64_t lo = wait_low_rises(bootstrap, "old", rt_now_ms() + 1500 + 1000, &hi);
     if (hi != N || lo >= N)
         rt_fail("retention.ms: watermarks %" PRId64 "..%" PRId64 ", expected a start in 1..%d-1 "
                 "and end %d (the active segment stays)",
@@ -158,7 +162,7 @@ int main(void)
     bootstrap = rt_broker_bootstrap(broker);
     kt_create_topic(bootstrap, "big", 1, NULL);
     produce_n(bootstrap, "big", N);
-    lo = wait_low_rises(bootstrap, "big", &hi);
+    lo = wait_low_rises(bootstrap, "big", rt_now_ms(), &hi);
     /* ~270 bytes per record on disk: 40000 bytes + one segment hold at most ~300 */
     if (hi != N || N - lo > 400)
         rt_fail("retention.bytes: watermarks %" PRId64 "..%" PRId64 ": too much kept", lo, hi);
