@@ -43,10 +43,11 @@ broker_itests_sh = \
 	tests/integration/0007-torn-tail.sh \
 	tests/integration/0009-malformed-input.sh \
 	tests/integration/0011-metrics.sh \
-	tests/integration/0101-kafka-python-group.sh
+	tests/integration/0101-kafka-python-group.sh \
+	tests/integration/0104-kafkajs-group.sh
 EXTRA_DIST += $(broker_itests_sh) tests/integration/malformed.py tests/integration/group.py \
 	tests/integration/metrics.py tests/js/package.json \
-	tests/js/package-lock.json tests/js/roundtrip.js tests/integration/roundtrip.py
+	tests/js/package-lock.json tests/js/roundtrip.js tests/js/group.js tests/integration/roundtrip.py
 
 # The broker's integration tests need the program: build it before they run.
 TESTS += $(broker_itests_c) $(broker_itests_sh)
