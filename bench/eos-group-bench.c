@@ -250,6 +250,16 @@ static double bench_produce(const char *bootstrap, enum mode mode, int64_t n, in
         rt_fail("%s: %" PRId64 " of %" PRId64 " delivered, %" PRId64 " failed", mode_name[mode],
                 delivered, n, failed);
     rd_kafka_destroy(rk);
+    /* the broker holds them all: the warm-up record, the n records and,
+     * transactional, one commit marker per partition per transaction */
+    int64_t total = 0;
+    for (int32_t p = 0; p < NPART; p++) {
+        int64_t lo, hi;
+        kt_watermarks(bootstrap, topic, p, &lo, &hi);
+        total += hi - lo;
+    }
+    RT_CHECK(total >= n + 1, "%s: the broker holds %" PRId64 " of %" PRId64 " records",
+             mode_name[mode], total, n + 1);
     double rate = (double)n / secs;
     printf("produce round %d %-13s %" PRId64 " x %d B: %.2f s, %.0f records/s, %.1f MB/s",
            run + 1, mode_name[mode], n, VALUE_SIZE, secs, rate, rate * VALUE_SIZE / 1e6);
