@@ -332,6 +332,10 @@ int main(int argc, char **argv)
         poll_once(a, seen, 20);
     }
     int64_t moved = rt_now_ms() - killed;
+    /* C sent no LeaveGroup: the coordinator may only notice it by its session
+     * timeout (6 s, less a heartbeat interval of slack) */
+    RT_CHECK(moved >= 5000, "step 3: C's partitions moved %" PRId64 " ms after SIGKILL, "
+             "before its session timeout", moved);
     deadline = rt_now_ms() + 30000;
     while (g_hash_table_size(seen) < NPART * PER_PART || !consumed_all(a)) {
         if (rt_now_ms() > deadline)
