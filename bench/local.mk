@@ -58,3 +58,13 @@ EXTRA_PROGRAMS += bench/bench-cleaner
 bench_targets += bench/bench-cleaner$(EXEEXT)
 bench_bench_cleaner_SOURCES = bench/bench-cleaner.c
 bench_bench_cleaner_LDADD = libbroker.la libcommon.la $(GLIB_LIBS)
+
+# eos-group-bench: 3-member rebalance time; acks=all vs idempotent vs transactional
+# produce throughput, librdkafka against a real rill-broker (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/eos-group-bench
+bench_targets += bench/eos-group-bench$(EXEEXT)
+bench_eos_group_bench_SOURCES = bench/eos-group-bench.c \
+	tests/integration/harness.c tests/integration/harness.h \
+	tests/integration/kafka-util.c tests/integration/kafka-util.h
+bench_eos_group_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+bench_eos_group_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)

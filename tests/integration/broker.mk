@@ -16,7 +16,8 @@ broker_itests_c = \
 	tests/integration/0151-txn-kill9-atomicity \
 	tests/integration/0100-consumer-group \
 	tests/integration/0102-static-membership \
-	tests/integration/0103-cooperative-rebalance
+	tests/integration/0103-cooperative-rebalance \
+	tests/integration/0105-group-member-faults
 check_PROGRAMS += $(broker_itests_c)
 tests_integration_0002_librdkafka_roundtrip_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0002_librdkafka_roundtrip_LDADD = $(ITEST_LIBS)
@@ -34,6 +35,8 @@ tests_integration_0102_static_membership_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0102_static_membership_LDADD = $(ITEST_LIBS)
 tests_integration_0103_cooperative_rebalance_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0103_cooperative_rebalance_LDADD = $(ITEST_LIBS)
+tests_integration_0105_group_member_faults_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0105_group_member_faults_LDADD = $(ITEST_LIBS)
 
 broker_itests_sh = \
 	tests/integration/0001-broker-cli.sh \
@@ -43,10 +46,11 @@ broker_itests_sh = \
 	tests/integration/0007-torn-tail.sh \
 	tests/integration/0009-malformed-input.sh \
 	tests/integration/0011-metrics.sh \
-	tests/integration/0101-kafka-python-group.sh
+	tests/integration/0101-kafka-python-group.sh \
+	tests/integration/0104-kafkajs-group.sh
 EXTRA_DIST += $(broker_itests_sh) tests/integration/malformed.py tests/integration/group.py \
 	tests/integration/metrics.py tests/js/package.json \
-	tests/js/package-lock.json tests/js/roundtrip.js tests/integration/roundtrip.py
+	tests/js/package-lock.json tests/js/roundtrip.js tests/js/group.js tests/integration/roundtrip.py
 
 # The broker's integration tests need the program: build it before they run.
 TESTS += $(broker_itests_c) $(broker_itests_sh)
