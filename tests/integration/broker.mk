@@ -13,6 +13,7 @@ broker_itests_c = \
 	tests/integration/0006-restart-durability \
 	tests/integration/0008-retention-delete-records \
 	tests/integration/0150-idempotence-transactions \
+	tests/integration/0152-txn-consume-transform-produce \
 	tests/integration/0151-txn-kill9-atomicity \
 	tests/integration/0100-consumer-group \
 	tests/integration/0102-static-membership \
@@ -27,6 +28,8 @@ tests_integration_0008_retention_delete_records_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0008_retention_delete_records_LDADD = $(ITEST_LIBS)
 tests_integration_0150_idempotence_transactions_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0150_idempotence_transactions_LDADD = $(ITEST_LIBS)
+tests_integration_0152_txn_consume_transform_produce_CFLAGS = $(ITEST_CFLAGS)
+tests_integration_0152_txn_consume_transform_produce_LDADD = $(ITEST_LIBS)
 tests_integration_0151_txn_kill9_atomicity_CFLAGS = $(ITEST_CFLAGS)
 tests_integration_0151_txn_kill9_atomicity_LDADD = $(ITEST_LIBS)
 tests_integration_0100_consumer_group_CFLAGS = $(ITEST_CFLAGS)
