@@ -17,11 +17,15 @@
  * state is ERROR (or about to be, while threads stop); the listener sees
  * every change, in order (transitions are serialised by listener_lock, and
  * the listener runs outside app->lock so that it may read the app). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
 
 #include <rill/app.h>
+#include <rill/topology.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -123,6 +127,42 @@ static rill__ts_policy_t ts_policy_of(const char *name)
     return RILL__TS_FAIL;
 }
 
+/* Describe mode (see rill_app_new in rill/app.h): prints the topology and
+ * exits when RILL_DESCRIBE is set; returns otherwise. */
+static void describe_if_asked(rill_topology_t *topology, const rill_config_t *config)
+{
+    const char *mode = g_getenv("RILL_DESCRIBE");
+    if (mode == NULL || *mode == '\0')
+        return;
+    rill_describe_format_t format;
+    if (g_ascii_strcasecmp(mode, "text") == 0) {
+        format = RILL_DESCRIBE_TEXT;
+    } else if (g_ascii_strcasecmp(mode, "dot") == 0) {
+        format = RILL_DESCRIBE_DOT;
+    } else {
+        fprintf(stderr, "rill: RILL_DESCRIBE=%s: expected 'text' or 'dot'\n", mode);
+        exit(2);
+    }
+    const char *id = rill_config_get(config, RILL_CONFIG_APPLICATION_ID);
+    if (id != NULL && *id != '\0')
+        rill__topology_set_application_id(topology, id);
+    const char *path = g_getenv("RILL_DESCRIBE_OUTPUT");
+    FILE *out = path != NULL && *path != '\0' ? fopen(path, "w") : stdout;
+    if (out == NULL) {
+        fprintf(stderr, "rill: RILL_DESCRIBE_OUTPUT=%s: %s\n", path, g_strerror(errno));
+        exit(2);
+    }
+    char *text = rill_topology_describe(topology, format);
+    bool ok = fputs(text, out) >= 0;
+    rill_free(text);
+    ok = (out == stdout ? fflush(out) : fclose(out)) == 0 && ok;
+    if (!ok) {
+        fprintf(stderr, "rill: writing the topology description: %s\n", g_strerror(errno));
+        exit(2);
+    }
+    exit(0);
+}
+
 rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
                          rill_error_t **error)
 {
@@ -130,6 +170,7 @@ rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
         rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_app_new: NULL topology or config");
         return NULL;
     }
+    describe_if_asked(topology, config);
     if (rill_config_validate(config, error) != RILL_OK)
         return NULL;
     int subs = rill__topology_subtopology_count(topology);
