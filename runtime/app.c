@@ -420,6 +420,18 @@ static rill_err_t metrics_start(rill_app_t *app, rill_error_t **error)
         "null_key (a keyed operator cannot use it), invalid_timestamp "
         "(LogAndSkipOnInvalidTimestamp)",
         RILL_METRIC_COUNTER, dropped_labels, NULL, 0);
+    static const char *const store_labels[] = {"application_id", "thread", "task", "store",
+                                               NULL};
+    m->store_keys = rill__metrics_family(
+        m->registry, "rill_app_store_keys",
+        "Approximate keys in a task's state store (RocksDB: rocksdb.estimate-num-keys; "
+        "refreshed every second)",
+        RILL_METRIC_GAUGE, store_labels, NULL, 0);
+    m->store_bytes = rill__metrics_family(
+        m->registry, "rill_app_store_bytes",
+        "Approximate bytes of a task's state store (RocksDB: SST files + memtables; memory "
+        "stores: keys + values; refreshed every second)",
+        RILL_METRIC_GAUGE, store_labels, NULL, 0);
     app->state_probes = state_probes_of(app);
     for (guint i = 0; i < G_N_ELEMENTS(state_names); i++) {
         const char *values[] = {app->application_id, state_names[i], NULL};

@@ -62,6 +62,7 @@ typedef struct lag_probe {
     char *topic;
     int32_t partition;
     char partition_str[16];
+    int64_t start; /* where consumption starts, before the first record (-1: not known yet) */
 } lag_probe_t;
 
 /* A task and its inputs. */
@@ -77,6 +78,7 @@ typedef struct slot {
     rill_metric_t *m_skipped;
     rill_metric_t *m_dead_lettered;
     rill_metric_t *m_dropped[RILL__DROP_REASON_COUNT];
+    GPtrArray *store_names;  /* char *: stores with size children (removed with the task) */
     rill__task_stats_t seen; /* task stats already added to the counters */
     GPtrArray *lags;         /* lag_probe_t*, NULL: not registered */
 } slot_t;
@@ -98,6 +100,7 @@ struct rill__thread {
     rill_error_t *error;
     int64_t next_commit_ms;
     int64_t last_punctuate_ms;
+    int64_t next_sizes_ms; /* next refresh of the store size gauges (every SIZES_EVERY_MS) */
     GArray *commit_tps; /* rill__tp_t scratch */
     /* stats, read by other threads without a lock */
     uint64_t processed;
@@ -135,7 +138,9 @@ static gboolean key_equal(gconstpointer a, gconstpointer b)
 static double lag_value(void *ud)
 {
     const lag_probe_t *probe = ud;
-    int64_t lag = rill__kconsumer_lag(probe->consumer, probe->topic, probe->partition);
+    lag_probe_t *probe_mut = ud; /* start is only used by this callback, under the registry lock */
+    int64_t lag =
+        rill__kconsumer_lag(probe->consumer, probe->topic, probe->partition, &probe_mut->start);
     return lag < 0 ? NAN : (double)lag;
 }
 
@@ -168,6 +173,7 @@ static void slot_metrics_add(slot_t *slot)
         probe->consumer = thread->consumer;
         probe->topic = g_strdup(g_array_index(slot->inputs, input_t, i).topic);
         probe->partition = slot->partition;
+        probe->start = -1;
         g_snprintf(probe->partition_str, sizeof(probe->partition_str), "%d",
                    (int)slot->partition);
         const char *values[] = {id, thread->name, probe->topic, probe->partition_str};
@@ -193,6 +199,14 @@ static void slot_metrics_remove(slot_t *slot)
                             (const char *[]){id, thread->name, task, rill__drop_reason_name(r)});
         slot->m_dropped[r] = NULL;
     }
+    for (guint i = 0; slot->store_names && i < slot->store_names->len; i++) {
+        const char *values[] = {id, thread->name, task, slot->store_names->pdata[i]};
+        rill__metric_remove(m->store_keys, values);
+        rill__metric_remove(m->store_bytes, values);
+    }
+    if (slot->store_names)
+        g_ptr_array_free(slot->store_names, TRUE);
+    slot->store_names = NULL;
     for (guint i = 0; i < slot->lags->len; i++) {
         lag_probe_t *probe = slot->lags->pdata[i];
         const char *values[] = {id, thread->name, probe->topic, probe->partition_str};
@@ -221,6 +235,32 @@ static void slot_metrics_sync(slot_t *slot)
         if (now.dropped[r] != slot->seen.dropped[r])
             rill__metric_inc(slot->m_dropped[r], (double)(now.dropped[r] - slot->seen.dropped[r]));
     slot->seen = now;
+}
+
+/* Sets a store's size gauges (rill__task_store_sizes' callback; ud: the slot). */
+static void slot_store_size(void *ud, const char *store, uint64_t keys, uint64_t bytes)
+{
+    slot_t *slot = ud;
+    rill__app_metrics_t *m = &slot->thread->app->metrics;
+    const char *values[] = {slot->thread->app->application_id, slot->thread->name,
+                            rill__task_id(slot->task), store};
+    rill__metric_set(rill__metric_child(m->store_keys, values), (double)keys);
+    rill__metric_set(rill__metric_child(m->store_bytes, values), (double)bytes);
+    for (guint i = 0; i < slot->store_names->len; i++)
+        if (strcmp(slot->store_names->pdata[i], store) == 0)
+            return;
+    g_ptr_array_add(slot->store_names, g_strdup(store));
+}
+
+/* Refreshes the task's store size gauges (on the thread that owns the
+ * stores: they are never read from the scrape thread). */
+static void slot_metrics_sizes(slot_t *slot)
+{
+    if (!slot->m_consumed)
+        return;
+    if (!slot->store_names)
+        slot->store_names = g_ptr_array_new_with_free_func(g_free);
+    rill__task_store_sizes(slot->task, slot_store_size, slot);
 }
 
 /* Restores count their records: env.changelog_read wraps the Kafka one
@@ -599,8 +639,15 @@ static rill_err_t on_record(void *ud, const rill__raw_record_t *record, rill_err
 
 /* ---- the loop ---- */
 
+/* Store sizes are estimates read from RocksDB properties: once a second is enough. */
+#define SIZES_EVERY_MS 1000
+
 static void punctuate(rill__thread_t *thread, int64_t wall_ms)
 {
+    int64_t now = rill__clock_mono_ms();
+    bool sizes = thread->m_produced != NULL && now >= thread->next_sizes_ms;
+    if (sizes)
+        thread->next_sizes_ms = now + SIZES_EVERY_MS;
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, thread->slots);
@@ -610,6 +657,8 @@ static void punctuate(rill__thread_t *thread, int64_t wall_ms)
         if (rill__task_punctuate(slot->task, wall_ms, &error) != RILL_OK)
             fail(thread, error);
         slot_metrics_sync(slot);
+        if (sizes)
+            slot_metrics_sizes(slot);
     }
     if (thread->m_invalid_ts) {
         uint64_t skipped = __atomic_load_n(&thread->skipped, __ATOMIC_RELAXED);

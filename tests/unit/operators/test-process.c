@@ -6,7 +6,10 @@
  * with a store. */
 #include "config.h"
 
+#include <stdlib.h>
+
 #include "tests/unit/operators/helpers.h"
+#include "runtime/node.h"
 
 typedef struct instances {
     int opened;
@@ -513,6 +516,80 @@ static void test_process__transform_values_with_a_store(void **state)
     assert_int_equal(open, 0);
 }
 
+/* ---- store sizes, as the app's metrics read them ----------------------------- */
+
+rill__pnode_t *rill__context_pnode(rill_context_t *context); /* operators/process.c */
+
+typedef struct sizes {
+    char *store;
+    uint64_t keys, bytes;
+    int calls;
+} sizes_t;
+
+static void note_size(void *ud, const char *store, uint64_t keys, uint64_t bytes)
+{
+    sizes_t *sizes = ud;
+    g_free(sizes->store);
+    sizes->store = g_strdup(store);
+    sizes->keys = keys;
+    sizes->bytes = bytes;
+    sizes->calls++;
+}
+
+/* Puts key = value into "kv", then reads the task's store sizes. */
+static rill_err_t put_and_measure(rill_context_t *context, const rill_record_t *record,
+                                  void *state, rill_error_t **error)
+{
+    rill_store_t *store = rill_context_get_store(context, "kv");
+    size_t key_len, value_len;
+    const void *key = rill_value_bytes(rill_record_key(record), &key_len);
+    const void *value = rill_value_bytes(rill_record_value(record), &value_len);
+    if (rill_store_put(store, key, key_len, value, value_len, error) != RILL_OK)
+        return RILL_ERR_STORE;
+    sizes_t *sizes = state;
+    sizes->calls = 0;
+    rill__task_store_sizes(rill__context_pnode(context)->task, note_size, sizes);
+    return RILL_OK;
+}
+
+static void store_sizes(const char *state_dir, sizes_t *sizes)
+{
+    rill_builder_t *builder = rill_builder_new();
+    rill_processor_t processor = {.init = state_is_user_data, .process = put_and_measure,
+                                  .user_data = sizes};
+    const char *const stores[] = {"kv", NULL};
+    rill_stream_process(string_stream(builder, "in"), &processor, stores, "measure");
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    rill_driver_config_t config = {.state_dir = state_dir};
+    rill_driver_t *driver = rill_driver_new(topology, &config, NULL);
+    pipe_ok(driver, "in", "a", "12345");
+    pipe_ok(driver, "in", "bb", "1");
+    pipe_ok(driver, "in", "a", "123"); /* an overwrite */
+    stop(driver, topology);
+}
+
+/* rill__task_store_sizes (what rill_app_store_keys / _bytes show): one call
+ * per store of the task, exact for memory stores, estimates for RocksDB. */
+static void test_process__store_sizes_for_metrics(void **state)
+{
+    sizes_t sizes = {0};
+    store_sizes(NULL, &sizes); /* no state.dir: a memory store */
+    assert_int_equal(sizes.calls, 1);
+    assert_string_equal(sizes.store, "kv");
+    assert_int_equal(sizes.keys, 2);
+    assert_int_equal(sizes.bytes, strlen("a") + strlen("123") + strlen("bb") + strlen("1"));
+    g_autofree char *dir = g_dir_make_tmp("rill-test-sizes-XXXXXX", NULL);
+    assert_non_null(dir);
+    store_sizes(dir, &sizes); /* RocksDB: the memtable holds 3 entries for 2 keys */
+    assert_int_equal(sizes.calls, 1);
+    assert_in_range(sizes.keys, 2, 3);
+    assert_true(sizes.bytes > 0);
+    g_free(sizes.store);
+    g_autofree char *rm = g_strdup_printf("rm -rf '%s'", dir);
+    assert_int_equal(system(rm), 0);
+}
+
 static void test_process__transform_values_requires_transform(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
@@ -582,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_process__forward_to_named_child),
         cmocka_unit_test(test_process__transform_values_with_a_store),
         cmocka_unit_test(test_process__transform_values_requires_transform),
+        cmocka_unit_test(test_process__store_sizes_for_metrics),
         cmocka_unit_test(test_process__requires_process_callback),
         cmocka_unit_test(test_process__forward_with_new_headers),
     };
