@@ -146,14 +146,6 @@ void *rill__task_state(const rill_task_t *task);
 void rill__task_set_state(rill_task_t *task, void *state,
                           rill_err_t (*flush)(void *state, rill_error_t **error),
                           void (*free_fn)(void *state));
-/* The sizes of the task's state stores, for metrics: the store set
- * (operators/state.c) registers sizes() next to its state, and
- * rill__task_store_sizes calls fn once per store (nothing without stores).
- * Estimates: keys as the store counts them, bytes of its innermost layer. */
-typedef void (*rill__store_size_fn)(void *ud, const char *store, uint64_t keys, uint64_t bytes);
-void rill__task_set_state_sizes(rill_task_t *task,
-                                void (*sizes)(void *state, rill__store_size_fn fn, void *ud));
-void rill__task_store_sizes(rill_task_t *task, rill__store_size_fn fn, void *ud);
 /* Marks the task as closing dirty (a crash, a failure): rill__task_destroy
  * then drops what its caches hold and what was not committed instead of
  * writing it out (the state it leaves must be restored). */
@@ -188,6 +180,14 @@ typedef struct rill__task_stats {
     uint64_t dropped[RILL__DROP_REASON_COUNT];
 } rill__task_stats_t;
 void rill__task_stats(const rill_task_t *task, rill__task_stats_t *stats);
+/* The sizes of the task's state stores, for metrics: the store set
+ * (operators/state.c) registers sizes() next to its state, and
+ * rill__task_store_sizes calls fn once per store (nothing without stores).
+ * Estimates: keys as the store counts them, bytes of its innermost layer. */
+typedef void (*rill__store_size_fn)(void *ud, const char *store, uint64_t keys, uint64_t bytes);
+void rill__task_set_state_sizes(rill_task_t *task,
+                                void (*sizes)(void *state, rill__store_size_fn fn, void *ud));
+void rill__task_store_sizes(rill_task_t *task, rill__store_size_fn fn, void *ud);
 /* The task's stream time (max timestamp seen), -1 before the first record. */
 int64_t rill__task_stream_time(const rill_task_t *task);
 void rill__task_destroy(rill_task_t *task);
