@@ -31,6 +31,7 @@ typedef struct rill__app_metrics {
     rill_metrics_t *registry;                /* NULL: metrics off */
     rill_metric_family_t *consumed;          /* counter {application_id, thread, task} */
     rill_metric_family_t *produced;          /* counter {application_id, thread} */
+    rill_metric_family_t *sent;              /* counter {application_id, thread, task} */
     rill_metric_family_t *process_latency;   /* histogram {application_id, thread} */
     rill_metric_family_t *commit_latency;    /* histogram {application_id, thread} */
     rill_metric_family_t *commits;           /* counter {application_id, thread} */

@@ -385,6 +385,10 @@ static rill_err_t metrics_start(rill_app_t *app, rill_error_t **error)
     m->produced = rill__metrics_family(m->registry, "rill_app_records_produced_total",
                                        "Records the thread produced and the brokers acknowledged",
                                        RILL_METRIC_COUNTER, thread_labels, NULL, 0);
+    m->sent = rill__metrics_family(m->registry, "rill_app_records_sent_total",
+                                   "Records the task's sinks handed to the producer (records "
+                                   "out, per task; acknowledged ones: records_produced_total)",
+                                   RILL_METRIC_COUNTER, task_labels, NULL, 0);
     m->process_latency = rill__metrics_family(
         m->registry, "rill_app_process_latency_seconds",
         "Mean processing time per record of each poll batch (one sample per batch)",

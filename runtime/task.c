@@ -353,6 +353,7 @@ static rill_err_t sink_process(rill__pnode_t *pnode, const rill_record_t *record
         rill_error_prefix(&cause, "sink %s (topic %s): ", pnode->node->name, topic);
         return sink_fail(task, cause, error);
     }
+    task->stats.sent++;
     return RILL_OK;
 }
 

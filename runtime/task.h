@@ -175,6 +175,7 @@ typedef struct rill__task_stats {
     uint64_t processed;     /* input records handed to rill__task_process */
     uint64_t skipped;       /* records dropped by a log-and-continue handler */
     uint64_t dead_lettered; /* records sent to the dead-letter topic */
+    uint64_t sent;          /* records the task's sinks handed to env.sink (records out) */
     /* records dropped, by reason (log-and-continue skips are also counted
      * here, under their stage's reason) */
     uint64_t dropped[RILL__DROP_REASON_COUNT];

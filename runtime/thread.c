@@ -34,9 +34,12 @@
  * destroyed); per record it only adds to the task's consumed counter.
  * Processing latency is one sample per poll batch (the batch's processing
  * time over its record count: two clock reads per batch, none per record).
- * Error counters are copied from the task's stats on the thread itself,
- * every punctuation round (10 ms). Lag and produced are read at scrape time
- * from librdkafka's local state; lag children go before the consumer does. */
+ * Error and dropped-record counters are copied from the task's stats on the
+ * thread itself, every punctuation round (10 ms); store sizes are read there
+ * too, once a second (a scrape must not touch a store a closing task frees).
+ * Lag and produced are read at scrape time from librdkafka (lag before a
+ * partition's first record asks the broker once where consumption starts);
+ * lag children go before the consumer does. */
 #include <math.h>
 #include <string.h>
 
@@ -75,6 +78,7 @@ typedef struct slot {
     bool assigned;  /* still in the current assignment (scratch for revoke) */
     /* metrics (NULL / empty: off or not registered yet) */
     rill_metric_t *m_consumed;
+    rill_metric_t *m_sent;
     rill_metric_t *m_skipped;
     rill_metric_t *m_dead_lettered;
     rill_metric_t *m_dropped[RILL__DROP_REASON_COUNT];
@@ -160,6 +164,7 @@ static void slot_metrics_add(slot_t *slot)
     const char *id = thread->app->application_id;
     const char *task = rill__task_id(slot->task);
     slot->m_consumed = rill__metric_child(m->consumed, (const char *[]){id, thread->name, task});
+    slot->m_sent = rill__metric_child(m->sent, (const char *[]){id, thread->name, task});
     slot->m_skipped =
         rill__metric_child(m->errors, (const char *[]){id, thread->name, task, "skipped"});
     slot->m_dead_lettered =
@@ -192,6 +197,7 @@ static void slot_metrics_remove(slot_t *slot)
     const char *id = thread->app->application_id;
     const char *task = rill__task_id(slot->task);
     rill__metric_remove(m->consumed, (const char *[]){id, thread->name, task});
+    rill__metric_remove(m->sent, (const char *[]){id, thread->name, task});
     rill__metric_remove(m->errors, (const char *[]){id, thread->name, task, "skipped"});
     rill__metric_remove(m->errors, (const char *[]){id, thread->name, task, "dead_lettered"});
     for (int r = 0; r < RILL__DROP_REASON_COUNT; r++) {
@@ -216,7 +222,7 @@ static void slot_metrics_remove(slot_t *slot)
     }
     g_ptr_array_free(slot->lags, TRUE);
     slot->lags = NULL;
-    slot->m_consumed = slot->m_skipped = slot->m_dead_lettered = NULL;
+    slot->m_consumed = slot->m_sent = slot->m_skipped = slot->m_dead_lettered = NULL;
 }
 
 /* Adds what the task's stats gained since last time to its error counters. */
@@ -231,6 +237,8 @@ static void slot_metrics_sync(slot_t *slot)
     if (now.dead_lettered != slot->seen.dead_lettered)
         rill__metric_inc(slot->m_dead_lettered,
                          (double)(now.dead_lettered - slot->seen.dead_lettered));
+    if (now.sent != slot->seen.sent)
+        rill__metric_inc(slot->m_sent, (double)(now.sent - slot->seen.sent));
     for (int r = 0; r < RILL__DROP_REASON_COUNT; r++)
         if (now.dropped[r] != slot->seen.dropped[r])
             rill__metric_inc(slot->m_dropped[r], (double)(now.dropped[r] - slot->seen.dropped[r]));

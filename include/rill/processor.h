@@ -31,8 +31,8 @@
  * time it sees; for wall-clock time, the wall clock then. Stream-time
  * punctuators fire after the record that moved stream time has gone through
  * the processor; stream time never goes back, so an out-of-order record
- * fires nothing. Within a task, due punctuators fire in the order they were
- * scheduled; stream-time ones before wall-clock ones.
+ * fires nothing. Within an instance, due punctuators fire in the order they
+ * were scheduled, stream-time ones before wall-clock ones.
  *
  * Thread: every callback of an instance runs on the thread of its task. */
 #ifndef RILL_PROCESSOR_H

@@ -4,7 +4,7 @@
 # (empty input topic) the lag of every input partition is already 0, not
 # NaN. Once it routed N records, GET /metrics says N consumed and N
 # produced, at least one commit, consumer lag 0 on every input partition,
-# N/5 dead-lettered, the RUNNING state, and latency samples; every line
+# N/5 dead-lettered (the other 4N/5 sent by the tasks' sinks), the RUNNING state, and latency samples; every line
 # parses as the Prometheus text format (a # TYPE before each family's
 # samples, no duplicate series), every rill_app_* family is declared, and
 # rill_app_dropped_records_total has every reason for every task (0 here).
@@ -106,6 +106,8 @@ lags = [(l, v) for k, l, v in samples if k == "rill_app_consumer_lag_records"]
 running = total("rill_app_state", state="RUNNING")
 if consumed != n: problems.append("consumed %g != %g" % (consumed, n))
 if produced != n: problems.append("produced %g != %g" % (produced, n))
+sent = total("rill_app_records_sent_total", application_id="router-0204")
+if sent != n * 4 / 5: problems.append("sent by the sinks %g != %g" % (sent, n * 4 / 5))
 if commits < 1: problems.append("no commit yet")
 if commit_samples != commits: problems.append("commit latency samples %g != commits %g" % (commit_samples, commits))
 if process_samples < 1: problems.append("no processing latency sample")
@@ -118,6 +120,7 @@ if running != 1: problems.append("state RUNNING gauge %g" % running)
 tasks = {l["task"] for k, l, v in samples if k == "rill_app_records_consumed_total"}
 if tasks != {"0_0", "0_1", "0_2"}: problems.append("tasks %s" % sorted(tasks))
 families = {"rill_app_records_consumed_total": "counter", "rill_app_records_produced_total": "counter",
+            "rill_app_records_sent_total": "counter",
             "rill_app_process_latency_seconds": "histogram", "rill_app_commit_latency_seconds": "histogram",
             "rill_app_commits_total": "counter", "rill_app_consumer_lag_records": "gauge",
             "rill_app_errors_total": "counter", "rill_app_state": "gauge",

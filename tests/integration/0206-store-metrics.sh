@@ -6,8 +6,9 @@
 # "counts", summed over its tasks 1_0..1_2, is at least the number of
 # distinct words and at most the number of updates written (an estimate:
 # RocksDB's estimate-num-keys counts overwrites not yet compacted), each of
-# those tasks reports bytes > 0, and the families parse; no record was
-# dropped (every reason present, 0).
+# those tasks reports bytes > 0, and the families parse; the tasks of
+# sub-topology 0 sent one repartition record per word (records out); no
+# record was dropped (every reason present, 0).
 . "$RILL_SRCDIR/tests/integration/lib.sh"
 . "$RILL_SRCDIR/tests/integration/runtime-lib.sh"
 . "$RILL_SRCDIR/tests/integration/wordcount-lib.sh"
@@ -61,6 +62,11 @@ else:
     if not distinct <= sum(keys.values()) <= updates:
         problems.append("keys %g not in [%d, %d]" % (sum(keys.values()), distinct, updates))
     if any(v <= 0 for v in size.values()): problems.append("bytes %s" % size)
+    sent = {l["task"]: v for k, l, v in samples if k == "rill_app_records_sent_total"}
+    repartitioned = sum(v for t, v in sent.items() if t.startswith("0_"))
+    if repartitioned != updates: problems.append("words sent to the repartition topic %g != %d" % (repartitioned, updates))
+    if not 0 < sum(v for t, v in sent.items() if t.startswith("1_")) <= updates:
+        problems.append("count updates sent %s" % sent)
     dropped = {(l["task"], l["reason"]): v for k, l, v in samples if k == "rill_app_dropped_records_total"}
     tasks = {"0_0", "0_1", "0_2", "1_0", "1_1", "1_2"}
     reasons = {"late", "deserialization", "processing", "production", "null_key", "invalid_timestamp"}
