@@ -40,6 +40,8 @@ typedef struct rill__app_metrics {
     rill_metric_family_t *state;             /* gauge {application_id, state} */
     rill_metric_family_t *restored;          /* counter {application_id, thread, changelog} */
     rill_metric_family_t *dropped; /* counter {application_id, thread, task, reason} */
+    rill_metric_family_t *restore_planned;   /* counter {application_id, thread, changelog} */
+    rill_metric_family_t *restore_remaining; /* gauge {application_id, thread, changelog} */
     rill_metric_family_t *store_keys;  /* gauge {application_id, thread, task, store} */
     rill_metric_family_t *store_bytes; /* gauge {application_id, thread, task, store} */
     int port;                                /* bound port, -1: none */

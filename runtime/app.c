@@ -436,6 +436,15 @@ static rill_err_t metrics_start(rill_app_t *app, rill_error_t **error)
         "Approximate bytes of a task's state store (RocksDB: SST files + memtables; memory "
         "stores: keys + values; refreshed every second)",
         RILL_METRIC_GAUGE, store_labels, NULL, 0);
+    m->restore_planned = rill__metrics_family(
+        m->registry, "rill_app_restore_planned_records_total",
+        "Changelog records restores set out to replay (end offset - start offset of each "
+        "partition restored); progress = restored / planned",
+        RILL_METRIC_COUNTER, restore_labels, NULL, 0);
+    m->restore_remaining = rill__metrics_family(
+        m->registry, "rill_app_restore_remaining_records",
+        "Changelog records the restores in progress have still to replay (0 when done)",
+        RILL_METRIC_GAUGE, restore_labels, NULL, 0);
     app->state_probes = state_probes_of(app);
     for (guint i = 0; i < G_N_ELEMENTS(state_names); i++) {
         const char *values[] = {app->application_id, state_names[i], NULL};

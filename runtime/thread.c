@@ -272,9 +272,15 @@ static void slot_metrics_sizes(slot_t *slot)
 }
 
 /* Restores count their records: env.changelog_read wraps the Kafka one
- * (looking the child up once per restored partition, not per record). */
+ * (looking the children up once per restored partition, not per record).
+ * Progress: a restore of [from, end) adds end - from to planned and to
+ * remaining, each record takes one off remaining, and what is left at the
+ * end (offsets compaction removed) is taken off then, so remaining goes
+ * back to exactly 0 when every restore of the changelog is done. */
 typedef struct restore_count {
     rill_metric_t *restored;
+    rill_metric_t *remaining;
+    int64_t left; /* this restore's part of remaining */
     rill_err_t (*fn)(void *fn_ud, const rill__raw_record_t *record, rill_error_t **error);
     void *fn_ud;
 } restore_count_t;
@@ -284,8 +290,13 @@ static rill_err_t restore_count_record(void *ud, const rill__raw_record_t *recor
 {
     restore_count_t *count = ud;
     rill_err_t rc = count->fn(count->fn_ud, record, error);
-    if (rc == RILL_OK)
+    if (rc == RILL_OK) {
         rill__metric_inc(count->restored, 1);
+        if (count->left > 0) {
+            count->left--;
+            rill__metric_inc(count->remaining, -1);
+        }
+    }
     return rc;
 }
 
@@ -297,11 +308,24 @@ static rill_err_t changelog_read_counted(void *ud, const char *topic, int32_t pa
                                          void *fn_ud, int64_t *end_offset, rill_error_t **error)
 {
     rill__thread_t *thread = ud;
+    rill__app_metrics_t *m = &thread->app->metrics;
     const char *values[] = {thread->app->application_id, thread->name, topic};
     g_hash_table_add(thread->restore_topics, g_strdup(topic));
-    restore_count_t count = {rill__metric_child(thread->app->metrics.restored, values), fn, fn_ud};
-    return rill__kafka_changelog_read(thread->app->config, topic, partition, from,
-                                      restore_count_record, &count, end_offset, error);
+    restore_count_t count = {.restored = rill__metric_child(m->restored, values),
+                             .remaining = rill__metric_child(m->restore_remaining, values),
+                             .fn = fn,
+                             .fn_ud = fn_ud};
+    int64_t end = rill__kconsumer_end_offset(thread->consumer, topic, partition);
+    if (end > from) { /* unknown (-1): progress shows restored records only */
+        count.left = end - from;
+        rill__metric_inc(rill__metric_child(m->restore_planned, values), (double)count.left);
+        rill__metric_inc(count.remaining, (double)count.left);
+    }
+    rill_err_t rc = rill__kafka_changelog_read(thread->app->config, topic, partition, from,
+                                               restore_count_record, &count, end_offset, error);
+    if (count.left > 0)
+        rill__metric_inc(count.remaining, -(double)count.left);
+    return rc;
 }
 
 static void thread_metrics_add(rill__thread_t *thread)
@@ -338,9 +362,12 @@ static void thread_metrics_remove(rill__thread_t *thread)
     GHashTableIter it;
     gpointer topic;
     g_hash_table_iter_init(&it, thread->restore_topics);
-    while (g_hash_table_iter_next(&it, &topic, NULL))
-        rill__metric_remove(m->restored,
-                            (const char *[]){thread->app->application_id, thread->name, topic});
+    while (g_hash_table_iter_next(&it, &topic, NULL)) {
+        const char *restore_values[] = {thread->app->application_id, thread->name, topic};
+        rill__metric_remove(m->restored, restore_values);
+        rill__metric_remove(m->restore_planned, restore_values);
+        rill__metric_remove(m->restore_remaining, restore_values);
+    }
     g_hash_table_destroy(thread->restore_topics);
     thread->restore_topics = NULL;
     thread->m_produced = NULL;

@@ -274,6 +274,16 @@ static int64_t start_offset(rill__kconsumer_t *consumer, const char *topic, int3
     return -1; /* "error": consumption would fail, there is no start */
 }
 
+int64_t rill__kconsumer_end_offset(rill__kconsumer_t *consumer, const char *topic,
+                                   int32_t partition)
+{
+    int64_t low = -1, high = -1;
+    if (rd_kafka_query_watermark_offsets(consumer->rk, topic, partition, &low, &high,
+                                         LAG_LOOKUP_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    return high;
+}
+
 int64_t rill__kconsumer_lag(rill__kconsumer_t *consumer, const char *topic, int32_t partition,
                             int64_t *start)
 {

@@ -108,6 +108,10 @@ rill_err_t rill__kconsumer_commit(rill__kconsumer_t *consumer, const rill__tp_t 
  * caller at a time per *start. */
 int64_t rill__kconsumer_lag(rill__kconsumer_t *consumer, const char *topic, int32_t partition,
                             int64_t *start);
+/* The high watermark of topic [partition], asked of the broker (bounded
+ * wait), or -1 if it cannot be had. For restore progress. */
+int64_t rill__kconsumer_end_offset(rill__kconsumer_t *consumer, const char *topic,
+                                   int32_t partition);
 
 /* Leaves the group (serving the final revoke) and frees the consumer. */
 void rill__kconsumer_close(rill__kconsumer_t *consumer);

@@ -125,6 +125,8 @@ families = {"rill_app_records_consumed_total": "counter", "rill_app_records_prod
             "rill_app_commits_total": "counter", "rill_app_consumer_lag_records": "gauge",
             "rill_app_errors_total": "counter", "rill_app_state": "gauge",
             "rill_app_restored_records_total": "counter", "rill_app_dropped_records_total": "counter",
+            "rill_app_restore_planned_records_total": "counter",
+            "rill_app_restore_remaining_records": "gauge",
             "rill_app_store_keys": "gauge", "rill_app_store_bytes": "gauge"}
 for name, kind in families.items():
     if typed.get(name) != kind: problems.append("family %s: type %s" % (name, typed.get(name)))
