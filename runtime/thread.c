@@ -66,6 +66,7 @@ typedef struct lag_probe {
     int32_t partition;
     char partition_str[16];
     int64_t start; /* where consumption starts, before the first record (-1: not known yet) */
+    int64_t start_retry_ms; /* monotonic: no lookup of start before then */
 } lag_probe_t;
 
 /* A task and its inputs. */
@@ -139,12 +140,21 @@ static gboolean key_equal(gconstpointer a, gconstpointer b)
 
 /* ---- metrics ---- */
 
+/* A failed lookup of where consumption starts is retried after this, so
+ * that scrapes stay fast while the broker does not answer. */
+#define LAG_START_RETRY_MS 10000
+
+/* Runs at scrape time, under the registry lock (one scrape at a time): the
+ * probe's start fields are this callback's alone. */
 static double lag_value(void *ud)
 {
-    const lag_probe_t *probe = ud;
-    lag_probe_t *probe_mut = ud; /* start is only used by this callback, under the registry lock */
-    int64_t lag =
-        rill__kconsumer_lag(probe->consumer, probe->topic, probe->partition, &probe_mut->start);
+    lag_probe_t *probe = ud;
+    int64_t now = rill__clock_mono_ms();
+    bool lookup = probe->start >= 0 || now >= probe->start_retry_ms;
+    int64_t lag = rill__kconsumer_lag(probe->consumer, probe->topic, probe->partition,
+                                      lookup ? &probe->start : NULL);
+    if (lookup && probe->start < 0)
+        probe->start_retry_ms = now + LAG_START_RETRY_MS;
     return lag < 0 ? NAN : (double)lag;
 }
 
