@@ -110,7 +110,8 @@ RILL_EXPORT rill_err_t rill_context_forward_values_to(rill_context_t *context, c
                                                       int64_t timestamp, rill_error_t **error);
 /* Schedules fn every interval_ms (> 0), from any callback of the instance
  * (init, process, a punctuator); see "Punctuation semantics" above.
- * Scheduling from a punctuator never fires the new one in the same round. */
+ * Each call adds a punctuator (cancel those no longer needed); one scheduled
+ * from a punctuator never fires in the round that is running. */
 RILL_EXPORT rill_err_t rill_context_schedule(rill_context_t *context, int64_t interval_ms,
                                              rill_punctuation_type_t type, rill_punctuate_fn fn,
                                              rill_error_t **error);

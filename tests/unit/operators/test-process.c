@@ -361,6 +361,60 @@ static void test_process__schedule_from_process_and_punctuator(void **state)
     g_string_free(fired.log, TRUE);
 }
 
+/* Two wall-clock punctuators due in the same round: the first cancels the
+ * second, which then does not fire, and forwards to a named child from the
+ * punctuator (there is no input record). */
+static rill_err_t first_tick(rill_context_t *context, int64_t timestamp, void *state,
+                             rill_error_t **error)
+{
+    fired_t *fired = state;
+    note(state, "first", timestamp);
+    if (fired->count == 1 && rill_context_cancel(context, fired->victim, error) != RILL_OK)
+        return RILL_ERR_NOT_FOUND;
+    rill_value_t *value = rill_value_new();
+    rill_value_set_string(value, "from-punctuator", NULL);
+    rill_err_t err =
+        rill_context_forward_values_to(context, "to-b", NULL, NULL, value, timestamp, error);
+    rill_value_destroy(value);
+    return err;
+}
+
+static rill_err_t two_ticks_init(rill_context_t *context, void *user_data, void **state,
+                                 rill_error_t **error)
+{
+    fired_t *fired = user_data;
+    *state = fired;
+    if (rill_context_schedule(context, 100, RILL_PUNCTUATE_WALL_CLOCK, first_tick, error) !=
+        RILL_OK)
+        return RILL_ERR_INVALID_ARG;
+    return rill_context_schedule_cancellable(context, 100, RILL_PUNCTUATE_WALL_CLOCK, victim_tick,
+                                             &fired->victim, error);
+}
+
+static void test_process__cancel_a_later_punctuator_of_the_same_round(void **state)
+{
+    fired_t fired = {.log = g_string_new(NULL)};
+    rill_builder_t *builder = rill_builder_new();
+    rill_processor_t processor = {.init = two_ticks_init, .process = pass, .user_data = &fired};
+    rill_stream_t *ticked =
+        rill_stream_process(string_stream(builder, "in"), &processor, NULL, "ticks");
+    rill_stream_to(ticked, "topic-a", &(rill_produced_t){.name = "to-a"});
+    rill_stream_to(ticked, "topic-b", &(rill_produced_t){.name = "to-b"});
+    rill_topology_t *topology;
+    rill_driver_t *driver = start(builder, &topology);
+    pipe_at(driver, "x", 1);
+    assert_int_equal(rill_driver_advance_wall_clock(driver, 100, NULL), RILL_OK);
+    assert_string_equal(fired.log->str, "first@100");
+    assert_int_equal(rill_driver_advance_wall_clock(driver, 100, NULL), RILL_OK);
+    assert_string_equal(fired.log->str, "first@100 first@200");
+    g_autofree char *a = drain(driver, "topic-a");
+    g_autofree char *b = drain(driver, "topic-b");
+    assert_string_equal(a, "k=x"); /* the punctuator sent to to-b only */
+    assert_string_equal(b, "k=x,~=from-punctuator,~=from-punctuator"); /* k=x: forward() */
+    stop(driver, topology);
+    g_string_free(fired.log, TRUE);
+}
+
 static void test_process__schedule_and_cancel_guards(void **state)
 {
     rill_error_t *error = NULL;
@@ -655,6 +709,7 @@ int main(void)
         cmocka_unit_test(test_process__stream_time_punctuation_boundaries),
         cmocka_unit_test(test_process__wall_clock_punctuation_and_cancellation),
         cmocka_unit_test(test_process__schedule_from_process_and_punctuator),
+        cmocka_unit_test(test_process__cancel_a_later_punctuator_of_the_same_round),
         cmocka_unit_test(test_process__schedule_and_cancel_guards),
         cmocka_unit_test(test_process__forward_to_named_child),
         cmocka_unit_test(test_process__transform_values_with_a_store),
