@@ -371,8 +371,8 @@ RILL_EXPORT rill_err_t rill_context_forward_values(rill_context_t *context,
 RILL_EXPORT rill_err_t rill_context_forward_values_to(rill_context_t *context, const char *child,
                                                       const rill_record_t *base,
                                                       const rill_value_t *key,
-                                                      const rill_value_t *value,
-                                                      int64_t timestamp, rill_error_t **error)
+                                                      const rill_value_t *value, int64_t timestamp,
+                                                      rill_error_t **error)
 {
     if (child == NULL)
         return rill_error_set(error, RILL_ERR_INVALID_ARG,
@@ -403,8 +403,7 @@ RILL_EXPORT rill_err_t rill_context_forward_with_headers(
 RILL_EXPORT rill_err_t rill_context_schedule_cancellable(rill_context_t *context,
                                                          int64_t interval_ms,
                                                          rill_punctuation_type_t type,
-                                                         rill_punctuate_fn fn,
-                                                         uint64_t *punctuator,
+                                                         rill_punctuate_fn fn, uint64_t *punctuator,
                                                          rill_error_t **error)
 {
     if (context == NULL || fn == NULL || interval_ms <= 0 ||

@@ -106,8 +106,8 @@ RILL_EXPORT rill_err_t rill_context_forward_to(rill_context_t *context, const ch
 RILL_EXPORT rill_err_t rill_context_forward_values_to(rill_context_t *context, const char *child,
                                                       const rill_record_t *base,
                                                       const rill_value_t *key,
-                                                      const rill_value_t *value,
-                                                      int64_t timestamp, rill_error_t **error);
+                                                      const rill_value_t *value, int64_t timestamp,
+                                                      rill_error_t **error);
 /* Schedules fn every interval_ms (> 0), from any callback of the instance
  * (init, process, a punctuator); see "Punctuation semantics" above.
  * Each call adds a punctuator (cancel those no longer needed); one scheduled
@@ -120,8 +120,7 @@ RILL_EXPORT rill_err_t rill_context_schedule(rill_context_t *context, int64_t in
 RILL_EXPORT rill_err_t rill_context_schedule_cancellable(rill_context_t *context,
                                                          int64_t interval_ms,
                                                          rill_punctuation_type_t type,
-                                                         rill_punctuate_fn fn,
-                                                         uint64_t *punctuator,
+                                                         rill_punctuate_fn fn, uint64_t *punctuator,
                                                          rill_error_t **error);
 /* Cancels a punctuator from any callback of the instance, including the
  * punctuator itself: it never fires again (not even later in the current
@@ -147,7 +146,7 @@ typedef struct rill_value_transformer {
     rill_err_t (*transform)(rill_context_t *context, const rill_record_t *record, void *state,
                             rill_value_t *out, rill_error_t **error);
     void (*close)(void *state, void *user_data); /* optional */
-    void *user_data; /* borrowed for the topology's life */
+    void *user_data;                             /* borrowed for the topology's life */
 } rill_value_transformer_t;
 
 /* Adds transformer (copied) below stream with the stores named in

@@ -121,7 +121,7 @@ static rill_err_t tick(rill_context_t *context, int64_t timestamp, void *state,
 typedef struct fired {
     GString *log;
     int count;
-    uint64_t self;   /* the punctuator that cancels itself on its 3rd firing */
+    uint64_t self; /* the punctuator that cancels itself on its 3rd firing */
     int self_fired;
     uint64_t victim; /* a punctuator that process() cancels on value "cancel" */
     int cancel_result;
@@ -242,8 +242,7 @@ static rill_err_t wall_init(rill_context_t *context, void *user_data, void **sta
         RILL_OK)
         return RILL_ERR_INVALID_ARG;
     if (rill_context_schedule_cancellable(context, 1000, RILL_PUNCTUATE_WALL_CLOCK,
-                                          self_cancelling_tick, &fired->self,
-                                          error) != RILL_OK)
+                                          self_cancelling_tick, &fired->self, error) != RILL_OK)
         return RILL_ERR_INVALID_ARG;
     return rill_context_schedule_cancellable(context, 500, RILL_PUNCTUATE_WALL_CLOCK, victim_tick,
                                              &fired->victim, error);
@@ -266,8 +265,7 @@ static void test_process__wall_clock_punctuation_and_cancellation(void **state)
 {
     fired_t fired = {.log = g_string_new(NULL)};
     rill_builder_t *builder = rill_builder_new();
-    rill_processor_t processor = {.init = wall_init, .process = wall_process,
-                                  .user_data = &fired};
+    rill_processor_t processor = {.init = wall_init, .process = wall_process, .user_data = &fired};
     rill_stream_process(string_stream(builder, "in"), &processor, NULL, "clock");
     rill_error_t *error = NULL;
     rill_topology_t *topology = rill_builder_build(builder, &error);
@@ -344,8 +342,8 @@ static void test_process__schedule_from_process_and_punctuator(void **state)
 {
     fired_t fired = {.log = g_string_new(NULL)};
     rill_builder_t *builder = rill_builder_new();
-    rill_processor_t processor = {.init = state_is_user_data, .process = schedule_on_first,
-                                  .user_data = &fired};
+    rill_processor_t processor = {
+        .init = state_is_user_data, .process = schedule_on_first, .user_data = &fired};
     rill_stream_process(string_stream(builder, "in"), &processor, NULL, "later");
     rill_topology_t *topology;
     rill_driver_t *driver = start(builder, &topology);
@@ -439,9 +437,9 @@ static rill_err_t route(rill_context_t *context, const rill_record_t *record, vo
     if (g_str_has_prefix(value, "b:")) {
         rill_value_t *upper = rill_value_new();
         rill_value_set_string(upper, g_ascii_strup(value, -1), g_free);
-        rill_err_t err = rill_context_forward_values_to(context, "to-b", record,
-                                                        rill_record_key(record), upper,
-                                                        rill_record_timestamp(record), error);
+        rill_err_t err =
+            rill_context_forward_values_to(context, "to-b", record, rill_record_key(record), upper,
+                                           rill_record_timestamp(record), error);
         rill_value_destroy(upper);
         return err;
     }
@@ -454,8 +452,8 @@ static void test_process__forward_to_named_child(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
     rill_processor_t processor = {.process = route};
-    rill_stream_t *routed = rill_stream_process(string_stream(builder, "in"), &processor, NULL,
-                                                "router");
+    rill_stream_t *routed =
+        rill_stream_process(string_stream(builder, "in"), &processor, NULL, "router");
     rill_stream_to(routed, "topic-a", &(rill_produced_t){.name = "to-a"});
     rill_stream_to(routed, "topic-b", &(rill_produced_t){.name = "to-b"});
     rill_topology_t *topology;
@@ -475,9 +473,8 @@ static void test_process__forward_to_named_child(void **state)
     assert_non_null(strstr(rill_error_message(error),
                            "router has no child named 'nowhere' (its children: to-a, to-b)"));
     rill_error_destroy(error);
-    assert_int_equal(rill_driver_output_size(driver, "topic-a") +
-                         rill_driver_output_size(driver, "topic-b"),
-                     0);
+    assert_int_equal(
+        rill_driver_output_size(driver, "topic-a") + rill_driver_output_size(driver, "topic-b"), 0);
     stop(driver, topology);
 }
 
@@ -496,8 +493,8 @@ static rill_err_t count_init(rill_context_t *context, void *user_data, void **st
     return RILL_OK;
 }
 
-static rill_err_t count_transform(rill_context_t *context, const rill_record_t *record,
-                                  void *state, rill_value_t *out, rill_error_t **error)
+static rill_err_t count_transform(rill_context_t *context, const rill_record_t *record, void *state,
+                                  rill_value_t *out, rill_error_t **error)
 {
     const char *value = rill_value_string(rill_record_value(record));
     if (strcmp(value, "forward") == 0)
@@ -544,8 +541,8 @@ static void test_process__transform_values_with_a_store(void **state)
     rill_driver_input_t input = {"k", 1, "v", 1, 42, -1, headers, 1};
     assert_int_equal(rill_driver_pipe(driver, "in", &input, NULL), RILL_OK);
     assert_int_equal(open, 1);
-    rill_record_t *r = rill_driver_read_output(driver, "out", rill_serde_string(),
-                                               rill_serde_string(), NULL);
+    rill_record_t *r =
+        rill_driver_read_output(driver, "out", rill_serde_string(), rill_serde_string(), NULL);
     assert_string_equal(rill_value_string(rill_record_value(r)), "v#1");
     assert_string_equal(rill_value_string(rill_record_key(r)), "k");
     assert_int_equal(rill_record_timestamp(r), 42);
@@ -562,8 +559,8 @@ static void test_process__transform_values_with_a_store(void **state)
     rill_error_t *error = NULL;
     assert_int_equal(rill_driver_pipe_string(driver, "in", "k", "forward", 1, &error),
                      RILL_ERR_INVALID_STATE);
-    assert_non_null(strstr(rill_error_message(error),
-                           "rill_context_forward: counter is a value transformer"));
+    assert_non_null(
+        strstr(rill_error_message(error), "rill_context_forward: counter is a value transformer"));
     rill_error_destroy(error);
     assert_int_equal(rill_driver_output_size(driver, "out"), 0);
     stop(driver, topology);
@@ -591,8 +588,8 @@ static void note_size(void *ud, const char *store, uint64_t keys, uint64_t bytes
 }
 
 /* Puts key = value into "kv", then reads the task's store sizes. */
-static rill_err_t put_and_measure(rill_context_t *context, const rill_record_t *record,
-                                  void *state, rill_error_t **error)
+static rill_err_t put_and_measure(rill_context_t *context, const rill_record_t *record, void *state,
+                                  rill_error_t **error)
 {
     rill_store_t *store = rill_context_get_store(context, "kv");
     size_t key_len, value_len;
@@ -609,8 +606,8 @@ static rill_err_t put_and_measure(rill_context_t *context, const rill_record_t *
 static void store_sizes(const char *state_dir, sizes_t *sizes)
 {
     rill_builder_t *builder = rill_builder_new();
-    rill_processor_t processor = {.init = state_is_user_data, .process = put_and_measure,
-                                  .user_data = sizes};
+    rill_processor_t processor = {
+        .init = state_is_user_data, .process = put_and_measure, .user_data = sizes};
     const char *const stores[] = {"kv", NULL};
     rill_stream_process(string_stream(builder, "in"), &processor, stores, "measure");
     rill_topology_t *topology = rill_builder_build(builder, NULL);
