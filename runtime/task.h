@@ -87,6 +87,12 @@ typedef struct rill__task_env {
     void *changelog_ud;
     /* statestore.cache.max.bytes of each task's record cache; 0 = caching off. */
     size_t cache_max_bytes;
+    /* The global stores (runtime/global.h) the joins with global tables read;
+     * NULL = the topology has none. Borrowed for the task's life. */
+    struct rill__globals *globals;
+    /* The queryable-store registry (runtime/query.h) the task's stores are
+     * listed in while open; NULL = not queryable (the test driver). */
+    struct rill__query_registry *queryable;
 } rill__task_env_t;
 
 /* Parses an error-handler setting for the app config: "fail" / "log-and-fail",

@@ -181,6 +181,8 @@ RILL_EXPORT void rill_topology_destroy(rill_topology_t *topology)
     g_free(topology->internal_topics);
     if (topology->changelogs != NULL)
         g_ptr_array_free(topology->changelogs, TRUE);
+    if (topology->globals != NULL)
+        g_ptr_array_free(topology->globals, TRUE);
     g_free(topology->application_id);
     g_ptr_array_free(topology->nodes, TRUE);
     g_free(topology);

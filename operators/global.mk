@@ -1,0 +1,17 @@
+# Global tables, the stream-global-table join, and queryable state (issue 6):
+# runtime/global*.c (the store set, its specs), runtime/global-thread.c and
+# runtime/kafka/global.c (the app's global consumer), runtime/query.c (read
+# handles and key owners), operators/global-table.c (the DSL).
+libruntime_la_SOURCES += \
+	runtime/global.h runtime/global-spec.c runtime/global.c
+liboperators_la_SOURCES += operators/global-table.c
+pkginclude_HEADERS += include/rill/global.h
+libruntime_la_CFLAGS += $(ROCKSDB_CFLAGS)
+
+# tests
+GLOBAL_TEST_LIBS = liboperators.la libruntime.la libstores.la libcommon.la $(ROCKSDB_LIBS) \
+	$(JSONGLIB_LIBS) $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/runtime/test-global
+TESTS += tests/unit/runtime/test-global
+tests_unit_runtime_test_global_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_runtime_test_global_LDADD = $(GLOBAL_TEST_LIBS)
