@@ -18,6 +18,7 @@
 #include <rill/driver.h>
 #include <rill/config.h>
 #include <rill/app.h>
+#include <rill/query.h>
 
 RILL_BEGIN_DECLS
 
