@@ -25,3 +25,7 @@ tests_integration_global_query_app_LDADD = librill.la
 global_integration_tests = tests/integration/0310-global-query.sh
 TESTS += $(global_integration_tests)
 EXTRA_DIST += $(global_integration_tests)
+check_PROGRAMS += tests/unit/runtime/test-query
+TESTS += tests/unit/runtime/test-query
+tests_unit_runtime_test_query_CFLAGS = $(UNIT_CFLAGS) $(RDKAFKA_CFLAGS)
+tests_unit_runtime_test_query_LDADD = librill.la $(RDKAFKA_LIBS) $(UNIT_LIBS)

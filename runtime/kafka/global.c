@@ -84,28 +84,26 @@ rill__kglobal_t *rill__kglobal_new(const rill_config_t *config, const char *cons
     /* every partition of every topic, with its end now */
     rd_kafka_topic_partition_list_t *assignment = rd_kafka_topic_partition_list_new(16);
     rill_err_t err = RILL_OK;
+    /* all topics' metadata: asking for one topic would create it where the
+     * brokers auto-create topics */
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t mderr = rd_kafka_metadata(kglobal->rk, 1, NULL, &md, METADATA_TIMEOUT_MS);
+    if (mderr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        err = rill_error_set_full(error, RILL_ERR_KAFKA, mderr, 1, "global topics: metadata: %s",
+                                  rd_kafka_err2str(mderr));
     for (int t = 0; err == RILL_OK && topics[t] != NULL; t++) {
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(kglobal->rk, topics[t], NULL);
-        const struct rd_kafka_metadata *md = NULL;
-        rd_kafka_resp_err_t kerr =
-            rd_kafka_metadata(kglobal->rk, 0, rkt, &md, METADATA_TIMEOUT_MS);
-        rd_kafka_topic_destroy(rkt);
-        if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            err = rill_error_set_full(error, RILL_ERR_KAFKA, kerr, 1,
-                                      "global topic %s: metadata: %s", topics[t],
-                                      rd_kafka_err2str(kerr));
-            break;
-        }
-        if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
-            md->topics[0].partition_cnt == 0) {
+        int n = 0;
+        for (int i = 0; i < md->topic_cnt; i++)
+            if (strcmp(md->topics[i].topic, topics[t]) == 0 &&
+                md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+                n = md->topics[i].partition_cnt;
+        if (n == 0) {
             err = rill_error_set(error, RILL_ERR_NOT_FOUND,
                                  "global table topic %s does not exist (create it first)",
                                  topics[t]);
-            rd_kafka_metadata_destroy(md);
             break;
         }
-        int n = md->topics[0].partition_cnt;
-        rd_kafka_metadata_destroy(md);
+        rd_kafka_resp_err_t kerr;
         for (int32_t p = 0; err == RILL_OK && p < n; p++) {
             int64_t low = 0, high = 0;
             kerr = rd_kafka_query_watermark_offsets(kglobal->rk, topics[t], p, &low, &high,
@@ -124,6 +122,8 @@ rill__kglobal_t *rill__kglobal_new(const rill_config_t *config, const char *cons
             rd_kafka_topic_partition_list_add(assignment, topics[t], p)->offset = start;
         }
     }
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
     if (err == RILL_OK) {
         rd_kafka_resp_err_t kerr = rd_kafka_assign(kglobal->rk, assignment);
         if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR)
