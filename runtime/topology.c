@@ -16,6 +16,7 @@
 #include <rill/topology.h>
 
 #include "runtime/task.h"
+#include "runtime/global.h"
 #include "runtime/topology-private.h"
 
 char *rill__repartition_topic(const char *application_id, const char *name)
@@ -354,6 +355,12 @@ static void describe_text(GString *out, const rill_topology_t *topology)
             }
         }
         g_string_append(out, "\n");
+    }
+    /* global tables: no node, no task; one store per instance (runtime/global.h) */
+    for (guint i = 0; topology->globals != NULL && i < topology->globals->len; i++) {
+        const struct rill_global_table *spec = g_ptr_array_index(topology->globals, i);
+        g_string_append_printf(out, "   Global store: %s (topic: %s)\n", spec->store,
+                               spec->topic);
     }
 }
 

@@ -52,7 +52,7 @@ typedef struct rill_global_table rill_global_table_t;
 /* A global table of topic. consumed's serdes (NULL: the app's defaults) read
  * the topic; its key serde also serializes the extracted keys of joins. The
  * store is named materialized->name (NULL or materialized NULL: generated,
- * "<topic>-STATE-STORE-0000000001"). materialized's serdes, if set, replace
+ * e.g. "<topic>-STATE-STORE-0000000000"). materialized's serdes, if set, replace
  * consumed's. (transfer none: owned by builder) */
 RILL_EXPORT rill_global_table_t *rill_builder_global_table(rill_builder_t *builder,
                                                            const char *topic,

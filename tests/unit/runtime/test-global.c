@@ -52,6 +52,10 @@ static rill_topology_t *enrich_topology(bool left, bool in_memory, void *user_da
         rill_builder_global_table(builder, "products", &consumed, &materialized);
     assert_non_null(products);
     assert_string_equal(rill_global_table_store(products), "products");
+    /* no store name: generated from the topic */
+    assert_string_equal(rill_global_table_store(rill_builder_global_table(builder, "currencies",
+                                                                          &consumed, NULL)),
+                        "currencies-STATE-STORE-0000000000");
     rill_stream_t *orders = string_stream(builder, "orders");
     rill_stream_t *enriched =
         left ? rill_stream_left_join_global(orders, products, product_of, describe_order,
@@ -197,6 +201,9 @@ static void test_global__in_memory_store(void **state)
 {
     (void)state;
     rill_topology_t *topology = enrich_topology(false, true, NULL);
+    char *text = rill_topology_describe(topology, RILL_DESCRIBE_TEXT);
+    assert_non_null(strstr(text, "Global store: products (topic: products)"));
+    rill_free(text);
     rill_driver_t *driver = driver_of(topology, 1, NULL);
     pipe_at(driver, "products", "p1", "widget", 0);
     pipe_at(driver, "orders", "o1", "p1:1", 0);
