@@ -248,9 +248,9 @@ rill_err_t rill__globals_apply(rill__globals_t *globals, const rill__raw_record_
             if (strcmp(gstore->spec->topic, record->topic) != 0)
                 continue;
             g_rw_lock_writer_lock(&gstore->lock);
-            err = rill__kv_put(gstore->store, record->key, record->key_len,
-                               record->value != NULL ? record->value : NULL, record->value_len,
-                               record->timestamp, error);
+            /* a null value is a tombstone (kv.h: value NULL deletes) */
+            err = rill__kv_put(gstore->store, record->key, record->key_len, record->value,
+                               record->value_len, record->timestamp, error);
             g_rw_lock_writer_unlock(&gstore->lock);
         }
     }

@@ -48,8 +48,9 @@ typedef struct qentry {
 struct rill__query_registry {
     GRWLock lock;
     GPtrArray *entries; /* qentry_t * */
-    GMutex groups_lock;
+    GMutex groups_lock;      /* guards groups and partitions */
     rill__kgroups_t *groups; /* made on the first key-owner question */
+    GHashTable *partitions;  /* source topic -> partition count (looked up once) */
 };
 
 static void qentry_free(qentry_t *entry)
@@ -64,6 +65,7 @@ rill__query_registry_t *rill__query_registry_new(void)
     g_rw_lock_init(&registry->lock);
     g_mutex_init(&registry->groups_lock);
     registry->entries = g_ptr_array_new_with_free_func((GDestroyNotify)qentry_free);
+    registry->partitions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     return registry;
 }
 
@@ -73,6 +75,7 @@ void rill__query_registry_free(rill__query_registry_t *registry)
         return;
     g_ptr_array_free(registry->entries, TRUE);
     rill__kgroups_destroy(registry->groups);
+    g_hash_table_destroy(registry->partitions);
     g_rw_lock_clear(&registry->lock);
     g_mutex_clear(&registry->groups_lock);
     g_free(registry);
@@ -147,7 +150,9 @@ static rill_err_t check_running(rill_app_t *app, const char *what, rill_error_t 
 static rill_err_t locate(rill_app_t *app, const char *name, bool *global, int *subtopology,
                          rill_error_t **error)
 {
-    *global = app->globals != NULL && rill__globals_has_store(app->globals, name);
+    *global = false;
+    for (int i = 0; i < rill__topology_global_count(app->topology) && !*global; i++)
+        *global = strcmp(rill__topology_global(app->topology, i)->store, name) == 0;
     if (*global)
         return RILL_OK;
     const rill__changelog_spec_t *spec = rill__topology_changelog(app->topology, name);
@@ -155,6 +160,31 @@ static rill_err_t locate(rill_app_t *app, const char *name, bool *global, int *s
         return rill_error_set(error, RILL_ERR_NOT_FOUND,
                               "the topology has no state store named '%s'", name);
     *subtopology = spec->subtopology;
+    return RILL_OK;
+}
+
+/* The partition count of a source topic: asked once, then remembered (a
+ * running app's source topics do not change their partition count). */
+static rill_err_t partitions_of(rill_app_t *app, const char *topic, int32_t *count,
+                                rill_error_t **error)
+{
+    rill__query_registry_t *registry = app->queryable;
+    g_mutex_lock(&registry->groups_lock);
+    gpointer known = g_hash_table_lookup(registry->partitions, topic);
+    g_mutex_unlock(&registry->groups_lock);
+    if (known != NULL) {
+        *count = GPOINTER_TO_INT(known);
+        return RILL_OK;
+    }
+    *count = -1;
+    if (rill__kafka_topic_partitions(app->config, &topic, 1, count, QUERY_TIMEOUT_MS, error) !=
+        RILL_OK)
+        return RILL_ERR_KAFKA;
+    if (*count <= 0)
+        return rill_error_set(error, RILL_ERR_NOT_FOUND, "source topic %s does not exist", topic);
+    g_mutex_lock(&registry->groups_lock);
+    g_hash_table_insert(registry->partitions, g_strdup(topic), GINT_TO_POINTER(*count));
+    g_mutex_unlock(&registry->groups_lock);
     return RILL_OK;
 }
 
@@ -178,12 +208,7 @@ RILL_EXPORT rill_read_store_t *rill_app_store(rill_app_t *app, const char *name,
     if (!global) {
         const char *const *topics = rill__topology_source_topics(app->topology, sub);
         store->topic = g_strdup(topics[0]);
-        if (rill__kafka_topic_partitions(app->config, (const char *const *)&store->topic, 1,
-                                         &store->partitions, QUERY_TIMEOUT_MS, error) != RILL_OK ||
-            store->partitions <= 0) {
-            if (store->partitions <= 0)
-                rill_error_set(error, RILL_ERR_NOT_FOUND, "store %s: topic %s has no partitions",
-                               name, store->topic);
+        if (partitions_of(app, store->topic, &store->partitions, error) != RILL_OK) {
             rill_read_store_destroy(store);
             return NULL;
         }
