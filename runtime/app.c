@@ -445,7 +445,15 @@ rill_err_t rill_app_start(rill_app_t *app, rill_error_t **error)
             app->global_thread = rill__global_thread_start(app, app->globals, err);
         if (app->global_thread == NULL) {
             rill_err_t code = rill_error_code(*err);
-            fail_start(app, err);
+            g_mutex_lock(&app->lock);
+            bool closing = app->closing;
+            g_mutex_unlock(&app->lock);
+            if (closing) { /* rill_app_close() interrupted the bootstrap: not a failure */
+                set_state(app, RILL_APP_PENDING_SHUTDOWN);
+                set_state(app, RILL_APP_NOT_RUNNING);
+            } else {
+                fail_start(app, err);
+            }
             rill_error_destroy(local);
             return code;
         }

@@ -300,12 +300,53 @@ static void test_query__missing_global_topic_fails_start(void **state)
     cluster_destroy(cluster);
 }
 
+static gpointer start_thread(gpointer app)
+{
+    rill_error_t *error = NULL;
+    rill_err_t err = rill_app_start(app, &error);
+    rill_error_destroy(error);
+    return GINT_TO_POINTER(err);
+}
+
+/* rill_app_close() during the bootstrap stops it: NOT_RUNNING, not ERROR. */
+static void test_query__close_during_the_global_bootstrap(void **state)
+{
+    (void)state;
+    cluster_t *cluster = cluster_new();
+    rd_kafka_mock_topic_create(cluster->mcluster, "products", 3, 1);
+    rd_kafka_mock_topic_create(cluster->mcluster, "clicks", 1, 1);
+    rd_kafka_mock_topic_create(cluster->mcluster, "qc-counts-changelog", 1, 1);
+    rd_kafka_mock_topic_create(cluster->mcluster, "qc-mem-counts-changelog", 1, 1);
+    produce(cluster, "products", "p1", "widget", NULL);
+    rd_kafka_mock_broker_set_rtt(cluster->mcluster, 1, 700); /* a slow bootstrap */
+    rill_topology_t *topology = query_topology();
+    rill_config_t *config = rill_config_new();
+    rill_config_set(config, "application.id", "qc", NULL);
+    rill_config_set(config, "bootstrap.servers", cluster->bootstrap, NULL);
+    rill_config_set(config, "state.dir", "", NULL);
+    rill_app_t *app = rill_app_new(topology, config, NULL);
+    assert_non_null(app);
+    GThread *starter = g_thread_new("starter", start_thread, app);
+    for (int i = 0; i < 1500 && rill_app_state(app) != RILL_APP_REBALANCING; i++)
+        g_usleep(20 * 1000);
+    assert_int_equal(rill_app_state(app), RILL_APP_REBALANCING); /* bootstrapping */
+    assert_int_equal(rill_app_close(app, 60000), RILL_OK);
+    assert_int_not_equal(GPOINTER_TO_INT(g_thread_join(starter)), RILL_OK);
+    assert_int_equal(rill_app_state(app), RILL_APP_NOT_RUNNING);
+    assert_null(rill_app_error(app));
+    rill_app_destroy(app);
+    rill_config_destroy(config);
+    rill_topology_destroy(topology);
+    cluster_destroy(cluster);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_query__stores_of_a_running_app),
         cmocka_unit_test(test_query__bad_application_server_is_refused),
         cmocka_unit_test(test_query__missing_global_topic_fails_start),
+        cmocka_unit_test(test_query__close_during_the_global_bootstrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
