@@ -19,6 +19,11 @@
  * (eventually consistent with the stream: there is no ordering between a
  * table update and a stream record other than "after the bootstrap").
  *
+ * The store keeps the topic's bytes as they are: a value that the table's
+ * value serde cannot read fails the join that reads it (a processing error,
+ * handled as rill_on_error_t says), not the global thread; a record with a
+ * null key is skipped (logged once).
+ *
  * Stores live in <state.dir>/<application.id>/global/rocksdb/<store>/ (or in
  * memory: materialized->in_memory, or no state.dir; they are then read from
  * the topic's start at each start). The global topic must not be read by a

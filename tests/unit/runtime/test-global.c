@@ -8,6 +8,7 @@
 #include "tests/unit/operators/helpers.h"
 
 #include <glib/gstdio.h>
+#include <inttypes.h>
 
 /* The product id before ':' of the order's value; no ':' → null (no key). */
 static rill_err_t product_of(const rill_record_t *record, rill_value_t *out, void *user_data,
@@ -212,6 +213,72 @@ static void test_global__in_memory_store(void **state)
     stop(driver, topology);
 }
 
+static rill_err_t key_is_value(const rill_record_t *record, rill_value_t *out, void *user_data,
+                               rill_error_t **error)
+{
+    (void)user_data;
+    (void)error;
+    rill_value_set_string(out, rill_value_string(rill_record_value(record)), NULL);
+    return RILL_OK;
+}
+
+static rill_err_t price_text(const rill_record_t *record, const rill_value_t *price,
+                             rill_value_t *out, void *user_data, rill_error_t **error)
+{
+    (void)record;
+    (void)user_data;
+    (void)error;
+    g_autofree char *text = g_strdup_printf("%" PRId64, rill_value_int64(price));
+    rill_value_set_string(out, g_steal_pointer(&text), g_free);
+    return RILL_OK;
+}
+
+/* A global value the table's serde cannot read fails the join that reads it,
+ * as a processing error (the handler decides), not the table's update. */
+static void test_global__bad_value_is_a_processing_error(void **state)
+{
+    (void)state;
+    rill_builder_t *builder = rill_builder_new();
+    rill_consumed_t prices = {.key_serde = rill_serde_string(), .value_serde = rill_serde_int64()};
+    rill_global_table_t *table = rill_builder_global_table(builder, "prices", &prices, NULL);
+    rill_stream_t *orders = string_stream(builder, "orders");
+    rill_stream_to(rill_stream_join_global(orders, table, key_is_value, price_text, NULL, NULL),
+                   "priced", NULL);
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    assert_non_null(topology);
+    rill_builder_destroy(builder);
+    rill_driver_config_t config = {.handlers = {.processing = RILL_ON_ERROR_CONTINUE}};
+    rill_driver_t *driver = rill_driver_new(topology, &config, NULL);
+    assert_non_null(driver);
+    const unsigned char eight[8] = {0, 0, 0, 0, 0, 0, 0, 42};
+    assert_int_equal(rill_driver_pipe_bytes(driver, "prices", "good", 4, eight, 8, 1, NULL),
+                     RILL_OK);
+    assert_int_equal(rill_driver_pipe_bytes(driver, "prices", "bad", 3, "xyz", 3, 1, NULL),
+                     RILL_OK); /* stored as is */
+    pipe_ok(driver, "orders", "o1", "bad");  /* skipped by the handler */
+    pipe_ok(driver, "orders", "o2", "good");
+    g_autofree char *out = drain(driver, "priced");
+    assert_string_equal(out, "o2=42");
+    stop(driver, topology);
+
+    topology = NULL;
+    builder = rill_builder_new();
+    table = rill_builder_global_table(builder, "prices", &prices, NULL);
+    orders = string_stream(builder, "orders");
+    rill_stream_to(rill_stream_join_global(orders, table, key_is_value, price_text, NULL, NULL),
+                   "priced", NULL);
+    topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    driver = rill_driver_new(topology, NULL, NULL); /* handlers: fail */
+    assert_int_equal(rill_driver_pipe_bytes(driver, "prices", "bad", 3, "xyz", 3, 1, NULL),
+                     RILL_OK);
+    rill_error_t *error = NULL;
+    assert_int_equal(rill_driver_pipe_string(driver, "orders", "o1", "bad", 1, &error),
+                     RILL_ERR_SERDE);
+    rill_error_destroy(error);
+    stop(driver, topology);
+}
+
 static void test_global__bad_arguments_fail_the_build(void **state)
 {
     (void)state;
@@ -257,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_global__null_extracted_key),
         cmocka_unit_test(test_global__persistent_store_reopens_from_checkpoint),
         cmocka_unit_test(test_global__in_memory_store),
+        cmocka_unit_test(test_global__bad_value_is_a_processing_error),
         cmocka_unit_test(test_global__bad_arguments_fail_the_build),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
