@@ -56,13 +56,18 @@ static gpointer global_main(gpointer p)
     rill_app_t *app = gt->app;
     int64_t interval = app->commit_interval_ms;
     int64_t next_checkpoint = rill__clock_mono_ms() + interval;
+    uint64_t checkpointed = rill__globals_applied(gt->globals);
     rill_error_t *error = NULL;
     while (!app->stop && error == NULL) {
         if (rill__kglobal_poll(gt->consumer, POLL_MS, apply, gt->globals, &error) < 0)
             break;
         if (rill__clock_mono_ms() >= next_checkpoint) {
-            if (rill__globals_checkpoint(gt->globals, &error) != RILL_OK)
+            /* only when something was applied: a flush makes a file per store */
+            uint64_t applied = rill__globals_applied(gt->globals);
+            if (applied != checkpointed &&
+                rill__globals_checkpoint(gt->globals, &error) != RILL_OK)
                 break;
+            checkpointed = applied;
             next_checkpoint = rill__clock_mono_ms() + interval;
         }
     }

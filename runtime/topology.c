@@ -437,6 +437,23 @@ static void describe_dot(GString *out, const rill_topology_t *topology)
             g_string_append(out, ";\n");
         }
     }
+    /* global tables: their topic feeds a store outside every sub-topology */
+    for (guint i = 0; topology->globals != NULL && i < topology->globals->len; i++) {
+        const struct rill_global_table *spec = g_ptr_array_index(topology->globals, i);
+        g_string_append(out, "  ");
+        dot_id(out, "topic:", spec->topic);
+        g_string_append(out, " [shape=ellipse, label=");
+        dot_id(out, "", spec->topic);
+        g_string_append(out, "];\n  ");
+        dot_id(out, "global:", spec->store);
+        g_string_append(out, " [shape=cylinder, label=");
+        dot_id(out, "global store ", spec->store);
+        g_string_append(out, "];\n  ");
+        dot_id(out, "topic:", spec->topic);
+        g_string_append(out, " -> ");
+        dot_id(out, "global:", spec->store);
+        g_string_append(out, ";\n");
+    }
     g_hash_table_destroy(topics);
     g_string_append(out, "}\n");
 }

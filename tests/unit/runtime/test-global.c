@@ -205,6 +205,9 @@ static void test_global__in_memory_store(void **state)
     char *text = rill_topology_describe(topology, RILL_DESCRIBE_TEXT);
     assert_non_null(strstr(text, "Global store: products (topic: products)"));
     rill_free(text);
+    text = rill_topology_describe(topology, RILL_DESCRIBE_DOT);
+    assert_non_null(strstr(text, "\"topic:products\" -> \"global:products\""));
+    rill_free(text);
     rill_driver_t *driver = driver_of(topology, 1, NULL);
     pipe_at(driver, "products", "p1", "widget", 0);
     pipe_at(driver, "orders", "o1", "p1:1", 0);
