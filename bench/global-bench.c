@@ -77,8 +77,8 @@ static rill_topology_t *topology_of(bool global, bool in_memory)
     if (global) {
         rill_global_table_t *products =
             rill_builder_global_table(builder, "products", NULL, &materialized);
-        joined = rill_stream_join_global(orders, products, value_is_key, keep_table_value, NULL,
-                                         "join");
+        joined =
+            rill_stream_join_global(orders, products, value_is_key, keep_table_value, NULL, "join");
     } else {
         rill_table_t *products = rill_builder_table(builder, "products", NULL, &materialized);
         joined = rill_stream_join_table(orders, products, keep_table_value, NULL, "join");
@@ -198,8 +198,8 @@ int main(int argc, char **argv)
         rounds = 64;
     for (int r = 0; r < rounds; r++)
         for (int v = 0; v < V; v++) {
-            result_t res = run(variants[v].global, variants[v].in_memory, partitions, products,
-                               orders);
+            result_t res =
+                run(variants[v].global, variants[v].in_memory, partitions, products, orders);
             join[v][r] = res.join_rate;
             load[v][r] = res.load_rate;
             join_cpu[v][r] = res.join_cpu;
@@ -207,7 +207,8 @@ int main(int argc, char **argv)
         }
     printf("global-bench: %u products, %llu orders, %d partitions, %d rounds (best / median)\n",
            products, (unsigned long long)orders, partitions, rounds);
-    printf("variant           join rec/s           join CPU ns/rec   load rec/s           load CPU ns/rec\n");
+    printf("variant           join rec/s           join CPU ns/rec   load rec/s           load CPU "
+           "ns/rec\n");
     for (int v = 0; v < V; v++) {
         qsort(join[v], (size_t)rounds, sizeof(double), cmp_double);
         qsort(load[v], (size_t)rounds, sizeof(double), cmp_double);
@@ -215,8 +216,8 @@ int main(int argc, char **argv)
         qsort(load_cpu[v], (size_t)rounds, sizeof(double), cmp_double);
         printf("%s   %9.0f / %9.0f  %7.0f / %7.0f  %9.0f / %9.0f  %7.0f / %7.0f\n",
                variants[v].name, join[v][rounds - 1], join[v][rounds / 2], join_cpu[v][0],
-               join_cpu[v][rounds / 2], load[v][rounds - 1], load[v][rounds / 2],
-               load_cpu[v][0], load_cpu[v][rounds / 2]);
+               join_cpu[v][rounds / 2], load[v][rounds - 1], load[v][rounds / 2], load_cpu[v][0],
+               load_cpu[v][rounds / 2]);
     }
     return 0;
 }

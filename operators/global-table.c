@@ -42,10 +42,9 @@ RILL_EXPORT rill_global_table_t *rill_builder_global_table(rill_builder_t *build
         key_serde = materialized->key_serde;
     if (materialized != NULL && materialized->value_serde != NULL)
         value_serde = materialized->value_serde;
-    return rill__builder_add_global(builder, topic,
-                                    materialized != NULL ? materialized->name : NULL, key_serde,
-                                    value_serde, materialized != NULL && materialized->in_memory,
-                                    &rill__globals_ops);
+    return rill__builder_add_global(
+        builder, topic, materialized != NULL ? materialized->name : NULL, key_serde, value_serde,
+        materialized != NULL && materialized->in_memory, &rill__globals_ops);
 }
 
 /* ---- the join ----------------------------------------------------------------- */
@@ -88,10 +87,10 @@ static rill_err_t gjoin_init(rill__pnode_t *pnode, rill_error_t **error)
                               pnode->node->name, config->store);
     gjoin_state_t *join = g_new0(gjoin_state_t, 1);
     join->globals = env->globals;
-    join->key_serde = config->key_serde != NULL ? config->key_serde
+    join->key_serde = config->key_serde != NULL        ? config->key_serde
                       : env->default_key_serde != NULL ? env->default_key_serde
                                                        : rill_serde_bytes();
-    join->value_serde = config->value_serde != NULL ? config->value_serde
+    join->value_serde = config->value_serde != NULL        ? config->value_serde
                         : env->default_value_serde != NULL ? env->default_value_serde
                                                            : rill_serde_bytes();
     rill__wbuf_init(&join->key_out.wbuf, 0);
@@ -174,11 +173,10 @@ static rill_stream_t *add_join(rill_stream_t *stream, rill_global_table_t *table
     if (stream == NULL)
         return NULL;
     if (table == NULL || key_extractor == NULL || joiner == NULL) {
-        rill__builder_fail(stream, RILL_ERR_INVALID_ARG,
-                           "stream-global-table join: %s is required",
-                           table == NULL ? "a global table" : key_extractor == NULL
-                                                                  ? "a key extractor"
-                                                                  : "a joiner");
+        rill__builder_fail(stream, RILL_ERR_INVALID_ARG, "stream-global-table join: %s is required",
+                           table == NULL           ? "a global table"
+                           : key_extractor == NULL ? "a key extractor"
+                                                   : "a joiner");
         return NULL;
     }
     gjoin_config_t *config = g_new0(gjoin_config_t, 1);

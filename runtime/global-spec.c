@@ -49,7 +49,6 @@ const rill__global_spec_t *rill__topology_global(const rill_topology_t *topology
     return g_ptr_array_index(topology->globals, (guint)i);
 }
 
-
 const rill__globals_ops_t *rill__topology_globals_ops(const rill_topology_t *topology)
 {
     return rill__topology_global_count(topology) > 0 ? topology->globals_ops : NULL;

@@ -64,8 +64,7 @@ static gpointer global_main(gpointer p)
         if (rill__clock_mono_ms() >= next_checkpoint) {
             /* only when something was applied: a flush makes a file per store */
             uint64_t applied = rill__globals_applied(gt->globals);
-            if (applied != checkpointed &&
-                rill__globals_checkpoint(gt->globals, &error) != RILL_OK)
+            if (applied != checkpointed && rill__globals_checkpoint(gt->globals, &error) != RILL_OK)
                 break;
             checkpointed = applied;
             next_checkpoint = rill__clock_mono_ms() + interval;
@@ -88,8 +87,8 @@ rill__global_thread_t *rill__global_thread_start(rill_app_t *app, rill__globals_
     rill__global_thread_t *gt = g_new0(rill__global_thread_t, 1);
     gt->app = app;
     gt->globals = globals;
-    gt->consumer = rill__kglobal_new(app->config, rill__globals_topics(globals), offset_of,
-                                     globals, error);
+    gt->consumer =
+        rill__kglobal_new(app->config, rill__globals_topics(globals), offset_of, globals, error);
     if (gt->consumer == NULL) {
         g_free(gt);
         return NULL;
@@ -98,9 +97,9 @@ rill__global_thread_t *rill__global_thread_start(rill_app_t *app, rill__globals_
     int64_t start_ms = rill__clock_mono_ms();
     int64_t last_progress = start_ms;
     uint64_t applied_before = rill__globals_applied(globals);
-    RILL_LOG_INFO("runtime.global", "%s: bootstrapping the global tables (%" PRId64
-                  " records to read)", app->application_id,
-                  rill__kglobal_remaining(gt->consumer));
+    RILL_LOG_INFO("runtime.global",
+                  "%s: bootstrapping the global tables (%" PRId64 " records to read)",
+                  app->application_id, rill__kglobal_remaining(gt->consumer));
     rill_err_t err = RILL_OK;
     while (!rill__kglobal_caught_up(gt->consumer)) {
         if (app->stop) {
@@ -132,9 +131,9 @@ rill__global_thread_t *rill__global_thread_start(rill_app_t *app, rill__globals_
         g_free(gt);
         return NULL;
     }
-    RILL_LOG_INFO("runtime.global", "%s: global tables bootstrapped: %" PRIu64
-                  " records in %" PRId64 " ms", app->application_id,
-                  rill__globals_applied(globals) - applied_before,
+    RILL_LOG_INFO("runtime.global",
+                  "%s: global tables bootstrapped: %" PRIu64 " records in %" PRId64 " ms",
+                  app->application_id, rill__globals_applied(globals) - applied_before,
                   rill__clock_mono_ms() - start_ms);
     g_autofree char *name = g_strdup_printf("%s-GlobalStreamThread", app->application_id);
     gt->gthread = g_thread_new(name, global_main, gt);

@@ -43,10 +43,10 @@ struct rill__globals {
     char *dir; /* <state.dir>/<app>/global, NULL: in memory */
     rill__state_dir_t *dir_lock;
     rill__rocksdb_shared_t *shared;
-    GPtrArray *stores;         /* gstore_t * */
-    char **topics;             /* NULL-terminated, owned */
-    GHashTable *offsets;       /* "topic\npartition" -> int64_t * (next offset) */
-    GMutex offsets_lock;       /* the reader writes offsets, checkpoint and destroy read them */
+    GPtrArray *stores;   /* gstore_t * */
+    char **topics;       /* NULL-terminated, owned */
+    GHashTable *offsets; /* "topic\npartition" -> int64_t * (next offset) */
+    GMutex offsets_lock; /* the reader writes offsets, checkpoint and destroy read them */
     uint64_t applied;
     bool null_key_logged;
 };
@@ -158,8 +158,10 @@ rill__globals_t *rill__globals_new(const rill_topology_t *topology, const char *
         globals->dir = g_build_filename(app_dir, "global", NULL);
         rill__checkpoint_t *checkpoint = NULL;
         if (rill__checkpoint_read(globals->dir, &checkpoint, NULL) != RILL_OK) {
-            RILL_LOG_WARN("runtime.global", "the checkpoint in %s is unreadable: reading the "
-                          "global topics from their start", globals->dir);
+            RILL_LOG_WARN("runtime.global",
+                          "the checkpoint in %s is unreadable: reading the "
+                          "global topics from their start",
+                          globals->dir);
         } else {
             rill__checkpoint_foreach(checkpoint, load_offset, &ctx);
         }
@@ -238,7 +240,8 @@ rill_err_t rill__globals_apply(rill__globals_t *globals, const rill__raw_record_
     rill_err_t err = RILL_OK;
     if (record->key == NULL) {
         if (!globals->null_key_logged)
-            RILL_LOG_WARN("runtime.global", "%s/%" PRId32 "@%" PRId64 ": a record with a null "
+            RILL_LOG_WARN("runtime.global",
+                          "%s/%" PRId32 "@%" PRId64 ": a record with a null "
                           "key cannot update a global table: skipped (logged once)",
                           record->topic, record->partition, record->offset);
         globals->null_key_logged = true;
@@ -298,8 +301,9 @@ rill_err_t rill__globals_checkpoint(rill__globals_t *globals, rill_error_t **err
                 persistent = true;
         }
         if (persistent)
-            err = rill__checkpoint_set(checkpoint, topic, (int32_t)g_ascii_strtoll(nl + 1, NULL, 10),
-                                       *(int64_t *)v, error);
+            err =
+                rill__checkpoint_set(checkpoint, topic, (int32_t)g_ascii_strtoll(nl + 1, NULL, 10),
+                                     *(int64_t *)v, error);
     }
     g_mutex_unlock(&globals->offsets_lock);
     if (err == RILL_OK)

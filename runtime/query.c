@@ -47,7 +47,7 @@ typedef struct qentry {
 
 struct rill__query_registry {
     GRWLock lock;
-    GPtrArray *entries; /* qentry_t * */
+    GPtrArray *entries;      /* qentry_t * */
     GMutex groups_lock;      /* guards groups and partitions */
     rill__kgroups_t *groups; /* made on the first key-owner question */
     GHashTable *partitions;  /* source topic -> partition count (looked up once) */
@@ -319,8 +319,8 @@ static rill_err_t merge_range(rill__query_registry_t *registry, const rill_read_
             err = RILL_ERR_STORE;
             break;
         }
-        cursor.live = rill__kv_iter_next(cursor.iter, &cursor.key, &cursor.key_len,
-                                         &cursor.value, &cursor.value_len);
+        cursor.live = rill__kv_iter_next(cursor.iter, &cursor.key, &cursor.key_len, &cursor.value,
+                                         &cursor.value_len);
         g_array_append_val(cursors, cursor);
     }
     /* k-way merge: partitions hold disjoint keys, so the smallest head is next */
@@ -328,16 +328,16 @@ static rill_err_t merge_range(rill__query_registry_t *registry, const rill_read_
         cursor_t *min = NULL;
         for (guint i = 0; i < cursors->len; i++) {
             cursor_t *c = &g_array_index(cursors, cursor_t, i);
-            if (c->live && (min == NULL || rill__kv_key_compare(c->key, c->key_len, min->key,
-                                                                 min->key_len) < 0))
+            if (c->live && (min == NULL ||
+                            rill__kv_key_compare(c->key, c->key_len, min->key, min->key_len) < 0))
                 min = c;
         }
         if (min == NULL)
             break;
         if (!fn(min->key, min->key_len, min->value, min->value_len, ud))
             break;
-        min->live = rill__kv_iter_next(min->iter, &min->key, &min->key_len, &min->value,
-                                       &min->value_len);
+        min->live =
+            rill__kv_iter_next(min->iter, &min->key, &min->key_len, &min->value, &min->value_len);
     }
     for (guint i = 0; i < cursors->len; i++) {
         cursor_t *c = &g_array_index(cursors, cursor_t, i);
@@ -404,9 +404,8 @@ static const char *own_server(rill_app_t *app)
     return rill_config_get(app->config, RILL_CONFIG_APPLICATION_SERVER);
 }
 
-RILL_EXPORT rill_err_t rill_app_key_owner(rill_app_t *app, const char *store_name,
-                                          const void *key, size_t key_len, char **host_port,
-                                          rill_error_t **error)
+RILL_EXPORT rill_err_t rill_app_key_owner(rill_app_t *app, const char *store_name, const void *key,
+                                          size_t key_len, char **host_port, rill_error_t **error)
 {
     if (app == NULL || store_name == NULL || key == NULL || host_port == NULL)
         return rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_app_key_owner: NULL argument");
@@ -466,8 +465,8 @@ static gint compare_strings(gconstpointer a, gconstpointer b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-RILL_EXPORT rill_err_t rill_app_store_hosts(rill_app_t *app, const char *store_name,
-                                            char ***hosts, rill_error_t **error)
+RILL_EXPORT rill_err_t rill_app_store_hosts(rill_app_t *app, const char *store_name, char ***hosts,
+                                            rill_error_t **error)
 {
     if (app == NULL || store_name == NULL || hosts == NULL)
         return rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_app_store_hosts: NULL argument");

@@ -89,8 +89,7 @@ RILL_EXPORT rill_err_t rill_read_store_all(rill_read_store_t *store, rill_store_
  * RILL_ERR_NOT_FOUND if no member has the key's partition (the group is
  * rebalancing) or the member set no application.server. */
 RILL_EXPORT rill_err_t rill_app_key_owner(rill_app_t *app, const char *store, const void *key,
-                                          size_t key_len, char **host_port,
-                                          rill_error_t **error);
+                                          size_t key_len, char **host_port, rill_error_t **error);
 /* The distinct application.server values of the instances that hold a part
  * of store, sorted: NULL-terminated (transfer full: rill_strv_free). */
 RILL_EXPORT rill_err_t rill_app_store_hosts(rill_app_t *app, const char *store, char ***hosts,

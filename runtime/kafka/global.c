@@ -98,9 +98,9 @@ rill__kglobal_t *rill__kglobal_new(const rill_config_t *config, const char *cons
                 md->topics[i].err == RD_KAFKA_RESP_ERR_NO_ERROR)
                 n = md->topics[i].partition_cnt;
         if (n == 0) {
-            err = rill_error_set(error, RILL_ERR_NOT_FOUND,
-                                 "global table topic %s does not exist (create it first)",
-                                 topics[t]);
+            err =
+                rill_error_set(error, RILL_ERR_NOT_FOUND,
+                               "global table topic %s does not exist (create it first)", topics[t]);
             break;
         }
         rd_kafka_resp_err_t kerr;
@@ -110,8 +110,8 @@ rill__kglobal_t *rill__kglobal_new(const rill_config_t *config, const char *cons
                                                     METADATA_TIMEOUT_MS);
             if (kerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
                 err = rill_error_set_full(error, RILL_ERR_KAFKA, kerr, 1,
-                                          "global topic %s/%" PRId32 ": watermarks: %s",
-                                          topics[t], p, rd_kafka_err2str(kerr));
+                                          "global topic %s/%" PRId32 ": watermarks: %s", topics[t],
+                                          p, rd_kafka_err2str(kerr));
                 break;
             }
             int64_t start = offset_of(ud, topics[t], p);

@@ -49,8 +49,8 @@ static void member_free(rill__group_member_t *member)
     g_free(member);
 }
 
-rill_err_t rill__kgroups_describe(rill__kgroups_t *groups, const char *group,
-                                  GPtrArray **members, int timeout_ms, rill_error_t **error)
+rill_err_t rill__kgroups_describe(rill__kgroups_t *groups, const char *group, GPtrArray **members,
+                                  int timeout_ms, rill_error_t **error)
 {
     *members = NULL;
     rd_kafka_queue_t *queue = rd_kafka_queue_new(groups->rk);
@@ -63,8 +63,8 @@ rill_err_t rill__kgroups_describe(rill__kgroups_t *groups, const char *group,
     rd_kafka_event_t *event = rd_kafka_queue_poll(queue, timeout_ms + 1000);
     rill_err_t err = RILL_OK;
     if (event == NULL) {
-        err = rill_error_set(error, RILL_ERR_TIMEOUT,
-                             "describing group %s: no answer within %d ms", group, timeout_ms);
+        err = rill_error_set(error, RILL_ERR_TIMEOUT, "describing group %s: no answer within %d ms",
+                             group, timeout_ms);
     } else if (rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         err = rill_error_set_full(error, RILL_ERR_KAFKA, rd_kafka_event_error(event), 1,
                                   "describing group %s: %s", group,

@@ -18,7 +18,7 @@ typedef struct rill__kgroups rill__kgroups_t;
 /* One member of a group and its assigned partitions. */
 typedef struct rill__group_member {
     char *client_id;
-    char **topics;       /* topics[i], partitions[i]: the i-th assigned partition */
+    char **topics; /* topics[i], partitions[i]: the i-th assigned partition */
     int32_t *partitions;
     int count;
 } rill__group_member_t;
@@ -30,8 +30,7 @@ void rill__kgroups_destroy(rill__kgroups_t *groups);
 /* The members of group (transfer full: *members is a GPtrArray of
  * rill__group_member_t with its free function). An unknown or empty group
  * gives no members. */
-rill_err_t rill__kgroups_describe(rill__kgroups_t *groups, const char *group,
-                                  GPtrArray **members, int timeout_ms,
-                                  rill_error_t **error);
+rill_err_t rill__kgroups_describe(rill__kgroups_t *groups, const char *group, GPtrArray **members,
+                                  int timeout_ms, rill_error_t **error);
 
 #endif /* RILL_RUNTIME_KAFKA_GROUPS_H */

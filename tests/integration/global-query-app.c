@@ -194,9 +194,9 @@ int main(int argc, char **argv)
     rill_stream_to(rill_stream_join_global(orders, products, product_of, describe, NULL, "enrich"),
                    "enriched", NULL);
     rill_stream_t *clicks = rill_builder_stream(builder, "clicks", &strings);
-    rill_grouped_count(rill_stream_group_by_key(clicks, NULL),
-                       &(rill_materialized_t){.name = "click-counts",
-                                              .key_serde = rill_serde_string()});
+    rill_grouped_count(
+        rill_stream_group_by_key(clicks, NULL),
+        &(rill_materialized_t){.name = "click-counts", .key_serde = rill_serde_string()});
     rill_topology_t *topology = rill_builder_build(builder, &error);
     rill_builder_destroy(builder);
     if (topology == NULL) {

@@ -36,8 +36,8 @@ static rill_err_t describe_order(const rill_record_t *record, const rill_value_t
     const char *value = rill_value_string(rill_record_value(record));
     const char *colon = value != NULL ? strchr(value, ':') : NULL;
     const char *name = rill_value_string(product);
-    g_autofree char *text = g_strdup_printf("%s x%s", name != NULL ? name : "?",
-                                            colon != NULL ? colon + 1 : "?");
+    g_autofree char *text =
+        g_strdup_printf("%s x%s", name != NULL ? name : "?", colon != NULL ? colon + 1 : "?");
     rill_value_set_string(out, g_steal_pointer(&text), g_free);
     return RILL_OK;
 }
@@ -54,13 +54,13 @@ static rill_topology_t *enrich_topology(bool left, bool in_memory, void *user_da
     assert_non_null(products);
     assert_string_equal(rill_global_table_store(products), "products");
     /* no store name: generated from the topic */
-    assert_string_equal(rill_global_table_store(rill_builder_global_table(builder, "currencies",
-                                                                          &consumed, NULL)),
-                        "currencies-STATE-STORE-0000000000");
+    assert_string_equal(
+        rill_global_table_store(rill_builder_global_table(builder, "currencies", &consumed, NULL)),
+        "currencies-STATE-STORE-0000000000");
     rill_stream_t *orders = string_stream(builder, "orders");
     rill_stream_t *enriched =
-        left ? rill_stream_left_join_global(orders, products, product_of, describe_order,
-                                            user_data, "enrich")
+        left ? rill_stream_left_join_global(orders, products, product_of, describe_order, user_data,
+                                            "enrich")
              : rill_stream_join_global(orders, products, product_of, describe_order, user_data,
                                        "enrich");
     rill_stream_to(enriched, "enriched", NULL);
@@ -177,8 +177,7 @@ static void test_global__persistent_store_reopens_from_checkpoint(void **state)
     pipe_at(driver, "products", "p1", "widget", 0);
     pipe_at(driver, "products", "p2", "gadget", 1);
     rill_driver_destroy(driver); /* checkpoints the global store */
-    g_autofree char *checkpoint =
-        g_build_filename(dir, "rill-test", "global", ".checkpoint", NULL);
+    g_autofree char *checkpoint = g_build_filename(dir, "rill-test", "global", ".checkpoint", NULL);
     assert_true(g_file_test(checkpoint, G_FILE_TEST_EXISTS));
 
     driver = driver_of(topology, 2, dir);
@@ -257,8 +256,8 @@ static void test_global__bad_value_is_a_processing_error(void **state)
     assert_int_equal(rill_driver_pipe_bytes(driver, "prices", "good", 4, eight, 8, 1, NULL),
                      RILL_OK);
     assert_int_equal(rill_driver_pipe_bytes(driver, "prices", "bad", 3, "xyz", 3, 1, NULL),
-                     RILL_OK); /* stored as is */
-    pipe_ok(driver, "orders", "o1", "bad");  /* skipped by the handler */
+                     RILL_OK);              /* stored as is */
+    pipe_ok(driver, "orders", "o1", "bad"); /* skipped by the handler */
     pipe_ok(driver, "orders", "o2", "good");
     g_autofree char *out = drain(driver, "priced");
     assert_string_equal(out, "o2=42");

@@ -60,12 +60,11 @@ static void produce(cluster_t *cluster, const char *topic, ...)
     const char *key;
     while ((key = va_arg(ap, const char *)) != NULL) {
         const char *value = va_arg(ap, const char *);
-        assert_int_equal(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                                           RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                           RD_KAFKA_V_KEY(key, strlen(key)),
-                                           RD_KAFKA_V_VALUE((void *)value, strlen(value)),
-                                           RD_KAFKA_V_END),
-                         RD_KAFKA_RESP_ERR_NO_ERROR);
+        assert_int_equal(
+            rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                              RD_KAFKA_V_KEY(key, strlen(key)),
+                              RD_KAFKA_V_VALUE((void *)value, strlen(value)), RD_KAFKA_V_END),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
     }
     va_end(ap);
     assert_int_equal(rd_kafka_flush(rk, 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
@@ -83,8 +82,8 @@ static rill_topology_t *query_topology(void)
                                               &(rill_materialized_t){.name = "products"}));
     rill_stream_t *clicks = rill_builder_stream(builder, "clicks", &strings);
     rill_grouped_t *grouped = rill_stream_group_by_key(clicks, NULL);
-    rill_grouped_count(grouped, &(rill_materialized_t){.name = "counts",
-                                                       .key_serde = rill_serde_string()});
+    rill_grouped_count(grouped,
+                       &(rill_materialized_t){.name = "counts", .key_serde = rill_serde_string()});
     rill_grouped_count(grouped, &(rill_materialized_t){.name = "mem-counts",
                                                        .in_memory = true,
                                                        .key_serde = rill_serde_string()});
@@ -130,8 +129,7 @@ static int64_t try_count(rill_read_store_t *store, const char *key)
     return count;
 }
 
-static bool collect(const void *key, size_t key_len, const void *value, size_t value_len,
-                    void *ud)
+static bool collect(const void *key, size_t key_len, const void *value, size_t value_len, void *ud)
 {
     GString *out = ud;
     g_string_append_printf(out, "%s%.*s=%" PRId64, out->len > 0 ? "," : "", (int)key_len,
@@ -199,8 +197,8 @@ static void test_query__stores_of_a_running_app(void **state)
 
     /* counts, across the tasks of 3 partitions (one thread: the mock cluster's
      * group of two members takes tens of seconds to settle) */
-    produce(cluster, "clicks", "a", "x", "b", "x", "c", "x", "a", "x", "d", "x", "a", "x", "b",
-            "x", NULL);
+    produce(cluster, "clicks", "a", "x", "b", "x", "c", "x", "a", "x", "d", "x", "a", "x", "b", "x",
+            NULL);
     rill_read_store_t *counts = rill_app_store(app, "counts", &error);
     assert_non_null(counts);
     for (int i = 0; i < 300 && (try_count(counts, "a") < 3 || try_count(counts, "b") < 2 ||
@@ -291,7 +289,8 @@ static void test_query__missing_global_topic_fails_start(void **state)
     rill_app_t *app = rill_app_new(topology, config, &error);
     assert_non_null(app);
     assert_int_equal(rill_app_start(app, &error), RILL_ERR_NOT_FOUND);
-    assert_non_null(strstr(rill_error_message(error), "global table topic products does not exist"));
+    assert_non_null(
+        strstr(rill_error_message(error), "global table topic products does not exist"));
     assert_int_equal(rill_app_state(app), RILL_APP_ERROR);
     rill_error_destroy(error);
     rill_app_destroy(app);
