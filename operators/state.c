@@ -398,6 +398,7 @@ rill__kv_store_t *rill__state_store(rill__pnode_t *pnode, const char *name, bool
     rill__kv_store_t *logged = rill__kv_logging_new(inner, &sink);
     entry->store = rill__kv_caching_new(logged, state->cache, forward, ud, true);
     g_ptr_array_add(state->stores, entry);
+    rill__task_store_opened(pnode->task, name, entry->store); /* queryable state */
     return entry->store;
 fail:
     g_free(entry->name);
