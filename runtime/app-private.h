@@ -38,6 +38,7 @@ typedef struct rill__app_metrics {
     rill_metric_family_t *errors;            /* counter {application_id, thread, task, kind} */
     rill_metric_family_t *state;             /* gauge {application_id, state} */
     rill_metric_family_t *restored;          /* counter {application_id, thread, changelog} */
+    rill_metric_family_t *dropped; /* counter {application_id, thread, task, reason} */
     int port;                                /* bound port, -1: none */
 } rill__app_metrics_t;
 

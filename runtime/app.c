@@ -370,6 +370,15 @@ static rill_err_t metrics_start(rill_app_t *app, rill_error_t **error)
     m->restored = rill__metrics_family(m->registry, "rill_app_restored_records_total",
                                        "Changelog records replayed into state stores",
                                        RILL_METRIC_COUNTER, restore_labels, NULL, 0);
+    static const char *const dropped_labels[] = {"application_id", "thread", "task", "reason",
+                                                 NULL};
+    m->dropped = rill__metrics_family(
+        m->registry, "rill_app_dropped_records_total",
+        "Input records a task dropped, by reason: late (after its window closed), "
+        "deserialization / processing / production (skipped by a LogAndContinue handler), "
+        "null_key (a keyed operator cannot use it), invalid_timestamp "
+        "(LogAndSkipOnInvalidTimestamp)",
+        RILL_METRIC_COUNTER, dropped_labels, NULL, 0);
     app->state_probes = state_probes_of(app);
     for (guint i = 0; i < G_N_ELEMENTS(state_names); i++) {
         const char *values[] = {app->application_id, state_names[i], NULL};

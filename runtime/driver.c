@@ -550,3 +550,24 @@ RILL_EXPORT int64_t rill_driver_stream_time(const rill_driver_t *driver, const c
     const rill_task_t *task = g_hash_table_lookup(driver->tasks, task_id);
     return task != NULL ? rill__task_stream_time(task) : -1;
 }
+
+RILL_EXPORT uint64_t rill_driver_dropped_records(const rill_driver_t *driver, const char *task_id,
+                                                 const char *reason)
+{
+    if (driver == NULL)
+        return 0;
+    uint64_t total = 0;
+    GHashTableIter it;
+    gpointer id, value;
+    g_hash_table_iter_init(&it, driver->tasks);
+    while (g_hash_table_iter_next(&it, &id, &value)) {
+        if (task_id != NULL && strcmp(task_id, id) != 0)
+            continue;
+        rill__task_stats_t stats;
+        rill__task_stats(value, &stats);
+        for (int r = 0; r < RILL__DROP_REASON_COUNT; r++)
+            if (reason == NULL || strcmp(reason, rill__drop_reason_name(r)) == 0)
+                total += stats.dropped[r];
+    }
+    return total;
+}

@@ -215,6 +215,9 @@ static rill_err_t handle_error(rill_task_t *task, stage_t stage, rill_error_t *c
     switch (action) {
     case RILL_ON_ERROR_CONTINUE:
         task->stats.skipped++;
+        task->stats.dropped[stage == STAGE_DESERIALIZATION ? RILL__DROP_DESERIALIZATION
+                            : stage == STAGE_PROCESSING    ? RILL__DROP_PROCESSING
+                                                           : RILL__DROP_PRODUCTION]++;
         if (task->stats.skipped <= SKIP_LOG_FIRST || task->stats.skipped % SKIP_LOG_EVERY == 0)
             RILL_LOG_WARN("runtime.task",
                           "task %s: skipping record after %s error: %s topic=%s "
@@ -476,6 +479,27 @@ const char *rill__task_id(const rill_task_t *task)
 void rill__task_stats(const rill_task_t *task, rill__task_stats_t *stats)
 {
     *stats = task->stats;
+}
+
+const char *rill__drop_reason_name(rill__drop_reason_t reason)
+{
+    static const char *const names[RILL__DROP_REASON_COUNT] = {
+        [RILL__DROP_LATE] = "late",
+        [RILL__DROP_DESERIALIZATION] = "deserialization",
+        [RILL__DROP_PROCESSING] = "processing",
+        [RILL__DROP_PRODUCTION] = "production",
+        [RILL__DROP_NULL_KEY] = "null_key",
+        [RILL__DROP_INVALID_TIMESTAMP] = "invalid_timestamp",
+    };
+    if ((unsigned)reason < RILL__DROP_REASON_COUNT)
+        return names[reason];
+    return "unknown";
+}
+
+void rill__task_record_dropped(rill_task_t *task, rill__drop_reason_t reason)
+{
+    g_assert((unsigned)reason < RILL__DROP_REASON_COUNT);
+    task->stats.dropped[reason]++;
 }
 
 int64_t rill__task_stream_time(const rill_task_t *task)

@@ -151,11 +151,33 @@ void rill__task_set_state(rill_task_t *task, void *state,
  * writing it out (the state it leaves must be restored). */
 void rill__task_mark_dirty(rill_task_t *task);
 bool rill__task_dirty(const rill_task_t *task);
+/* Why a task dropped a record: the reason label of
+ * rill_app_dropped_records_total (rill__drop_reason_name gives the label). */
+typedef enum rill__drop_reason {
+    RILL__DROP_LATE,            /* "late": it arrived after its window closed (end + grace) */
+    RILL__DROP_DESERIALIZATION, /* "deserialization": skipped by a log-and-continue handler */
+    RILL__DROP_PROCESSING,      /* "processing": likewise, after a processor failed */
+    RILL__DROP_PRODUCTION,      /* "production": likewise, after a sink failed */
+    RILL__DROP_NULL_KEY,        /* "null_key": a keyed operator (aggregate, join) cannot use it */
+    RILL__DROP_INVALID_TIMESTAMP, /* "invalid_timestamp": LogAndSkipOnInvalidTimestamp */
+    RILL__DROP_REASON_COUNT
+} rill__drop_reason_t;
+/* The label of reason ("late", ...), static; "unknown" out of range. */
+const char *rill__drop_reason_name(rill__drop_reason_t reason);
+/* Counts a record the task dropped for reason (an operator's decision, e.g.
+ * a windowed aggregation refusing a late record: call it once per dropped
+ * input record). Cheap (one increment): callable per record. The metrics
+ * pick it up from rill__task_stats. Thread: the task's. */
+void rill__task_record_dropped(rill_task_t *task, rill__drop_reason_t reason);
+
 /* Counters of a task since it was created (for metrics). */
 typedef struct rill__task_stats {
     uint64_t processed;     /* input records handed to rill__task_process */
     uint64_t skipped;       /* records dropped by a log-and-continue handler */
     uint64_t dead_lettered; /* records sent to the dead-letter topic */
+    /* records dropped, by reason (log-and-continue skips are also counted
+     * here, under their stage's reason) */
+    uint64_t dropped[RILL__DROP_REASON_COUNT];
 } rill__task_stats_t;
 void rill__task_stats(const rill_task_t *task, rill__task_stats_t *stats);
 /* The task's stream time (max timestamp seen), -1 before the first record. */

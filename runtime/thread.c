@@ -76,6 +76,7 @@ typedef struct slot {
     rill_metric_t *m_consumed;
     rill_metric_t *m_skipped;
     rill_metric_t *m_dead_lettered;
+    rill_metric_t *m_dropped[RILL__DROP_REASON_COUNT];
     rill__task_stats_t seen; /* task stats already added to the counters */
     GPtrArray *lags;         /* lag_probe_t*, NULL: not registered */
 } slot_t;
@@ -158,6 +159,9 @@ static void slot_metrics_add(slot_t *slot)
         rill__metric_child(m->errors, (const char *[]){id, thread->name, task, "skipped"});
     slot->m_dead_lettered =
         rill__metric_child(m->errors, (const char *[]){id, thread->name, task, "dead_lettered"});
+    for (int r = 0; r < RILL__DROP_REASON_COUNT; r++)
+        slot->m_dropped[r] = rill__metric_child(
+            m->dropped, (const char *[]){id, thread->name, task, rill__drop_reason_name(r)});
     slot->lags = g_ptr_array_new();
     for (guint i = 0; i < slot->inputs->len; i++) {
         lag_probe_t *probe = g_new0(lag_probe_t, 1);
@@ -184,6 +188,11 @@ static void slot_metrics_remove(slot_t *slot)
     rill__metric_remove(m->consumed, (const char *[]){id, thread->name, task});
     rill__metric_remove(m->errors, (const char *[]){id, thread->name, task, "skipped"});
     rill__metric_remove(m->errors, (const char *[]){id, thread->name, task, "dead_lettered"});
+    for (int r = 0; r < RILL__DROP_REASON_COUNT; r++) {
+        rill__metric_remove(m->dropped,
+                            (const char *[]){id, thread->name, task, rill__drop_reason_name(r)});
+        slot->m_dropped[r] = NULL;
+    }
     for (guint i = 0; i < slot->lags->len; i++) {
         lag_probe_t *probe = slot->lags->pdata[i];
         const char *values[] = {id, thread->name, probe->topic, probe->partition_str};
@@ -208,6 +217,9 @@ static void slot_metrics_sync(slot_t *slot)
     if (now.dead_lettered != slot->seen.dead_lettered)
         rill__metric_inc(slot->m_dead_lettered,
                          (double)(now.dead_lettered - slot->seen.dead_lettered));
+    for (int r = 0; r < RILL__DROP_REASON_COUNT; r++)
+        if (now.dropped[r] != slot->seen.dropped[r])
+            rill__metric_inc(slot->m_dropped[r], (double)(now.dropped[r] - slot->seen.dropped[r]));
     slot->seen = now;
 }
 
@@ -564,6 +576,7 @@ static rill_err_t on_record(void *ud, const rill__raw_record_t *record, rill_err
         (record->timestamp < 0 && app->ts_policy != RILL__TS_FAIL)) {
         if (app->ts_policy == RILL__TS_SKIP) {
             __atomic_add_fetch(&thread->skipped, 1, __ATOMIC_RELAXED);
+            rill__task_record_dropped(slot->task, RILL__DROP_INVALID_TIMESTAMP);
             in->next_offset = record->offset + 1;
             return RILL_OK;
         }
