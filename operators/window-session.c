@@ -8,7 +8,9 @@
  *     stream time st = max(st, t)
  *     overlapping = the key's sessions with end >= t - g and start <= t + g (end order)
  *     merged = [min(t, their starts), max(t, their ends)]
- *     merged.end + g + grace <= st ──► late: dropped and counted, nothing changes
+ *     merged.end + g + grace <= st, or one of them closed (end + g + grace <= st)
+ *         ──► late: dropped and counted, nothing changes (a closed session is final:
+ *             suppression may have emitted it)
  *     else: aggregate = merger(... merger(s1, s2) ..., sn) (count: the sum), then
  *           adder(record) (reduce: the first value as is, then the reducer);
  *           each overlapping session removed (a (key, null) update downstream),
@@ -345,12 +347,15 @@ static rill_err_t wsession_process(rill__pnode_t *pnode, const rill_record_t *re
     g_array_set_clear_func(sessions, session_clear);
     err = find_sessions(w, key, key_len, t - gap, t + gap, sessions, error);
     int64_t start = t, end = t;
+    bool touches_closed = false; /* it would extend or merge a closed session */
     for (guint i = 0; err == RILL_OK && i < sessions->len; i++) {
         session_t *s = &g_array_index(sessions, session_t, i);
         start = MIN(start, s->start);
         end = MAX(end, s->end);
+        touches_closed = touches_closed || s->end + gap + config->spec.grace <= w->stream_time;
     }
-    if (err == RILL_OK && end + gap + config->spec.grace <= w->stream_time) {
+    if (err == RILL_OK &&
+        (touches_closed || end + gap + config->spec.grace <= w->stream_time)) {
         rill__window_record_late(pnode, config->store, t, w->stream_time);
         g_array_free(sessions, TRUE);
         return persist_stream_time(w, t, error);

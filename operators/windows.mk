@@ -16,3 +16,7 @@ check_PROGRAMS += tests/unit/operators/test-window
 TESTS += tests/unit/operators/test-window
 tests_unit_operators_test_window_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_operators_test_window_LDADD = $(WINDOW_TEST_LIBS)
+check_PROGRAMS += tests/unit/operators/test-suppress
+TESTS += tests/unit/operators/test-suppress
+tests_unit_operators_test_suppress_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_operators_test_suppress_LDADD = $(WINDOW_TEST_LIBS)

@@ -346,20 +346,26 @@ static void test_window__session_merge_and_separate(void **unused)
     pipe_at(driver, "a", "x", 0);
     pipe_at(driver, "a", "x", 4);  /* within the gap: [0, 4] */
     pipe_at(driver, "a", "x", 10); /* 6 after the last: a new session [10, 10] */
-    pipe_at(driver, "a", "x", 20); /* another: [20, 20] */
     g_autofree char *out = drain_sessions(driver, "out", NULL);
-    assert_string_equal(out, "a@0-0=1,a@0-0=~,a@0-4=2,a@10-10=1,a@20-20=1");
+    assert_string_equal(out, "a@0-0=1,a@0-0=~,a@0-4=2,a@10-10=1");
     /* 7 is within 5 of 4 and of 10: the two sessions merge into [0, 10] (the old ones deleted) */
     pipe_at(driver, "a", "x", 7);
     g_autofree char *merged = drain_sessions(driver, "out", NULL);
     assert_string_equal(merged, "a@0-4=~,a@10-10=~,a@0-10=4");
-    /* the session end + gap + grace: [20, 20] takes records until stream time 35 */
+    pipe_at(driver, "a", "x", 20); /* separate: [20, 20] */
+    g_autofree char *separate = drain_sessions(driver, "out", NULL);
+    assert_string_equal(separate, "a@20-20=1");
+    /* a session takes records until stream time passes its end + gap + grace: 20 + 15 */
     pipe_at(driver, "b", "x", 34);
-    pipe_at(driver, "a", "x", 16); /* merges with [20, 20]: 16 + 5 + 10 > 34 */
+    pipe_at(driver, "a", "x", 16); /* merges with [20, 20] */
     assert_int_equal(late(driver), 0);
     pipe_at(driver, "b", "x", 40);
     pipe_at(driver, "a", "x", 24); /* [16, 24]: 24 + 15 <= 40: late */
     assert_int_equal(late(driver), 1);
+    pipe_at(driver, "a", "x", 27); /* 27 - 5 > 20: a new session (open: 27 + 15 > 40) */
+    assert_int_equal(late(driver), 1);
+    g_autofree char *rest = drain_sessions(driver, "out", NULL);
+    assert_string_equal(rest, "b@34-34=1,a@20-20=~,a@16-20=2,b@40-40=1,a@27-27=1");
     stop(driver, topology);
 }
 
