@@ -476,9 +476,10 @@ rill_grouped_windowed_by_sliding(rill_grouped_t *grouped, const rill_sliding_win
         .size = windows->time_difference_ms,
         .grace = windows->grace_ms,
     };
-    /* a record can still change windows starting up to d before it */
+    /* a record still accepted (t + d + grace > stream time) folds the records
+     * back to t - 2d - 1 (window-sliding.c): keep 3d + grace + 2 */
     if (!resolve_retention(grouped->stream, what, windows->retention_ms,
-                           2 * spec.size + spec.grace + 1, &spec.retention))
+                           3 * spec.size + spec.grace + 2, &spec.retention))
         return NULL;
     return time_windowed_new(grouped, &spec);
 }
