@@ -15,7 +15,8 @@
  *     over max_records / max_bytes ? SHUT_DOWN: fail the task │ EMIT_EARLY: emit the oldest
  *     every entry with end + close delay <= observed: forward (key, final), delete
  *
- * (close delay = grace, plus the inactivity gap for sessions). An in-memory
+ * (close delay: rill__window_close_delay, grace for time windows; sliding
+ * windows and sessions end inclusively, +1, and sessions add the gap). An in-memory
  * index of the buffered window ends (a GTree, rebuilt from the store at
  * start) tells whether any window is due, so an update scans the store only
  * when something is to be emitted. Why the

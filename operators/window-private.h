@@ -41,11 +41,21 @@ typedef struct rill__window_spec {
     int64_t retention; /* resolved: never 0 */
 } rill__window_spec_t;
 
-/* How far past a window's end stream time must be for it to close: grace,
- * plus the gap for sessions (a session can still grow until then). */
+/* A window is closed when end + close delay <= stream time. Time windows
+ * end exclusively: delay = grace. Sliding windows end inclusively (a record
+ * at the end still belongs): grace + 1. Sessions can take a record up to the
+ * gap after their (inclusive) end: gap + grace + 1. */
 static inline int64_t rill__window_close_delay(const rill__window_spec_t *spec)
 {
-    return spec->kind == RILL__WINDOW_SESSION ? spec->size + spec->grace : spec->grace;
+    switch (spec->kind) {
+    case RILL__WINDOW_SESSION:
+        return spec->size + spec->grace + 1;
+    case RILL__WINDOW_SLIDING:
+        return spec->grace + 1;
+    case RILL__WINDOW_TIME:
+        break;
+    }
+    return spec->grace;
 }
 
 /* The windowed handles of window.h, owned by the builder. */

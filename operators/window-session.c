@@ -8,7 +8,8 @@
  *     stream time st = max(st, t)
  *     overlapping = the key's sessions with end >= t - g and start <= t + g (end order)
  *     merged = [min(t, their starts), max(t, their ends)]
- *     merged.end + g + grace <= st, or one of them closed (end + g + grace <= st)
+ *     merged.end + g + grace < st, or one of them closed (end + g + grace < st:
+ *     a record exactly g after a session's end still joins it)
  *         ──► late: dropped and counted, nothing changes (a closed session is final:
  *             suppression may have emitted it)
  *     else: aggregate = merger(... merger(s1, s2) ..., sn) (count: the sum), then
@@ -323,6 +324,7 @@ static rill_err_t wsession_process(rill__pnode_t *pnode, const rill_record_t *re
     if (record->value.type == RILL_VALUE_NULL)
         return RILL_OK;
     const int64_t t = record->timestamp, gap = config->spec.size;
+    const int64_t delay = rill__window_close_delay(&config->spec); /* gap + grace + 1 */
     if (t > w->stream_time)
         w->stream_time = t;
     const void *key;
@@ -340,10 +342,9 @@ static rill_err_t wsession_process(rill__pnode_t *pnode, const rill_record_t *re
         session_t *s = &g_array_index(sessions, session_t, i);
         start = MIN(start, s->start);
         end = MAX(end, s->end);
-        touches_closed = touches_closed || s->end + gap + config->spec.grace <= w->stream_time;
+        touches_closed = touches_closed || s->end + delay <= w->stream_time;
     }
-    if (err == RILL_OK &&
-        (touches_closed || end + gap + config->spec.grace <= w->stream_time)) {
+    if (err == RILL_OK && (touches_closed || end + delay <= w->stream_time)) {
         rill__window_record_late(pnode, config->store, t, w->stream_time);
         g_array_free(sessions, TRUE);
         return RILL_OK;

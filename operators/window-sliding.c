@@ -16,11 +16,11 @@
  * record at t it
  *
  *     stream time st = max(st, t); every window holding t closed
- *         (t + d + grace <= st) ──► late: dropped and counted
+ *         (t + d + grace < st: the end is inclusive) ──► late: dropped and counted
  *     stores the record, loads the key's records in [t - 2d - 1, t + 2d + 1]
  *     recomputes each window (of the definition above, over those records)
  *         that holds t, and the window starting at t + 1 if it exists now,
- *         unless it is closed (end + grace <= st): fold(records in [s, s + d])
+ *         unless it is closed (end + grace < st): fold(records in [s, s + d])
  *         in time order (then arrival order), put
  *
  * A window that does not hold t keeps its records, so nothing else changes.
@@ -325,11 +325,12 @@ static rill_err_t wslide_process(rill__pnode_t *pnode, const rill_record_t *reco
     }
     if (record->value.type == RILL_VALUE_NULL)
         return RILL_OK;
-    const int64_t t = record->timestamp, d = config->spec.size, grace = config->spec.grace;
+    const int64_t t = record->timestamp, d = config->spec.size;
+    const int64_t delay = rill__window_close_delay(&config->spec); /* grace + 1 */
     if (t > w->stream_time)
         w->stream_time = t;
     const int64_t st = w->stream_time;
-    if (t + d + grace <= st) { /* every window holding t (end <= t + d) is closed */
+    if (t + d + delay <= st) { /* every window holding t (end <= t + d) is closed */
         rill__window_record_late(pnode, config->store, t, st);
         return RILL_OK;
     }
@@ -382,7 +383,7 @@ static rill_err_t wslide_process(rill__pnode_t *pnode, const rill_record_t *reco
         if (s == last)
             continue;
         last = s;
-        if (s + d + grace <= st)
+        if (s + d + delay <= st)
             continue; /* closed */
         err = recompute(w, config, record, records, s, key, key_len, error);
     }

@@ -25,7 +25,7 @@
  *     timestamps are at most time_difference apart: the window ending at each
  *     record [t - d, t] and the window starting just after it [t + 1, t + 1 + d]
  *     when that one holds records. Windowed keys carry start and end = start + d;
- *   - session windows: the records of a key closer than inactivity_gap_ms to
+ *   - session windows: the records of a key at most inactivity_gap_ms from
  *     each other form one session [first record's time, last record's time],
  *     both inclusive; a record that falls within gap of several sessions
  *     merges them (the aggregates combined by the merger; the replaced
@@ -35,8 +35,10 @@
  * largest timestamp the aggregation has seen in the task (kept in its store
  * at each commit, so a restarted task resumes at the stream time of its last
  * commit, where its input resumes). A window CLOSES when stream
- * time >= its end + grace_ms (sessions: last record + inactivity gap +
- * grace). A record all of whose windows are closed is LATE (a session record
+ * time >= its end + grace_ms for time windows (end exclusive); when stream
+ * time > end + grace for sliding windows (end inclusive) and > last record +
+ * inactivity gap + grace for sessions (a record exactly a gap after still
+ * joins). A record all of whose windows are closed is LATE (a session record
  * also when it would extend or merge a closed session): it is dropped,
  * counted in the app metric rill_app_dropped_records_total{reason="late"}
  * (per task; see docs/windows.md) and logged at debug level; a record some of
@@ -57,7 +59,7 @@
  *
  * Emit-final: rill_table_suppress_until_window_closes() holds each window's
  * latest aggregate in a buffer and emits it once, when the window closes
- * (stream time >= end + grace), in window-end order. The buffer is a
+ * (as above), in window-end order. The buffer is a
  * change-logged state store of its own ("<application.id>-<name>-changelog"),
  * so a restart neither loses a window still buffered nor re-emits one whose
  * emission was committed. It is bounded (max_records / max_bytes); when full,
@@ -258,7 +260,7 @@ typedef struct rill_suppressed {
 /* The final result of each window of table, which must be the direct
  * result of a windowed aggregation (rill_time_windowed_* or
  * rill_session_windowed_*): each window is emitted once, after it closes
- * (stream time >= end + grace), as an update with the window's last
+ * (as defined at the top), as an update with the window's last
  * aggregate; windows whose result was deleted (merged sessions) are not
  * emitted. opts may be NULL (unbounded). (transfer none) */
 RILL_EXPORT rill_table_t *rill_table_suppress_until_window_closes(rill_table_t *table,

@@ -1,7 +1,8 @@
 /* test-suppress.c: emit-final (suppress until window closes) through the test driver: each
  * window once, after end + grace, with and without the record cache; the buffer across clean
  * and crash restarts (nothing lost, nothing re-emitted); a full buffer (shut down / emit
- * early); sessions; emitStrategy(onWindowClose); the DSL's checks. */
+ * early); sessions, hopping and sliding windows; emitStrategy(onWindowClose); the DSL's
+ * checks. */
 #include "tests/unit/operators/helpers.h"
 
 static rill_err_t to_text(const rill_record_t *record, rill_value_t *out, void *ud,
@@ -20,6 +21,8 @@ typedef struct setup {
     rill_suppressed_t suppressed;
     bool emit_final;       /* rill_time_windowed_emit_final instead of suppress */
     bool sessions;         /* session windows (gap 5) instead of tumbling (10) */
+    bool hopping;          /* hopping windows (10, advance 5) */
+    bool sliding;          /* sliding windows (time difference 10) */
     int64_t grace;
     size_t cache_bytes;
     const char *state_dir;
@@ -39,8 +42,15 @@ static rill_driver_t *suppress_driver(const setup_t *setup, rill_topology_t **to
         key_serde = rill_serde_session_windowed_new(rill_serde_string());
     } else {
         rill_time_windowed_t *windowed =
-            rill_grouped_windowed_by(grouped, &(rill_time_windows_t){.size_ms = 10,
-                                                                     .grace_ms = setup->grace});
+            setup->sliding
+                ? rill_grouped_windowed_by_sliding(
+                      grouped, &(rill_sliding_windows_t){.time_difference_ms = 10,
+                                                         .grace_ms = setup->grace})
+                : rill_grouped_windowed_by(grouped,
+                                           &(rill_time_windows_t){.size_ms = 10,
+                                                                  .advance_ms = setup->hopping ? 5
+                                                                                              : 0,
+                                                                  .grace_ms = setup->grace});
         if (setup->emit_final)
             windowed = rill_time_windowed_emit_final(windowed);
         counts = rill_time_windowed_count(windowed, &(rill_materialized_t){.name = "counts"});
@@ -247,21 +257,48 @@ static void test_suppress__sessions_final_after_gap_and_grace(void **unused)
     rill_topology_t *topology;
     rill_driver_t *driver = suppress_driver(&(setup_t){.sessions = true, .grace = 2}, &topology);
     pipe_at(driver, "a", 0);
-    pipe_at(driver, "a", 3); /* [0, 3]: closes at 3 + 5 + 2 = 10 */
-    pipe_at(driver, "a", 9); /* [9, 9] */
+    pipe_at(driver, "a", 3);  /* [0, 3]: takes records up to 8, closes after 3 + 5 + 2 */
+    pipe_at(driver, "a", 9);  /* [9, 9] */
+    pipe_at(driver, "a", 10); /* [9, 10]; stream time 10: [0, 3] still open */
     g_autofree char *none = drain_sessions(driver);
     assert_string_equal(none, "");
-    pipe_at(driver, "a", 10); /* [9, 10]; stream time 10: [0, 3] is final */
+    pipe_at(driver, "a", 11); /* [9, 11]; stream time 11 > 10: [0, 3] is final */
     g_autofree char *out = drain_sessions(driver);
     assert_string_equal(out, "a@0-3=2");
-    pipe_at(driver, "a", 7); /* would merge the closed [0, 3] into [0, 10]: late */
+    pipe_at(driver, "a", 7); /* would merge the closed [0, 3] with [9, 11]: late */
     assert_int_equal(rill_driver_dropped_records(driver, NULL, "late"), 1);
-    pipe_at(driver, "a", 12); /* [9, 12]: the merged-away [9, 10] is never emitted */
-    pipe_at(driver, "b", 18);
+    pipe_at(driver, "a", 12); /* [9, 12]: the merged-away ones are never emitted */
+    pipe_at(driver, "b", 19);
     assert_int_equal(rill_driver_output_size(driver, "out"), 0);
-    pipe_at(driver, "b", 19); /* 12 + 7 */
+    pipe_at(driver, "b", 20); /* 12 + 5 + 2 < 20 */
     g_autofree char *out2 = drain_sessions(driver);
-    assert_string_equal(out2, "a@9-12=3"); /* 9, 10, 12 */
+    assert_string_equal(out2, "a@9-12=4"); /* 9, 10, 11, 12 */
+    stop(driver, topology);
+}
+
+static void test_suppress__hopping_and_sliding_windows_once(void **unused)
+{
+    (void)unused;
+    rill_topology_t *topology;
+    rill_driver_t *driver = suppress_driver(&(setup_t){.hopping = true}, &topology);
+    pipe_at(driver, "a", 7);  /* [0, 10) and [5, 15) */
+    pipe_at(driver, "a", 12); /* [5, 15) and [10, 20); [0, 10) closed */
+    g_autofree char *out = drain(driver, "out");
+    assert_string_equal(out, "a@0=1");
+    pipe_at(driver, "a", 15); /* [5, 15) closed */
+    g_autofree char *out2 = drain(driver, "out");
+    assert_string_equal(out2, "a@5=2");
+    stop(driver, topology);
+
+    driver = suppress_driver(&(setup_t){.sliding = true}, &topology);
+    pipe_at(driver, "a", 100); /* [90, 100] */
+    pipe_at(driver, "a", 105); /* [95, 105] = 2, [101, 111] = 1; [90, 100] is final (its
+                                  end is inclusive: final once stream time passes it) */
+    g_autofree char *out3 = drain(driver, "out");
+    assert_string_equal(out3, "a@90=1");
+    pipe_at(driver, "a", 120); /* [110, 120]; [95, 105] and [101, 111] final, not [110, 120] */
+    g_autofree char *out4 = drain(driver, "out");
+    assert_string_equal(out4, "a@95=2,a@101=1");
     stop(driver, topology);
 }
 
@@ -305,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_suppress__full_buffer_emits_early),
         cmocka_unit_test(test_suppress__max_bytes),
         cmocka_unit_test(test_suppress__sessions_final_after_gap_and_grace),
+        cmocka_unit_test(test_suppress__hopping_and_sliding_windows_once),
         cmocka_unit_test(test_suppress__emit_final_strategy),
         cmocka_unit_test(test_suppress__needs_a_windowed_table),
     };

@@ -271,9 +271,9 @@ static void test_window__sliding_late_after_grace(void **unused)
     rill_topology_t *topology;
     rill_driver_t *driver = driver_of(builder, &topology, NULL);
     pipe_at(driver, "a", "x", 100);
-    pipe_at(driver, "a", "x", 84); /* 84 + 10 + 5 <= 100: every window with it is closed */
+    pipe_at(driver, "a", "x", 84); /* 84 + 10 + 5 < 100: every window with it is closed */
     assert_int_equal(late(driver), 1);
-    pipe_at(driver, "a", "x", 86); /* 86 + 10 + 5 > 100: taken (kept for later windows) */
+    pipe_at(driver, "a", "x", 86); /* 86 + 10 + 5 >= 100: taken (kept for later windows) */
     assert_int_equal(late(driver), 1);
     g_autofree char *out = drain(driver, "out");
     /* [90,100]; 86: its own [76, 86] is closed, the window after it [87, 97] is empty; and
@@ -379,6 +379,51 @@ static void test_window__session_aggregate_uses_the_merger(void **unused)
     pipe_at(driver, "a", "r", 5); /* merger([p], [q]) then adder r */
     g_autofree char *out = drain_sessions(driver, "out", NULL);
     assert_string_equal(out, "a@0-0=[p],a@10-10=[q],a@0-0=~,a@10-10=~,a@0-10=[p][q][r]");
+    stop(driver, topology);
+}
+
+static void test_window__inclusive_ends_with_no_grace(void **unused)
+{
+    (void)unused;
+    /* sliding: the window ending at the record, [t - d, t], holds it even with no grace */
+    rill_builder_t *builder = rill_builder_new();
+    to_out(rill_time_windowed_count(
+        rill_grouped_windowed_by_sliding(grouped_in(builder),
+                                         &(rill_sliding_windows_t){.time_difference_ms = 10}),
+        NULL));
+    rill_topology_t *topology;
+    rill_driver_t *driver = driver_of(builder, &topology, NULL);
+    pipe_at(driver, "a", "x", 100);
+    pipe_at(driver, "a", "x", 90); /* [80, 90] closed (90 < 100); [90, 100] holds it: open;
+                                      and the window after it, [91, 101], holds 100 */
+    g_autofree char *out = drain(driver, "out");
+    assert_string_equal(out, "a@90=1,a@90=2,a@91=1");
+    assert_int_equal(late(driver), 0);
+    pipe_at(driver, "a", "x", 89); /* every window with 89 ends by 99 < 100: late */
+    assert_int_equal(late(driver), 1);
+    stop(driver, topology);
+
+    /* sessions: a record exactly the gap after a session's end joins it */
+    builder = rill_builder_new();
+    rill_session_windowed_t *sessions = rill_grouped_windowed_by_session(
+        grouped_in(builder), &(rill_session_windows_t){.inactivity_gap_ms = 5});
+    rill_serde_t *serde = rill_serde_session_windowed_new(rill_serde_string());
+    rill_produced_t produced = {.key_serde = serde, .value_serde = rill_serde_string()};
+    rill_stream_to(rill_stream_map_values(rill_table_to_stream(rill_session_windowed_count(
+                                                                   sessions, NULL),
+                                                               NULL),
+                                          to_text, NULL, NULL),
+                   "out", &produced);
+    rill_serde_unref(serde);
+    driver = driver_of(builder, &topology, NULL);
+    pipe_at(driver, "a", "x", 0);
+    pipe_at(driver, "b", "x", 5);
+    pipe_at(driver, "a", "x", 5); /* 5 - 5 = 0: joins [0, 0], open until stream time > 5 */
+    pipe_at(driver, "b", "x", 11);
+    pipe_at(driver, "a", "x", 10); /* would join [0, 5], closed at 11 (> 5 + 5): late */
+    g_autofree char *sessions_out = drain_sessions(driver, "out", NULL);
+    assert_string_equal(sessions_out, "a@0-0=1,b@5-5=1,a@0-0=~,a@0-5=2,b@11-11=1");
+    assert_int_equal(late(driver), 1);
     stop(driver, topology);
 }
 
@@ -527,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_window__sliding_late_after_grace),
         cmocka_unit_test(test_window__session_merge_and_separate),
         cmocka_unit_test(test_window__session_aggregate_uses_the_merger),
+        cmocka_unit_test(test_window__inclusive_ends_with_no_grace),
         cmocka_unit_test(test_window__windowed_serdes_round_trip),
         cmocka_unit_test(test_window__bad_specifications_fail_the_build),
     };
