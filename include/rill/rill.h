@@ -13,6 +13,7 @@
 #include <rill/topology.h>
 #include <rill/processor.h>
 #include <rill/table.h>
+#include <rill/join.h>
 #include <rill/store.h>
 #include <rill/driver.h>
 #include <rill/config.h>

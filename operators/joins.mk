@@ -1,0 +1,16 @@
+# operators/ joins part (issue 7, part 2): stream-stream windowed joins, table-table joins,
+# the foreign-key table join; their unit tests and benchmark.
+liboperators_la_SOURCES += \
+	%reldir%/join-stream.c \
+	%reldir%/join-table.c
+pkginclude_HEADERS += include/rill/join.h
+
+check_PROGRAMS += tests/unit/operators/test-join-stream
+TESTS += tests/unit/operators/test-join-stream
+tests_unit_operators_test_join_stream_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_operators_test_join_stream_LDADD = liboperators.la libruntime.la libstores.la \
+	libcommon.la $(ROCKSDB_LIBS) $(RDKAFKA_LIBS) $(JSONGLIB_LIBS) $(UNIT_LIBS)
+check_PROGRAMS += tests/unit/operators/test-join-table
+TESTS += tests/unit/operators/test-join-table
+tests_unit_operators_test_join_table_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_operators_test_join_table_LDADD = $(tests_unit_operators_test_join_stream_LDADD)
