@@ -3,6 +3,8 @@
  * (buffers and the outer store restored from their changelogs), repartitioning re-keyed inputs. */
 #include "tests/unit/operators/helpers.h"
 
+#include "runtime/task.h"
+
 /* "L+R", a missing side as "~". */
 static rill_err_t concat(const rill_value_t *key, const rill_value_t *left,
                          const rill_value_t *right, rill_value_t *out, void *ud,
@@ -236,6 +238,10 @@ static void test_join_stream__rekeyed_input_is_repartitioned(void **unused)
     g_autofree char *description = rill_topology_describe(topology, RILL_DESCRIBE_TEXT);
     assert_non_null(strstr(description, "rk-left-repartition"));
     assert_null(strstr(description, "rk-right-repartition"));
+    /* the repartition topic is created with the partition count of the
+     * topic it is joined with, not of the one it was re-keyed from */
+    assert_string_equal(rill__topology_internal_topic_source(topology, "app-rk-left-repartition"),
+                        "payments");
     stop(driver, topology);
 }
 
