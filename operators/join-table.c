@@ -36,6 +36,7 @@
 #include <rill/join.h>
 
 #include "common/buf.h"
+#include "operators/join-private.h"
 #include "operators/state.h"
 #include "runtime/serde-private.h"
 
@@ -359,6 +360,23 @@ static const rill__node_ops_t pass_ops = {
     .process = pass_process,
 };
 
+rill_table_t *rill__join_result(rill_stream_t *const *parents, int parent_count,
+                                const char *name, const char *store, bool in_memory,
+                                const rill_serde_t *key_serde, const rill_serde_t *value_serde)
+{
+    tmerge_config_t *config = g_new0(tmerge_config_t, 1);
+    config->store = g_strdup(store);
+    config->in_memory = in_memory;
+    config->key_serde = ref_or_null(key_serde);
+    config->value_serde = ref_or_null(value_serde);
+    rill_stream_t *out =
+        rill__builder_add_processor(parents, parent_count, &tmerge_ops, config, name, false);
+    if (out == NULL)
+        return NULL;
+    g_ptr_array_add(rill__stream_node(out)->stores, g_strdup(store));
+    return rill__table_new(out, store, key_serde, value_serde);
+}
+
 /* ---- the DSL ----------------------------------------------------------------------------- */
 
 static rill_table_t *add_table_join(rill_table_t *table, rill_table_t *other,
@@ -423,17 +441,8 @@ static rill_table_t *add_table_join(rill_table_t *table, rill_table_t *other,
             rill__builder_add_processor(sides, 2, &pass_ops, NULL, merge_name, false);
         return out != NULL ? rill__table_new(out, NULL, NULL, NULL) : NULL;
     }
-    tmerge_config_t *config = g_new0(tmerge_config_t, 1);
-    config->store = g_strdup(store);
-    config->in_memory = materialized->in_memory;
-    config->key_serde = ref_or_null(key_serde);
-    config->value_serde = ref_or_null(value_serde);
-    rill_stream_t *out = rill__builder_add_processor(sides, 2, &tmerge_ops, config, merge_name,
-                                                     false);
-    if (out == NULL)
-        return NULL;
-    g_ptr_array_add(rill__stream_node(out)->stores, g_strdup(store));
-    return rill__table_new(out, store, key_serde, value_serde);
+    return rill__join_result(sides, 2, merge_name, store, materialized->in_memory, key_serde,
+                             value_serde);
 }
 
 RILL_EXPORT rill_table_t *rill_table_join(rill_table_t *table, rill_table_t *other,

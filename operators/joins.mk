@@ -2,7 +2,9 @@
 # the foreign-key table join; their unit tests and benchmark.
 liboperators_la_SOURCES += \
 	%reldir%/join-stream.c \
-	%reldir%/join-table.c
+	%reldir%/join-private.h \
+	%reldir%/join-table.c \
+	%reldir%/join-fk.c
 pkginclude_HEADERS += include/rill/join.h
 
 check_PROGRAMS += tests/unit/operators/test-join-stream
@@ -14,3 +16,7 @@ check_PROGRAMS += tests/unit/operators/test-join-table
 TESTS += tests/unit/operators/test-join-table
 tests_unit_operators_test_join_table_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_operators_test_join_table_LDADD = $(tests_unit_operators_test_join_stream_LDADD)
+check_PROGRAMS += tests/unit/operators/test-join-fk
+TESTS += tests/unit/operators/test-join-fk
+tests_unit_operators_test_join_fk_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_operators_test_join_fk_LDADD = $(tests_unit_operators_test_join_stream_LDADD)

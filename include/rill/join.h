@@ -130,6 +130,52 @@ RILL_EXPORT rill_table_t *rill_table_outer_join(rill_table_t *table, rill_table_
                                                 rill_joiner_fn joiner, void *user_data,
                                                 const rill_materialized_t *materialized);
 
+/* ---- the foreign-key table join (KIP-213) ----------------------------------------------- */
+
+/* Sets *fk_out to the foreign key of the left row (key, value): the key of
+ * the right table's row it joins; leaving it null means no foreign key (the
+ * row joins nothing: no row in an inner join, (value, null) in a left join).
+ * key, value borrowed for the call. */
+typedef rill_err_t (*rill_fk_extractor_fn)(const rill_value_t *key, const rill_value_t *value,
+                                           rill_value_t *fk_out, void *user_data,
+                                           rill_error_t **error);
+
+/* Options of a foreign-key join. NULL or zeroed = a generated name, the
+ * right table's key serde for the foreign key. */
+typedef struct rill_fk_joined {
+    /* Names the internal topics "<application.id>-<name>-subscription-registration-topic"
+     * and "-subscription-response-topic", the store "<name>-subscription-store" and
+     * the nodes; the result's store is "<name>-result" unless materialized names it. */
+    const char *name;
+    /* Serializes foreign keys; must write the bytes the right table's keys
+     * have in its topic (the registration topic is partitioned by them). */
+    const rill_serde_t *fk_serde; /* (transfer none: the topology takes a reference) */
+} rill_fk_joined_t;
+
+/* Joins each row of table with the row of other whose key is
+ * extractor(row), however the two tables are partitioned (their partition
+ * counts may differ): the left row subscribes to its foreign key through
+ * the registration topic (partitioned like other), the right side answers
+ * through the response topic (partitioned like table) at once and on every
+ * update of the right row; answers computed from a left value that has
+ * changed since are dropped (each carries a hash of the left value it
+ * answers). The result is keyed by table's keys and always materialized
+ * (materialized may be NULL: then "<name>-result", in RocksDB, with the
+ * app's default serdes). Changes of a row's foreign key and deletes on
+ * either side update the result. Both tables must be materialized.
+ * Inner: a row while the foreign row exists. (transfer none) */
+RILL_EXPORT rill_table_t *rill_table_fk_join(rill_table_t *table, rill_table_t *other,
+                                             rill_fk_extractor_fn extractor,
+                                             rill_joiner_fn joiner, void *user_data,
+                                             const rill_fk_joined_t *opts,
+                                             const rill_materialized_t *materialized);
+/* Left: a row for every row of table (right side null while there is no foreign row). */
+RILL_EXPORT rill_table_t *rill_table_fk_left_join(rill_table_t *table, rill_table_t *other,
+                                                  rill_fk_extractor_fn extractor,
+                                                  rill_joiner_fn joiner, void *user_data,
+                                                  const rill_fk_joined_t *opts,
+                                                  const rill_materialized_t *materialized);
+
 RILL_END_DECLS
 
 #endif /* RILL_JOIN_H */
