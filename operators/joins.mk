@@ -20,3 +20,10 @@ check_PROGRAMS += tests/unit/operators/test-join-fk
 TESTS += tests/unit/operators/test-join-fk
 tests_unit_operators_test_join_fk_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_operators_test_join_fk_LDADD = $(tests_unit_operators_test_join_stream_LDADD)
+
+# integration (041x): a stream-stream join app on rill-broker against a reference.
+check_PROGRAMS += tests/integration/0410-join-app
+tests_integration_0410_join_app_SOURCES = tests/integration/0410-join-app.c
+tests_integration_0410_join_app_LDADD = librill.la
+TESTS += tests/integration/0411-payment-match.sh
+EXTRA_DIST += tests/integration/0411-payment-match.sh
