@@ -27,3 +27,11 @@ tests_integration_0410_join_app_SOURCES = tests/integration/0410-join-app.c
 tests_integration_0410_join_app_LDADD = librill.la
 TESTS += tests/integration/0411-payment-match.sh
 EXTRA_DIST += tests/integration/0411-payment-match.sh
+
+# join-bench: a stream-stream join of two 1M-record streams against the raw loop (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/join-bench
+bench_targets += bench/join-bench$(EXEEXT)
+bench_join_bench_SOURCES = bench/join-bench.c
+bench_join_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
+bench_join_bench_LDADD = librill.la $(RDKAFKA_LIBS)
+EXTRA_DIST += bench/join-bench.sh
