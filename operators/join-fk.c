@@ -1,15 +1,19 @@
-/* join-fk.c: the foreign-key table-table join (KIP-213): subscription and response topics, a subscription store, hash-checked answers.
+/* join-fk.c: the foreign-key table join (KIP-213): subscription and response topics, a
+ * subscription store, hash-checked answers.
  *
- * The topology (base = rill_fk_joined_t.name, else "KTABLE-FK-JOIN-000000000N"):
+ * The topology (base = rill_fk_joined_t.name, else "KTABLE-FK-JOIN-000000000N"); A is
+ * partitioned like the left table, B like the right one:
  *
- *   sub-topology A (partitioned like the left table)      sub-topology B (partitioned like the right)
+ *   A: left table ──► <base>-fk-send ──► <app>-<base>-subscription-registration-topic
+ *                        │ (direct answers: rows without a foreign key)      │
+ *                        ▼                                                  ▼
+ *   A: <base>-fk-resolve ◄── response topic ◄─┐    B: <base>-fk-subscribe ──┐
+ *           │                                  └── <base>-fk-answer ◄───────┤
+ *           ▼                                                                │
+ *      <base>-fk-result [result store] ─► the joined table                   │
+ *                                    B: right table ──► <base>-fk-foreign ───┘
  *
- *   left table ─► <base>-fk-send ──► <app>-<base>-subscription-registration-topic ──► <base>-fk-subscribe ─┐
- *                      │ (direct answers: no foreign key)                                                    ├► <base>-fk-answer
- *                      ▼                                                          right table ─► <base>-fk-foreign ─┘     │
- *   <base>-fk-resolve ◄──────────────── <app>-<base>-subscription-response-topic ◄──────────────────────────────────┘
- *         ▼
- *   <base>-fk-result [result store]  ─► the joined table
+ * (the response topic is <app>-<base>-subscription-response-topic).
  *
  * fk-send, for each left update (new, old) of primary key pk:
  *     new row, foreign key changed from an old one ─► UNSUBSCRIBE to the old key
@@ -77,7 +81,7 @@ typedef struct fk_spec {
 
 typedef struct fk_state {
     rill__pnode_t *pnode;
-    rill__kv_store_t *store; /* fk-resolve: the left table's; fk-subscribe / -foreign: the subscriptions */
+    rill__kv_store_t *store; /* fk-send, fk-resolve: the left table's; else the subscriptions */
     rill__kv_store_t *right; /* fk-subscribe: the right table's */
     const rill_serde_t *left_key_serde, *left_value_serde;
     const rill_serde_t *right_key_serde, *right_value_serde, *fk_serde;
@@ -108,6 +112,11 @@ static void spec_release(void *p)
 static const fk_spec_t *spec_of(const rill__pnode_t *pnode)
 {
     return pnode->node->config;
+}
+
+static rill_serde_t *ref_or_null(const rill_serde_t *serde)
+{
+    return serde != NULL ? rill_serde_ref(serde) : NULL;
 }
 
 static const rill_serde_t *or_default(const rill_serde_t *serde, const rill_serde_t *fallback)
@@ -223,7 +232,7 @@ static rill_err_t forward_bytes(rill__pnode_t *pnode, const rill_record_t *input
                      : rill__pnode_forward_to(pnode, child, &out, error);
 }
 
-/* ---- fk-send: left updates → subscriptions -------------------------------------------------- */
+/* ---- fk-send: left updates → subscriptions ------------------------------------------------ */
 
 static rill_err_t send_init(rill__pnode_t *pnode, rill_error_t **error)
 {
@@ -312,8 +321,9 @@ static rill_err_t send_process(rill__pnode_t *pnode, const rill_record_t *record
     const void *pk_copy = pk != NULL ? pk : "";
     if (err != RILL_OK)
         goto out;
-    bool fk_changed = (fk_new == NULL) != (fk_old == NULL) ||
-                      (fk_new != NULL && (new_len != old_len || memcmp(fk_new, fk_old, new_len) != 0));
+    bool fk_changed =
+        (fk_new == NULL) != (fk_old == NULL) ||
+        (fk_new != NULL && (new_len != old_len || memcmp(fk_new, fk_old, new_len) != 0));
     if (has_new) {
         if (has_old && fk_old != NULL && fk_changed)
             err = send_subscription(fk, record, SUB_UNSUBSCRIBE, NULL, fk_old, old_len, pk_copy,
@@ -471,7 +481,8 @@ static rill_err_t foreign_process(rill__pnode_t *pnode, const rill_record_t *rec
             continue;
         GByteArray *entry = g_byte_array_new();
         g_byte_array_append(entry, stored, STORED_LEN);
-        g_byte_array_append(entry, (const uint8_t *)key + prefix_len, (guint)(key_len - prefix_len));
+        g_byte_array_append(entry, (const uint8_t *)key + prefix_len,
+                            (guint)(key_len - prefix_len));
         g_ptr_array_add(subscribers, g_byte_array_free_to_bytes(entry));
     }
     err = rill__kv_iter_status(iter, error);
@@ -523,7 +534,7 @@ static int32_t answer_partition(const char *topic, const rill_record_t *record,
     return partition >= 0 && partition < partition_count ? partition : -1;
 }
 
-/* ---- fk-resolve: answers → result rows --------------------------------------------------------- */
+/* ---- fk-resolve: answers → result rows ---------------------------------------------------- */
 
 static rill_err_t resolve_init(rill__pnode_t *pnode, rill_error_t **error)
 {
@@ -669,11 +680,11 @@ static rill_table_t *add_fk_join(rill_table_t *table, rill_table_t *other,
     spec->left_store = g_strdup(table->store);
     spec->right_store = g_strdup(other->store);
     spec->sub_store = g_strdup_printf("%s-subscription-store", base);
-    spec->left_key_serde = table->key_serde != NULL ? rill_serde_ref(table->key_serde) : NULL;
-    spec->left_value_serde = table->value_serde != NULL ? rill_serde_ref(table->value_serde) : NULL;
-    spec->right_key_serde = other->key_serde != NULL ? rill_serde_ref(other->key_serde) : NULL;
-    spec->right_value_serde = other->value_serde != NULL ? rill_serde_ref(other->value_serde) : NULL;
-    spec->fk_serde = opts != NULL && opts->fk_serde != NULL ? rill_serde_ref(opts->fk_serde) : NULL;
+    spec->left_key_serde = ref_or_null(table->key_serde);
+    spec->left_value_serde = ref_or_null(table->value_serde);
+    spec->right_key_serde = ref_or_null(other->key_serde);
+    spec->right_value_serde = ref_or_null(other->value_serde);
+    spec->fk_serde = ref_or_null(opts != NULL ? opts->fk_serde : NULL);
 
     rill_table_t *result = NULL;
     rill_produced_t raw = {.key_serde = rill_serde_bytes(), .value_serde = rill_serde_bytes()};

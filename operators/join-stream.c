@@ -403,7 +403,8 @@ static rill_err_t sjoin_process(rill__pnode_t *pnode, const rill_record_t *recor
     const void *okey, *ovalue;
     size_t okey_len, ovalue_len;
     int64_t ot;
-    while (err == RILL_OK && rill__window_iter_next(iter, &okey, &okey_len, &ot, &ovalue, &ovalue_len)) {
+    while (err == RILL_OK &&
+           rill__window_iter_next(iter, &okey, &okey_len, &ot, &ovalue, &ovalue_len)) {
         matched = true;
         rill_value_t partner = RILL__VALUE_NULL_INIT;
         err = rill__serde_deserialize_fast(join->value_serde[other], ovalue, ovalue_len, &partner,

@@ -76,7 +76,8 @@ typedef struct rill_join_windows {
     int64_t grace_ms;
 } rill_join_windows_t;
 
-/* JoinWindows.ofTimeDifferenceAndGrace(time_difference, grace): before = after = time_difference. */
+/* JoinWindows.ofTimeDifferenceAndGrace(time_difference, grace):
+ * before = after = time_difference. */
 RILL_EXPORT rill_join_windows_t rill_join_windows_of(int64_t time_difference_ms, int64_t grace_ms);
 
 /* Kafka Streams' StreamJoined. NULL or zeroed = generated names, RocksDB
@@ -94,7 +95,8 @@ typedef struct rill_stream_joined {
     const rill_serde_t *other_value_serde; /* the right stream's */
 } rill_stream_joined_t;
 
-/* Inner: every pair of records of one key within the window. (transfer none: owned by the builder) */
+/* Inner: every pair of records of one key within the window.
+ * (transfer none: owned by the builder) */
 RILL_EXPORT rill_stream_t *rill_stream_join(rill_stream_t *stream, rill_stream_t *other,
                                             rill_joiner_fn joiner, void *user_data,
                                             rill_join_windows_t windows,

@@ -151,7 +151,8 @@ static void test_join_stream__outer_emits_both_sides(void **unused)
     pipe_at(driver, "orders", "c", "O", 103);    /* joins C1 and C2: neither is emitted alone */
     g_autofree char *joined = drain_at(driver, "out");
     assert_string_equal(joined, "c=O+C1@103,c=O+C2@103");
-    pipe_at(driver, "orders", "x", "X", 116); /* closes A (100 + 15 < 116) and B (101 + 15 = 116: not yet) */
+    /* closes A (100 + 15 < 116), not B (101 + 15 = 116) */
+    pipe_at(driver, "orders", "x", "X", 116);
     g_autofree char *first = drain_at(driver, "out");
     assert_string_equal(first, "a=A+~@100");
     pipe_at(driver, "payments", "y", "Y", 117);
