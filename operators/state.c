@@ -28,7 +28,6 @@
 #include "stores/kv-rocksdb.h"
 #include "stores/restore.h"
 #include "stores/state-dir.h"
-#include "stores/window.h"
 
 typedef struct state state_t;
 

@@ -35,6 +35,10 @@
 rill__kv_store_t *rill__state_store(rill__pnode_t *pnode, const char *name, bool in_memory,
                                     rill__kv_forward_fn forward, void *ud, rill_error_t **error);
 
+/* Frees ptr with destroy after the task's stores are closed (closing a store
+ * flushes its cache, whose forward callback may still use ptr). */
+void rill__state_defer_free(rill__pnode_t *pnode, void *ptr, void (*destroy)(void *ptr));
+
 /* Opens (or finds) the window store config->name for pnode's task, restored
  * like rill__state_store's and logged to <application.id>-<name>-changelog
  * (config's rocksdb, path and changelog are set here: RocksDB under the task
@@ -44,10 +48,6 @@ rill__kv_store_t *rill__state_store(rill__pnode_t *pnode, const char *name, bool
 rill__window_store_t *rill__state_window_store(rill__pnode_t *pnode,
                                                const rill__window_store_config_t *config,
                                                bool in_memory, rill_error_t **error);
-
-/* Frees ptr with destroy after the task's stores are closed (closing a store
- * flushes its cache, whose forward callback may still use ptr). */
-void rill__state_defer_free(rill__pnode_t *pnode, void *ptr, void (*destroy)(void *ptr));
 
 /* A table's update as it travels between rill's table operators: the record's
  * value is a POINTER value to a rill__change_t (borrowed for the call). */
