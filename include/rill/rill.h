@@ -13,9 +13,9 @@
 #include <rill/topology.h>
 #include <rill/processor.h>
 #include <rill/table.h>
-#include <rill/join.h>
 #include <rill/store.h>
 #include <rill/driver.h>
+#include <rill/join.h>
 #include <rill/config.h>
 #include <rill/app.h>
 
