@@ -717,7 +717,8 @@ static rill_table_t *add_fk_join(rill_table_t *table, rill_table_t *other,
                                             ? materialized->key_serde
                                             : table->key_serde;
         result = rill__join_result(&resolved, 1, result_name, result_store,
-                                   materialized != NULL && materialized->in_memory, key_serde,
+                                   materialized != NULL && materialized->in_memory,
+                                   materialized == NULL, key_serde,
                                    materialized != NULL ? materialized->value_serde : NULL);
     }
     g_rc_box_release_full(spec, spec_clear);

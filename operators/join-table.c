@@ -23,10 +23,18 @@
  * (null, J(old, o)): the joined row is deleted downstream, and aggregations
  * below subtract exactly what they added.
  *
- * The merge node forwards updates as they come, or, when materialized,
- * writes the new joined value to its own store (change-logged) and forwards
- * (new, old) as the store saw them, through its cache like an aggregation's
- * table, so that the result can be joined or queried. */
+ * The merge node writes the new joined value to the result's store
+ * (change-logged) and forwards (new, old) as the store saw them, through its
+ * cache like an aggregation's table. The old values computed above are
+ * exact only while both tables forward every update at once: with the
+ * record cache on, a table forwards at commit while the other side's store
+ * is read as it is now, so the store is what keeps (new, old) exact (Kafka
+ * Streams materializes a join for the same reason when old values are
+ * needed downstream). Not materialized by the user, the store is internal,
+ * "<base>-result", and keeps each value with a type tag (1 byte: its
+ * rill_value_type_t, then the bytes of that type's built-in serde), so the
+ * joined values keep their types without a serde; a user-object (POINTER)
+ * value then needs materialized->value_serde. */
 #include "config.h"
 
 #include <string.h>
@@ -196,8 +204,9 @@ static const rill__node_ops_t tjoin_ops = {
 /* ---- the merge node, and the result's materialization ------------------------------------- */
 
 typedef struct tmerge_config {
-    char *store; /* NULL: not materialized */
+    char *store;
     bool in_memory;
+    bool tagged; /* internal store: type-tagged values, no value serde */
     rill_serde_t *key_serde; /* NULL: the task's default */
     rill_serde_t *value_serde;
 } tmerge_config_t;
@@ -208,6 +217,7 @@ typedef struct tmerge_state {
     const rill_serde_t *key_serde, *value_serde;
     rill_buffer_t key_out, value_out;
     rill_wbuf_t f_key, f_new, f_old;
+    GByteArray *tagged;
     bool closing;
 } tmerge_state_t;
 
@@ -230,17 +240,27 @@ static void tmerge_state_destroy(void *p)
     rill__wbuf_free(&merge->f_key);
     rill__wbuf_free(&merge->f_new);
     rill__wbuf_free(&merge->f_old);
+    g_byte_array_unref(merge->tagged);
     g_free(merge);
 }
 
+/* bytes (NULL: absent) into out: with serde, or type-tagged (serde NULL). */
 static rill_err_t deserialize_bytes(const rill_serde_t *serde, GBytes *bytes, rill_value_t *out,
                                     rill_wbuf_t *scratch, rill_error_t **error)
 {
     if (bytes == NULL)
         return RILL_OK;
     gsize len;
-    const void *data = g_bytes_get_data(bytes, &len);
-    return rill__serde_deserialize(serde, data != NULL ? data : "", len, out, scratch, error);
+    const uint8_t *data = g_bytes_get_data(bytes, &len);
+    if (data == NULL)
+        data = (const uint8_t *)"";
+    if (serde != NULL)
+        return rill__serde_deserialize(serde, data, len, out, scratch, error);
+    if (len < 1 || data[0] == RILL_VALUE_NULL || data[0] > RILL_VALUE_JSON)
+        return rill_error_set(error, RILL_ERR_SERDE, "join result store: a corrupt value");
+    return rill__serde_deserialize(rill__serde_for_type((rill_value_type_t)data[0]),
+                                   len > 1 ? data + 1 : (const uint8_t *)"", len - 1, out, scratch,
+                                   error);
 }
 
 /* The result store's cache flushed (key, new, old): a table update downstream. */
@@ -287,12 +307,14 @@ static rill_err_t tmerge_init(rill__pnode_t *pnode, rill_error_t **error)
     tmerge_state_t *merge = g_new0(tmerge_state_t, 1);
     merge->pnode = pnode;
     merge->key_serde = or_default(config->key_serde, env->default_key_serde);
-    merge->value_serde = or_default(config->value_serde, env->default_value_serde);
+    merge->value_serde = config->tagged ? NULL
+                                        : or_default(config->value_serde, env->default_value_serde);
     rill__wbuf_init(&merge->key_out.wbuf, 0);
     rill__wbuf_init(&merge->value_out.wbuf, 0);
     rill__wbuf_init(&merge->f_key, 0);
     rill__wbuf_init(&merge->f_new, 0);
     rill__wbuf_init(&merge->f_old, 0);
+    merge->tagged = g_byte_array_new();
     merge->store = rill__state_store(pnode, config->store, config->in_memory, tmerge_forward,
                                      merge, error);
     if (merge->store == NULL) {
@@ -329,20 +351,33 @@ static rill_err_t tmerge_process(rill__pnode_t *pnode, const rill_record_t *reco
                                            &key_len, error);
     if (err != RILL_OK)
         return err;
-    if (change->new_value.type == RILL_VALUE_NULL)
+    const rill_value_t *new_value = &change->new_value;
+    if (new_value->type == RILL_VALUE_NULL)
         return rill__kv_delete(merge->store, key, key_len, record->timestamp, NULL, error);
-    err = rill__serde_serialize(merge->value_serde, &change->new_value, &merge->value_out, &value,
-                                &value_len, error);
-    if (err == RILL_OK)
-        err = rill__kv_put(merge->store, key, key_len, value != NULL ? value : "", value_len,
-                           record->timestamp, error);
-    return err;
-}
-
-static rill_err_t pass_process(rill__pnode_t *pnode, const rill_record_t *record,
-                               rill_error_t **error)
-{
-    return rill__pnode_forward(pnode, record, error);
+    if (merge->value_serde != NULL) {
+        err = rill__serde_serialize(merge->value_serde, new_value, &merge->value_out, &value,
+                                    &value_len, error);
+        if (err == RILL_OK)
+            err = rill__kv_put(merge->store, key, key_len, value != NULL ? value : "", value_len,
+                               record->timestamp, error);
+        return err;
+    }
+    if (new_value->type > RILL_VALUE_JSON)
+        return rill_error_set(error, RILL_ERR_SERDE,
+                              "join %s: a joined value of a user type needs a value serde "
+                              "(rill_materialized_t.value_serde)",
+                              pnode->node->name);
+    err = rill__serde_serialize(rill__serde_for_type(new_value->type), new_value,
+                                &merge->value_out, &value, &value_len, error);
+    if (err != RILL_OK)
+        return err;
+    g_byte_array_set_size(merge->tagged, 0);
+    uint8_t tag = (uint8_t)new_value->type;
+    g_byte_array_append(merge->tagged, &tag, 1);
+    if (value_len > 0)
+        g_byte_array_append(merge->tagged, value, (guint)value_len);
+    return rill__kv_put(merge->store, key, key_len, merge->tagged->data, merge->tagged->len,
+                        record->timestamp, error);
 }
 
 static const rill__node_ops_t tmerge_ops = {
@@ -355,18 +390,14 @@ static const rill__node_ops_t tmerge_ops = {
     .stateful = true,
 };
 
-static const rill__node_ops_t pass_ops = {
-    .kind = "KTABLE-MERGE",
-    .process = pass_process,
-};
-
 rill_table_t *rill__join_result(rill_stream_t *const *parents, int parent_count,
-                                const char *name, const char *store, bool in_memory,
+                                const char *name, const char *store, bool in_memory, bool tagged,
                                 const rill_serde_t *key_serde, const rill_serde_t *value_serde)
 {
     tmerge_config_t *config = g_new0(tmerge_config_t, 1);
     config->store = g_strdup(store);
     config->in_memory = in_memory;
+    config->tagged = tagged;
     config->key_serde = ref_or_null(key_serde);
     config->value_serde = ref_or_null(value_serde);
     rill_stream_t *out =
@@ -374,7 +405,8 @@ rill_table_t *rill__join_result(rill_stream_t *const *parents, int parent_count,
     if (out == NULL)
         return NULL;
     g_ptr_array_add(rill__stream_node(out)->stores, g_strdup(store));
-    return rill__table_new(out, store, key_serde, value_serde);
+    /* a tagged store cannot be read with a serde: not joinable again */
+    return rill__table_new(out, tagged ? NULL : store, key_serde, value_serde);
 }
 
 /* ---- the DSL ----------------------------------------------------------------------------- */
@@ -400,6 +432,7 @@ static rill_table_t *add_table_join(rill_table_t *table, rill_table_t *other,
         return NULL;
     }
     const char *store = materialized != NULL ? materialized->name : NULL;
+    bool tagged = materialized == NULL;
     if (store != NULL && !rill__topic_name_valid(store)) {
         rill__builder_fail(table->stream, RILL_ERR_INVALID_ARG,
                            "%s: the store name \"%s\" must be a legal topic name", fn_names[kind],
@@ -408,8 +441,9 @@ static rill_table_t *add_table_join(rill_table_t *table, rill_table_t *other,
     }
     g_autofree char *base = store != NULL ? g_strdup(store)
                                           : rill__builder_new_name(table->stream, "JOIN");
-    if (materialized != NULL && store == NULL)
-        store = base; /* materialized under a generated name */
+    g_autofree char *internal = g_strdup_printf("%s-result", base);
+    if (store == NULL)
+        store = materialized != NULL ? base : internal; /* a generated name */
 
     rill_table_t *tables[2] = {table, other};
     rill_stream_t *sides[2] = {NULL, NULL};
@@ -436,12 +470,8 @@ static rill_table_t *add_table_join(rill_table_t *table, rill_table_t *other,
                                         ? materialized->key_serde
                                         : table->key_serde;
     const rill_serde_t *value_serde = materialized != NULL ? materialized->value_serde : NULL;
-    if (store == NULL) {
-        rill_stream_t *out =
-            rill__builder_add_processor(sides, 2, &pass_ops, NULL, merge_name, false);
-        return out != NULL ? rill__table_new(out, NULL, NULL, NULL) : NULL;
-    }
-    return rill__join_result(sides, 2, merge_name, store, materialized->in_memory, key_serde,
+    return rill__join_result(sides, 2, merge_name, store,
+                             materialized != NULL && materialized->in_memory, tagged, key_serde,
                              value_serde);
 }
 

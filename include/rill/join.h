@@ -116,12 +116,16 @@ RILL_EXPORT rill_stream_t *rill_stream_outer_join(rill_stream_t *stream, rill_st
 /* ---- table-table joins ---------------------------------------------------------------- */
 
 /* Both tables must be materialized (an aggregation, rill_builder_table or
- * a materialized join) and co-partitioned. materialized may be NULL: then
- * the result is not materialized (it can be aggregated or turned into a
- * stream, not joined again); with a name it gets its own store and
- * changelog (values stored with materialized->value_serde, required unless
- * the joined values have a type with a built-in serde: string, bytes,
- * numbers, JSON). Output timestamps are the updates'. (transfer none) */
+ * a materialized join) and co-partitioned. The result is always kept in a
+ * store of its own (change-logged), which is what keeps its (new, old)
+ * pairs exact when the record cache delays the tables' updates:
+ * materialized NULL = an internal store "<generated name>-result" whose
+ * values keep their types without a serde (a user-object value then needs
+ * a materialized value serde); the result can be aggregated or turned into
+ * a stream, not joined again. With materialized, the store is named by it
+ * (values stored with materialized->value_serde, else the app's default
+ * value serde) and the result can be joined again. Output timestamps are
+ * the updates'. (transfer none) */
 RILL_EXPORT rill_table_t *rill_table_join(rill_table_t *table, rill_table_t *other,
                                           rill_joiner_fn joiner, void *user_data,
                                           const rill_materialized_t *materialized);
@@ -161,9 +165,10 @@ typedef struct rill_fk_joined {
  * through the response topic (partitioned like table) at once and on every
  * update of the right row; answers computed from a left value that has
  * changed since are dropped (each carries a hash of the left value it
- * answers). The result is keyed by table's keys and always materialized
- * (materialized may be NULL: then "<name>-result", in RocksDB, with the
- * app's default serdes). Changes of a row's foreign key and deletes on
+ * answers). The result is keyed by table's keys and always kept in a
+ * store (materialized may be NULL: then the internal "<name>-result",
+ * whose values keep their types without a serde, as for table joins).
+ * Changes of a row's foreign key and deletes on
  * either side update the result. Both tables must be materialized.
  * Inner: a row while the foreign row exists. (transfer none) */
 RILL_EXPORT rill_table_t *rill_table_fk_join(rill_table_t *table, rill_table_t *other,
