@@ -42,6 +42,7 @@ static void changelog_spec_free(void *p)
     rill__changelog_spec_t *spec = p;
     g_free(spec->store);
     g_free(spec->topic);
+    g_strfreev(spec->config);
     g_free(spec);
 }
 
@@ -105,6 +106,10 @@ static void fill_topic_lists(rill_topology_t *topology)
                               ? g_strdup_printf("%s-%s-changelog", topology->application_id, store)
                               : g_strdup_printf("%s-changelog", store);
             spec->subtopology = node->subtopology;
+            char **config = node->store_configs != NULL
+                                ? g_hash_table_lookup(node->store_configs, store)
+                                : NULL;
+            spec->config = g_strdupv(config);
             g_ptr_array_add(topology->changelogs, spec);
             g_ptr_array_add(internal, spec->topic);
         }
@@ -283,8 +288,9 @@ const char *const *rill__topology_internal_topic_config(const rill_topology_t *t
         "cleanup.policy", "delete", "segment.bytes", "52428800", "retention.ms", "-1", NULL,
     };
     static const char *const changelog[] = {"cleanup.policy", "compact", NULL};
-    if (changelog_of_topic(topology, internal_topic) != NULL)
-        return changelog;
+    const rill__changelog_spec_t *spec = changelog_of_topic(topology, internal_topic);
+    if (spec != NULL)
+        return spec->config != NULL ? (const char *const *)spec->config : changelog;
     return internal_sink(topology, internal_topic) != NULL ? repartition : NULL;
 }
 
