@@ -105,6 +105,19 @@ static const rill_serde_t *or_default(const rill_serde_t *serde, const rill_serd
     return serde != NULL ? serde : fallback != NULL ? fallback : rill_serde_bytes();
 }
 
+/* The buffers' window size (before + after, at least 1) and retention. */
+static int64_t buffer_size(const rill_join_windows_t *w)
+{
+    return w->before_ms + w->after_ms > 0 ? w->before_ms + w->after_ms : 1;
+}
+
+/* + 1: a window starting exactly at stream time - retention is expired, and
+ * the earliest partner of a record that is not late can be exactly there. */
+static int64_t buffer_retention(const rill_join_windows_t *w)
+{
+    return buffer_size(w) + w->grace_ms + 1;
+}
+
 static void state_destroy(sjoin_state_t *join)
 {
     rill__wbuf_free(&join->key_out.wbuf);
@@ -133,16 +146,11 @@ static rill_err_t sjoin_init(rill__pnode_t *pnode, rill_error_t **error)
     rill__wbuf_init(&join->value_out.wbuf, 0);
     rill__wbuf_init(&join->scratch_key, 0);
     join->okey = g_byte_array_new();
-    const rill_join_windows_t *w = &spec->windows;
-    int64_t size = w->before_ms + w->after_ms > 0 ? w->before_ms + w->after_ms : 1;
     for (int i = 0; i < 2; i++) {
         rill__window_store_config_t wc = {
             .name = spec->stores[i],
-            .window_size_ms = size,
-            /* + 1: a window starting exactly at stream time - retention is
-             * expired, and the earliest partner of a record that is not
-             * late can be exactly there */
-            .retention_ms = size + w->grace_ms + 1,
+            .window_size_ms = buffer_size(&spec->windows),
+            .retention_ms = buffer_retention(&spec->windows),
             .retain_duplicates = true,
         };
         join->buffer[i] = rill__state_window_store(pnode, &wc, spec->in_memory, error);
@@ -526,6 +534,10 @@ static rill_stream_t *add_stream_join(rill_stream_t *stream, rill_stream_t *othe
         GPtrArray *stores = rill__stream_node(sides[i])->stores;
         g_ptr_array_add(stores, g_strdup(spec->stores[0]));
         g_ptr_array_add(stores, g_strdup(spec->stores[1]));
+        for (int k = 0; k < 2; k++) /* windowed changelogs: compact,delete, a retention */
+            rill__stream_store_changelog_config(
+                sides[i], spec->stores[k],
+                rill__windowed_changelog_config(buffer_retention(&windows), -1));
         if (spec->outer != NULL)
             g_ptr_array_add(stores, g_strdup(spec->outer));
     }

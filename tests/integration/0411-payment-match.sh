@@ -167,4 +167,15 @@ wait_for 120 output_equals "$TEST_TMP/ref-all.txt" || {
     fail "the output is not the reference (matches, then each unmatched payment once)"
 }
 stop_app join || { show_logs; fail "the app did not stop cleanly"; }
+# the buffers' changelogs are windowed changelogs (compact,delete with a retention)
+/usr/bin/python3 - "$BOOTSTRAP" "$GROUP-match-this-join-store-changelog" <<'PY' ||
+import sys
+from kafka.admin import KafkaAdminClient, ConfigResource, ConfigResourceType
+a = KafkaAdminClient(bootstrap_servers=sys.argv[1])
+text = repr(a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, sys.argv[2])]))
+assert "compact,delete" in text, text
+assert "94200001" in text, text  # retention: 2 x 5 min + 2 h + 1 ms, + 24 h
+print("%s: compact,delete, retention.ms 94200001" % sys.argv[2])
+PY
+    fail "the join buffer's changelog is not a windowed changelog"
 echo "PASS: $(wc -l <"$TEST_TMP/ref-inner.txt") matches and $(grep -c '|~$' "$TEST_TMP/ref-all.txt") unmatched payments, as the reference"

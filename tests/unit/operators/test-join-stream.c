@@ -256,6 +256,14 @@ static void test_join_stream__rekeyed_input_is_repartitioned(void **unused)
      * topic it is joined with, not of the one it was re-keyed from */
     assert_string_equal(rill__topology_internal_topic_source(topology, "app-rk-left-repartition"),
                         "payments");
+    /* the buffers' changelogs are windowed: compact,delete, kept for the
+     * buffers' retention (2 x 10 + 0 + 1 ms) + 24 h */
+    const char *const *config =
+        rill__topology_internal_topic_config(topology, "app-rk-this-join-store-changelog");
+    assert_non_null(config);
+    g_autofree char *config_text = g_strjoinv(",", (char **)config);
+    assert_string_equal(config_text, "cleanup.policy,compact,delete,retention.ms,86400021,"
+                                "message.timestamp.type,CreateTime");
     stop(driver, topology);
 }
 
