@@ -17,14 +17,20 @@
  *
  * fk-send, for each left update (new, old) of primary key pk:
  *     new row, foreign key changed from an old one ─► UNSUBSCRIBE to the old key
- *     new row with a foreign key ─► subscribe: PROPAGATE_ALWAYS (left joins, or
- *         the key changed: the old result must be replaced even by nothing) or
- *         PROPAGATE_IF_AVAILABLE (an inner join whose key did not change)
+ *     new row with a foreign key ─► SUBSCRIBE to it (answered even when there
+ *         is no right row: see below)
  *     new row without a foreign key ─► a direct answer (no right value)
  *     deleted row with an old foreign key ─► DELETE_AND_PROPAGATE to it
  *     deleted row without one ─► a direct answer (the row is gone)
  * Every subscription carries hash(new value) (MD5 of its serialized bytes;
- * none for a deletion) and the left partition of pk.
+ * none for a deletion) and the left partition of pk. A subscription is always
+ * answered, also by "no right row" in an inner join (Kafka Streams answers an
+ * inner join's unchanged key only when the right row exists): a result row
+ * can outlive the right row it was made from when the answer that deleted it
+ * was dropped as stale (the left row changed meanwhile), and with the record
+ * cache on, updates between two commits reach fk-send as one, so "the key
+ * did not change" says nothing about the answers in between (0412 found a
+ * row that stayed forever). Deleting an absent result row costs nothing.
  *
  * fk-subscribe keeps the subscription store, key = len(fk) (4 bytes BE) | fk
  * | pk, value = instruction | has_hash | hash | partition, and answers with
@@ -57,8 +63,7 @@
 enum {
     SUB_UNSUBSCRIBE = 1,
     SUB_DELETE_AND_PROPAGATE = 2,
-    SUB_PROPAGATE_ALWAYS = 3,
-    SUB_PROPAGATE_IF_AVAILABLE = 4,
+    SUB_SUBSCRIBE = 3,
 };
 
 #define HASH_LEN 16
@@ -280,7 +285,6 @@ static rill_err_t send_subscription(fk_state_t *fk, const rill_record_t *record,
 static rill_err_t send_process(rill__pnode_t *pnode, const rill_record_t *record,
                                rill_error_t **error)
 {
-    const fk_spec_t *spec = spec_of(pnode);
     fk_state_t *fk = pnode->state;
     const rill__change_t *change = record->value.ptr;
     if (record->key.type == RILL_VALUE_NULL || change == NULL)
@@ -329,10 +333,7 @@ static rill_err_t send_process(rill__pnode_t *pnode, const rill_record_t *record
             err = send_subscription(fk, record, SUB_UNSUBSCRIBE, NULL, fk_old, old_len, pk_copy,
                                     pk_len, error);
         if (err == RILL_OK && fk_new != NULL) {
-            uint8_t instruction = spec->left || (has_old && fk_changed)
-                                      ? SUB_PROPAGATE_ALWAYS
-                                      : SUB_PROPAGATE_IF_AVAILABLE;
-            err = send_subscription(fk, record, instruction, hash, fk_new, new_len, pk_copy,
+            err = send_subscription(fk, record, SUB_SUBSCRIBE, hash, fk_new, new_len, pk_copy,
                                     pk_len, error);
         } else if (err == RILL_OK) { /* no foreign key: answered here */
             answer_bytes(fk->bytes, rill__pnode_partition(pnode), hash, NULL, 0);
@@ -422,7 +423,7 @@ static rill_err_t subscribe_process(rill__pnode_t *pnode, const rill_record_t *r
             err = answer(fk, record, pk, pk_len, partition, NULL, NULL, 0, error);
         return err;
     }
-    if (instruction != SUB_PROPAGATE_ALWAYS && instruction != SUB_PROPAGATE_IF_AVAILABLE)
+    if (instruction != SUB_SUBSCRIBE)
         return rill_error_set(error, RILL_ERR_SERDE,
                               "foreign-key join %s: unknown subscription instruction %u",
                               pnode->node->name, instruction);
@@ -435,7 +436,7 @@ static rill_err_t subscribe_process(rill__pnode_t *pnode, const rill_record_t *r
     GBytes *right = NULL;
     if (err == RILL_OK)
         err = rill__kv_get(fk->right, fk_data, fk_len, &right, error);
-    if (err == RILL_OK && (right != NULL || instruction == SUB_PROPAGATE_ALWAYS)) {
+    if (err == RILL_OK) {
         gsize right_len = 0;
         const void *right_data = right != NULL ? g_bytes_get_data(right, &right_len) : NULL;
         err = answer(fk, record, pk, pk_len, partition, hash,
