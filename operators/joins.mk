@@ -25,8 +25,8 @@ tests_unit_operators_test_join_fk_LDADD = $(tests_unit_operators_test_join_strea
 check_PROGRAMS += tests/integration/0410-join-app
 tests_integration_0410_join_app_SOURCES = tests/integration/0410-join-app.c
 tests_integration_0410_join_app_LDADD = librill.la
-TESTS += tests/integration/0411-payment-match.sh
-EXTRA_DIST += tests/integration/0411-payment-match.sh
+TESTS += tests/integration/0411-payment-match.sh tests/integration/0412-fk-join.sh
+EXTRA_DIST += tests/integration/0411-payment-match.sh tests/integration/0412-fk-join.sh
 
 # join-bench: a stream-stream join of two 1M-record streams against the raw loop (docs/benchmarks.md).
 EXTRA_PROGRAMS += bench/join-bench

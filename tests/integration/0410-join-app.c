@@ -8,7 +8,12 @@
  *
  *     0410-join-app -b 127.0.0.1:9092 --payments payments --auths auths --output matched
  *
- * Topology: payments, auths ─► leftJoin(JoinWindows(within, grace), "match") ─► to(output). */
+ * Topology: payments, auths ─► leftJoin(JoinWindows(within, grace), "match") ─► to(output).
+ *
+ * With --fk: a foreign-key join of two tables instead: --orders (key = order
+ * id, value = "<customer>|<item>") with --customers (key = customer id,
+ * value = a name), inner, named "orders-customers": --output gets
+ * key = order id, value = "<item> for <name>" (null when the row goes). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,6 +47,42 @@ static rill_err_t match(const rill_value_t *key, const rill_value_t *payment,
     return RILL_OK;
 }
 
+/* the customer of "<customer>|<item>" */
+static rill_err_t customer_of(const rill_value_t *key, const rill_value_t *value,
+                              rill_value_t *fk_out, void *ud, rill_error_t **error)
+{
+    (void)key;
+    (void)ud;
+    (void)error;
+    const char *v = rill_value_string(value);
+    const char *bar = v != NULL ? strchr(v, '|') : NULL;
+    if (bar != NULL) {
+        char *customer = strndup(v, (size_t)(bar - v));
+        if (customer == NULL)
+            return rill_error_set(error, RILL_ERR_USER, "out of memory");
+        rill_value_set_string(fk_out, customer, free);
+    }
+    return RILL_OK;
+}
+
+static rill_err_t item_for(const rill_value_t *key, const rill_value_t *order,
+                           const rill_value_t *customer, rill_value_t *out, void *ud,
+                           rill_error_t **error)
+{
+    (void)key;
+    (void)ud;
+    const char *o = rill_value_string(order), *c = rill_value_string(customer);
+    const char *item = strchr(o, '|');
+    item = item != NULL ? item + 1 : o;
+    size_t n = strlen(item) + strlen(c) + 6;
+    char *text = malloc(n);
+    if (text == NULL)
+        return rill_error_set(error, RILL_ERR_USER, "out of memory");
+    snprintf(text, n, "%s for %s", item, c);
+    rill_value_set_string(out, text, free);
+    return RILL_OK;
+}
+
 static int set(rill_config_t *config, const char *key, const char *value)
 {
     rill_error_t *error = NULL;
@@ -65,10 +106,15 @@ int main(int argc, char **argv)
         {"within-ms", required_argument, NULL, 'w'},
         {"grace-ms", required_argument, NULL, 'g'},
         {"config", required_argument, NULL, 'c'},
+        {"fk", no_argument, NULL, 'f'},
+        {"orders", required_argument, NULL, 'O'},
+        {"customers", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0},
     };
     rill_config_t *config = rill_config_new();
     const char *payments = "payments", *auths = "auths", *output = "matched";
+    const char *orders = "orders", *customers = "customers";
+    bool fk = false;
     long long within = 300000, grace = 60000;
     int opt, rc = 0;
     set(config, "application.id", "payment-match");
@@ -82,6 +128,9 @@ int main(int argc, char **argv)
         case 'o': output = optarg; break;
         case 'w': within = atoll(optarg); break;
         case 'g': grace = atoll(optarg); break;
+        case 'f': fk = true; break;
+        case 'O': orders = optarg; break;
+        case 'C': customers = optarg; break;
         case 'c': {
             rill_error_t *error = NULL;
             if (rill_config_set_string(config, optarg, &error) != RILL_OK) {
@@ -104,11 +153,24 @@ int main(int argc, char **argv)
     rill_builder_t *builder = rill_builder_new();
     rill_consumed_t strings = {.key_serde = rill_serde_string(),
                                .value_serde = rill_serde_string()};
-    rill_stream_t *p = rill_builder_stream(builder, payments, &strings);
-    rill_stream_t *a = rill_builder_stream(builder, auths, &strings);
-    rill_join_windows_t windows = rill_join_windows_of(within, grace);
-    rill_stream_t *matched = rill_stream_left_join(p, a, match, NULL, windows,
-                                                   &(rill_stream_joined_t){.name = "match"});
+    rill_stream_t *matched;
+    if (fk) {
+        rill_table_t *o = rill_builder_table(builder, orders, &strings,
+                                             &(rill_materialized_t){.name = "orders"});
+        rill_table_t *c = rill_builder_table(builder, customers, &strings,
+                                             &(rill_materialized_t){.name = "customers"});
+        rill_table_t *enriched = rill_table_fk_join(
+            o, c, customer_of, item_for, NULL, &(rill_fk_joined_t){.name = "orders-customers"},
+            &(rill_materialized_t){.name = "enriched", .key_serde = rill_serde_string(),
+                                   .value_serde = rill_serde_string()});
+        matched = rill_table_to_stream(enriched, NULL);
+    } else {
+        rill_stream_t *p = rill_builder_stream(builder, payments, &strings);
+        rill_stream_t *a = rill_builder_stream(builder, auths, &strings);
+        rill_join_windows_t windows = rill_join_windows_of(within, grace);
+        matched = rill_stream_left_join(p, a, match, NULL, windows,
+                                        &(rill_stream_joined_t){.name = "match"});
+    }
     rill_produced_t produced = {.key_serde = rill_serde_string(),
                                 .value_serde = rill_serde_string()};
     rill_stream_to(matched, output, &produced);
