@@ -22,14 +22,18 @@ tests_unit_operators_test_join_fk_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_operators_test_join_fk_LDADD = $(tests_unit_operators_test_join_stream_LDADD)
 
 # integration (041x): the join app (0410) on rill-broker: stream-stream join against a reference
-# (0411), foreign-key join over differently partitioned topics (0412), co-partitioning (0413).
+# (0411), foreign-key join over differently partitioned topics (0412), co-partitioning (0413),
+# kill -9 and restart (0414).
 check_PROGRAMS += tests/integration/0410-join-app
 tests_integration_0410_join_app_SOURCES = tests/integration/0410-join-app.c
 tests_integration_0410_join_app_LDADD = librill.la
-TESTS += tests/integration/0411-payment-match.sh tests/integration/0412-fk-join.sh \
-	tests/integration/0413-join-copartition.sh
-EXTRA_DIST += tests/integration/0411-payment-match.sh tests/integration/0412-fk-join.sh \
-	tests/integration/0413-join-copartition.sh
+join_integration_tests = \
+	tests/integration/0411-payment-match.sh \
+	tests/integration/0412-fk-join.sh \
+	tests/integration/0413-join-copartition.sh \
+	tests/integration/0414-payment-match-kill9.sh
+TESTS += $(join_integration_tests)
+EXTRA_DIST += $(join_integration_tests) tests/integration/0410-join-lib.sh
 
 # join-bench: a stream-stream join of two 1M-record streams against the raw loop (docs/benchmarks.md).
 EXTRA_PROGRAMS += bench/join-bench
