@@ -33,8 +33,14 @@
  * big-endian length then the bytes. All records of one (key, t, side) have
  * the same window, so they are joined (and the entry deleted) together.
  * An entry is closed, and emitted as (value, null) or (null, value) at time
- * t, when stream time > t + fwd_s + grace; the scan stops at the first t
- * with t + min(before, after) + grace >= stream time. */
+ * t, when stream time > t + fwd_s + grace. The scan covers only the keys
+ * with t < stream time - min(before, after) - grace, and runs only when the
+ * earliest live entry can be closed: both nodes of the join share, per task,
+ * a lower bound of the entries' times (the outer tracker, found by the outer
+ * store's handle), lowered by every add and recomputed by every scan, as
+ * Kafka Streams' shared time tracker does. Without it every record would
+ * scan the store, whose record cache hands each scan a snapshot of the
+ * range, tombstones included (quadratic in a commit interval). */
 #include "config.h"
 
 #include <string.h>
@@ -69,11 +75,51 @@ typedef struct sjoin_config {
     int side;
 } sjoin_config_t;
 
+/* Per task and join, shared by its two nodes: a lower bound of the times in
+ * the outer store (INT64_MIN: unknown, INT64_MAX: empty). */
+typedef struct outer_tracker {
+    int64_t min_time;
+    int refs;
+} outer_tracker_t;
+
+static GMutex trackers_lock;
+static GHashTable *trackers; /* rill__kv_store_t * (the task's outer store) -> outer_tracker_t * */
+
+static outer_tracker_t *tracker_acquire(rill__kv_store_t *outer)
+{
+    g_mutex_lock(&trackers_lock);
+    if (trackers == NULL)
+        trackers = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    outer_tracker_t *tracker = g_hash_table_lookup(trackers, outer);
+    if (tracker == NULL) {
+        tracker = g_new0(outer_tracker_t, 1);
+        tracker->min_time = INT64_MIN; /* restored entries: scan once to learn */
+        g_hash_table_insert(trackers, outer, tracker);
+    }
+    tracker->refs++;
+    g_mutex_unlock(&trackers_lock);
+    return tracker;
+}
+
+static void tracker_release(rill__kv_store_t *outer, outer_tracker_t *tracker)
+{
+    g_mutex_lock(&trackers_lock);
+    if (--tracker->refs == 0) {
+        g_hash_table_remove(trackers, outer);
+        if (g_hash_table_size(trackers) == 0) {
+            g_hash_table_destroy(trackers);
+            trackers = NULL;
+        }
+    }
+    g_mutex_unlock(&trackers_lock);
+}
+
 /* Per task and node. */
 typedef struct sjoin_state {
     rill__pnode_t *pnode;
     rill__window_store_t *buffer[2];
     rill__kv_store_t *outer;
+    outer_tracker_t *tracker; /* with outer */
     const rill_serde_t *key_serde, *value_serde[2];
     rill_buffer_t key_out, value_out;
     rill_wbuf_t scratch_key, scratch_value[2];
@@ -127,6 +173,8 @@ static void state_destroy(sjoin_state_t *join)
     rill__wbuf_free(&join->scratch_value[1]);
     if (join->okey != NULL)
         g_byte_array_unref(join->okey);
+    if (join->tracker != NULL)
+        tracker_release(join->outer, join->tracker);
     g_free(join);
 }
 
@@ -165,6 +213,7 @@ static rill_err_t sjoin_init(rill__pnode_t *pnode, rill_error_t **error)
             state_destroy(join);
             return RILL_ERR_STORE;
         }
+        join->tracker = tracker_acquire(join->outer);
     }
     pnode->state = join;
     return RILL_OK;
@@ -229,6 +278,8 @@ static rill_err_t outer_add(sjoin_state_t *join, int64_t t, int side, const void
         memcpy(entry + old_len + 4, value, value_len);
     if (old != NULL)
         g_bytes_unref(old);
+    if (t < join->tracker->min_time)
+        join->tracker->min_time = t;
     return rill__kv_put(join->outer, join->okey->data, join->okey->len, entry,
                         old_len + 4 + value_len, t, error);
 }
@@ -332,9 +383,17 @@ static rill_err_t emit_closed(sjoin_state_t *join, const rill_record_t *input, i
     const rill_join_windows_t *w =
         &((const sjoin_config_t *)join->pnode->node->config)->spec->windows;
     int64_t min_reach = w->before_ms < w->after_ms ? w->before_ms : w->after_ms;
-    rill__kv_iter_t *iter = rill__kv_all(join->outer, error);
+    int64_t bound = now - min_reach - w->grace_ms; /* only t < bound can be closed */
+    int64_t min_time = join->tracker->min_time;
+    if (min_time == INT64_MAX || (min_time != INT64_MIN && min_time >= bound))
+        return RILL_OK;
+    GByteArray *to = join->okey;
+    g_byte_array_set_size(to, 0);
+    rill__wkey_append_time(to, bound);
+    rill__kv_iter_t *iter = rill__kv_range(join->outer, NULL, 0, to->data, to->len, error);
     if (iter == NULL)
         return RILL_ERR_STORE;
+    int64_t remaining = bound; /* the earliest time left, once the closed ones go */
     GArray *closed = g_array_new(FALSE, FALSE, sizeof(closed_entry_t));
     g_array_set_clear_func(closed, closed_entry_clear);
     const void *key, *value;
@@ -343,16 +402,18 @@ static rill_err_t emit_closed(sjoin_state_t *join, const rill_record_t *input, i
         if (key_len < 9)
             continue;
         int64_t t = rill__wkey_time_get(key);
-        if (t + min_reach + w->grace_ms >= now)
-            break; /* nothing later can be closed */
         int side = ((const uint8_t *)key)[8];
         if (t + reach_fwd(w, side) + w->grace_ms < now) {
             closed_entry_t entry = {g_bytes_new(key, key_len), g_bytes_new(value, value_len)};
             g_array_append_val(closed, entry);
+        } else if (t < remaining) {
+            remaining = t;
         }
     }
     rill_err_t err = rill__kv_iter_status(iter, error);
     rill__kv_iter_destroy(iter);
+    if (err == RILL_OK)
+        join->tracker->min_time = remaining;
     for (guint i = 0; err == RILL_OK && i < closed->len; i++) {
         closed_entry_t *entry = &g_array_index(closed, closed_entry_t, i);
         /* deleted first: what the joiner or downstream does cannot see it again */

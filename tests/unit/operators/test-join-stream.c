@@ -177,6 +177,36 @@ static void test_join_stream__outer_with_caching(void **unused)
     outer_emits_both_sides(&(rill_driver_config_t){.cache_max_bytes = 1 << 20});
 }
 
+/* before 0, after 20: a left record's window closes 20 ms after a right
+ * record's of the same time; the outer store is scanned in time order. */
+static void test_join_stream__outer_asymmetric_windows(void **unused)
+{
+    (void)unused;
+    rill_builder_t *builder = rill_builder_new();
+    rill_stream_t *orders = string_stream(builder, "orders");
+    rill_stream_t *payments = string_stream(builder, "payments");
+    rill_join_windows_t windows = {.before_ms = 0, .after_ms = 20, .grace_ms = 0};
+    rill_stream_to(rill_stream_outer_join(orders, payments, concat, NULL, windows, NULL), "out",
+                   NULL);
+    rill_topology_t *topology;
+    rill_driver_t *driver = start(builder, &topology);
+    pipe_at(driver, "orders", "a", "A", 100);   /* closes when stream time passes 120 */
+    pipe_at(driver, "payments", "b", "B", 105); /* closes when it passes 105 */
+    pipe_at(driver, "orders", "c", "C", 106);
+    g_autofree char *first = drain_at(driver, "out");
+    assert_string_equal(first, "b=~+B@105");
+    pipe_at(driver, "orders", "d", "D", 120);
+    g_autofree char *none = drain_at(driver, "out");
+    assert_string_equal(none, "");
+    pipe_at(driver, "orders", "e", "E", 121);
+    g_autofree char *second = drain_at(driver, "out");
+    assert_string_equal(second, "a=A+~@100");
+    pipe_at(driver, "payments", "f", "F", 200);
+    g_autofree char *rest = drain_at(driver, "out");
+    assert_string_equal(rest, "c=C+~@106,d=D+~@120,e=E+~@121");
+    stop(driver, topology);
+}
+
 /* The buffers and the outer store come back from their changelogs after a
  * restart, clean (committed) or as after a crash. */
 static void restart_keeps_state(bool commit, const char *state_dir)
@@ -300,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_join_stream__left_emits_unjoined_after_window_closes),
         cmocka_unit_test(test_join_stream__outer_emits_both_sides),
         cmocka_unit_test(test_join_stream__outer_with_caching),
+        cmocka_unit_test(test_join_stream__outer_asymmetric_windows),
         cmocka_unit_test(test_join_stream__restart_restores_buffers),
         cmocka_unit_test(test_join_stream__rekeyed_input_is_repartitioned),
         cmocka_unit_test(test_join_stream__bad_arguments),
