@@ -2,8 +2,9 @@
  *
  * Records are copied into one growing byte arena (keys and values back to
  * back) plus an array of offsets into it; both are reused from batch to
- * batch, so a restore allocates nothing per record once the first batch has
- * sized them. State machine: see restore.h. */
+ * batch and grow by doubling (up to the batch's bounds), so a restore
+ * allocates nothing per record once the first batch has sized them, and a
+ * small restore allocates little. State machine: see restore.h. */
 #include "config.h"
 
 #include <string.h>
@@ -32,7 +33,7 @@ struct rill__restorer {
 
     GByteArray *arena;
     pending_t *pending;
-    size_t n_pending;
+    size_t n_pending, cap; /* pending and entries hold cap records */
     rill__kv_entry_t *entries;
     int64_t last_added;   /* offset of the last record added, -1 before any */
     int64_t next_offset;  /* 1 + last written */
@@ -64,9 +65,7 @@ rill__restorer_t *rill__restorer_new(rill__kv_store_t *store, const char *topic,
     r->batch_records = batch_records ? batch_records : RILL__RESTORE_BATCH_DEFAULT;
     if (listener)
         r->listener = *listener;
-    r->arena = g_byte_array_sized_new(1u << 20);
-    r->pending = g_new(pending_t, r->batch_records);
-    r->entries = g_new(rill__kv_entry_t, r->batch_records);
+    r->arena = g_byte_array_sized_new(64u << 10);
     r->last_added = -1;
     r->next_offset = start_offset;
     r->started_us = rill__clock_mono_us();
@@ -137,6 +136,11 @@ rill_err_t rill__restorer_add(rill__restorer_t *r, const void *key, size_t key_l
                               rill__kv_store_name(r->store), r->topic, r->partition, offset,
                               r->last_added, r->start_offset);
     }
+    if (r->n_pending == r->cap) {
+        r->cap = MIN(MAX(r->cap * 2, 1024), r->batch_records);
+        r->pending = g_renew(pending_t, r->pending, r->cap);
+        r->entries = g_renew(rill__kv_entry_t, r->entries, r->cap);
+    }
     pending_t *p = &r->pending[r->n_pending++];
     p->key_off = r->arena->len;
     p->key_len = key_len;
@@ -149,7 +153,7 @@ rill_err_t rill__restorer_add(rill__restorer_t *r, const void *key, size_t key_l
         g_byte_array_append(r->arena, value, (guint)value_len);
     p->timestamp = timestamp;
     r->last_added = offset;
-    if (r->n_pending == r->batch_records)
+    if (r->n_pending == r->batch_records || r->arena->len >= RILL__RESTORE_BATCH_MAX_BYTES)
         return rill__restorer_write(r, error);
     return RILL_OK;
 }
