@@ -68,3 +68,13 @@ bench_eos_group_bench_SOURCES = bench/eos-group-bench.c \
 	tests/integration/kafka-util.c tests/integration/kafka-util.h
 bench_eos_group_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
 bench_eos_group_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)
+
+# restore-bench: restore from a real rill-broker's changelog into RocksDB, old path vs new.
+EXTRA_PROGRAMS += bench/restore-bench
+bench_targets += bench/restore-bench$(EXEEXT)
+bench_restore_bench_SOURCES = bench/restore-bench.c \
+	tests/integration/harness.c tests/integration/harness.h \
+	tests/integration/kafka-util.c tests/integration/kafka-util.h
+bench_restore_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(ROCKSDB_CFLAGS)
+bench_restore_bench_LDADD = libruntime.la libstores.la libcommon.la $(RDKAFKA_LIBS) \
+	$(ROCKSDB_LIBS) $(JSONGLIB_LIBS) $(GLIB_LIBS)
