@@ -3,3 +3,11 @@
 noinst_PROGRAMS += examples/revenue
 examples_revenue_SOURCES = examples/revenue.c
 examples_revenue_LDADD = librill.la
+EXTRA_DIST += tests/integration/revenue-lib.sh
+revenue_integration_tests = \
+	tests/integration/0320-revenue.sh \
+	tests/integration/0321-revenue-kill9.sh \
+	tests/integration/0322-revenue-state-lost.sh \
+	tests/integration/0323-revenue-two-instances.sh
+TESTS += $(revenue_integration_tests)
+EXTRA_DIST += $(revenue_integration_tests)

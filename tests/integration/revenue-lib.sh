@@ -9,6 +9,7 @@
 #   final_totals OUT               the last total per region of $OUTPUT_TOPIC, same format
 #   totals_reached REF             whether the final totals equal REF
 #   at_least REF GOT               every region of REF in GOT with counts and sums >= REF's
+#   diagnose APP CUSTOMERS         after a failure: which orders never reached the repartition topic
 #   wait_loaded APP TOPIC N        the group APP has committed offsets on the N partitions
 #                                  of TOPIC and consumed everything produced (total lag 0)
 REVENUE=$RILL_BUILDDIR/examples/revenue
@@ -116,4 +117,42 @@ wait_loaded() {
     "$RILL_CLI" groups describe "$1" -b "$BOOTSTRAP" >"$TEST_TMP/describe.txt" 2>/dev/null
     [ "$(sed -n 's/^Total lag: //p' "$TEST_TMP/describe.txt")" = 0 ] &&
         [ "$(grep -c "^$2 " "$TEST_TMP/describe.txt")" -eq "$3" ]
+}
+
+# diagnose APP CUSTOMERS: after a failure, which orders never reached the
+# repartition topic (by orders partition and offset range), to tell a loss
+# before the join from one after it
+diagnose() {
+    timeout 60 kcat -C -b "$BOOTSTRAP" -t orders -o beginning -e -q -f '%p\t%o\t%k\t%s\n' \
+        >"$TEST_TMP/orders-dump.txt" 2>/dev/null
+    timeout 60 kcat -C -b "$BOOTSTRAP" -t "$1-orders-by-region-repartition" -o beginning -e -q \
+        -f '%p\t%o\t%k\t%s\n' >"$TEST_TMP/repartition-dump.txt" 2>/dev/null
+    "$RILL_CLI" groups describe "$1" -b "$BOOTSTRAP" >&2
+    /usr/bin/python3 - "$2" "$TEST_TMP/orders-dump.txt" "$TEST_TMP/repartition-dump.txt" <<'PY' >&2
+import sys
+from collections import Counter, defaultdict
+from decimal import Decimal
+region = {}
+for l in open(sys.argv[1], encoding="utf-8"):
+    k, v = l.rstrip("\n").split("\t"); region[k] = v
+want, where = Counter(), defaultdict(list)
+for l in open(sys.argv[2]):
+    p, o, k, v = l.rstrip("\n").split("\t")
+    if k in region:
+        key = (region[k], int(Decimal(v) * 100)); want[key] += 1; where[key].append((int(p), int(o)))
+got = Counter()
+for l in open(sys.argv[3], encoding="utf-8"):
+    p, o, k, v = l.rstrip("\n").split("\t")
+    c, _, r = v.partition(" "); got[(r, int(c))] += 1
+missing, extra = want - got, got - want
+print("diagnosis: orders joined %d, in the repartition topic %d; missing there %d, extra %d"
+      % (sum(want.values()), sum(got.values()), sum(missing.values()), sum(extra.values())))
+pos = defaultdict(list)
+for key, n in missing.items():
+    if want[key] == n:
+        for p, o in where[key]: pos[p].append(o)
+for p in sorted(pos):
+    L = sorted(pos[p])
+    print("  orders partition %d: %d surely missing, offsets %d..%d" % (p, len(L), L[0], L[-1]))
+PY
 }
