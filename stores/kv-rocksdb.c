@@ -270,6 +270,20 @@ static inline unsigned key_digit(const rill__kv_entry_t *e, size_t depth)
 static void sort_entries(const rill__kv_entry_t **a, const rill__kv_entry_t **tmp, size_t n,
                          size_t depth)
 {
+    if (n >= 32) {
+        /* skip the bytes every key shares (a common prefix: one pass, not one per byte) */
+        const uint8_t *first = a[0]->key;
+        size_t lcp = a[0]->key_len;
+        for (size_t i = 1; i < n && lcp > depth; i++) {
+            const uint8_t *k = a[i]->key;
+            size_t m = MIN(lcp, a[i]->key_len), j = depth;
+            while (j < m && k[j] == first[j])
+                j++;
+            lcp = j;
+        }
+        if (lcp > depth)
+            depth = lcp;
+    }
     while (n >= 32) {
         size_t count[258] = {0};
         for (size_t i = 0; i < n; i++)

@@ -43,6 +43,11 @@ typedef struct rill__restorer rill__restorer_t;
  * restore allocates little. */
 #define RILL__RESTORE_BATCH_DEFAULT 500000
 #define RILL__RESTORE_BATCH_MAX_BYTES (64u << 20)
+/* A full batch of at least this many records is written by a thread of its
+ * own while the next one fills (restore.c); its records count (records,
+ * next_offset, on_batch) once that write is done. rill__restorer_write and
+ * _finish wait for it. Two buffers of a batch each, at most. */
+#define RILL__RESTORE_ASYNC_MIN_RECORDS 20000
 
 /* Starts restoring store (its innermost store is written; borrowed, must
  * outlive the restorer) from changelog topic/partition, records

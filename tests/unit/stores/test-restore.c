@@ -301,6 +301,14 @@ static void test_restore__large_batches_are_ingested(void **state)
     assert_int_equal(entries, 1);
 }
 
+/* Batches of RILL__RESTORE_ASYNC_MIN_RECORDS: the first (20,000 of the
+ * 30,000 records) is written by the restorer's writer thread while the rest
+ * fills the other buffer; finish waits for it, then writes the rest. */
+static void test_restore__pipelined_batches(void **state)
+{
+    restore_into_rocksdb(*state, RILL__RESTORE_ASYNC_MIN_RECORDS);
+}
+
 /* Keys of every length from 0 to 4 bytes, many prefixes of others ("1",
  * "10", "100"), written in one ingested batch, several times each: the
  * last write of each key wins, and an iteration sees the keys in order. */
@@ -524,6 +532,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_restore__ingest_sorts_keys_of_any_length, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_restore__pipelined_batches, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
