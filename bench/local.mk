@@ -78,3 +78,12 @@ bench_restore_bench_SOURCES = bench/restore-bench.c \
 bench_restore_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(ROCKSDB_CFLAGS)
 bench_restore_bench_LDADD = libruntime.la libstores.la libcommon.la $(RDKAFKA_LIBS) \
 	$(ROCKSDB_LIBS) $(JSONGLIB_LIBS) $(GLIB_LIBS)
+
+# count-bench: count by key (100,000 keys) against the raw consume→produce loop, on rill-broker.
+EXTRA_PROGRAMS += bench/count-bench
+bench_targets += bench/count-bench$(EXEEXT)
+bench_count_bench_SOURCES = bench/count-bench.c \
+	tests/integration/harness.c tests/integration/harness.h \
+	tests/integration/kafka-util.c tests/integration/kafka-util.h
+bench_count_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(GLIB_CFLAGS)
+bench_count_bench_LDADD = librill.la $(RDKAFKA_LIBS) $(GLIB_LIBS)
