@@ -18,7 +18,8 @@
  * flushed and back in normal mode), the CPU of this process per record
  * (user + system, every thread: librdkafka's, RocksDB's flushes), that of
  * the restoring thread alone (the one that polls, batches and writes) and
- * the broker's CPU per record. The machine is shared: compare paths of one run.
+ * the broker's CPU per record, and the process's peak RSS so far (VmHWM: run
+ * one path with --only to see that path's). The machine is shared: compare paths of one run.
  *
  * Usage: restore-bench [--records N] [--rounds N] [--dir DIR] [--only PATH] */
 #include "config.h"
@@ -85,6 +86,16 @@ static double proc_cpu_secs(int pid)
                             &stime) != 2)
         return 0;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* A "Vm...:" line of /proc/self/status, in MiB. */
+static double status_mib(const char *field)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents("/proc/self/status", &text, NULL, NULL))
+        return 0;
+    const char *p = strstr(text, field);
+    return p ? (double)g_ascii_strtoull(p + strlen(field), NULL, 10) / 1024 : 0;
 }
 
 static void die(rill_error_t *err, const char *what)
@@ -264,9 +275,10 @@ static result_t run_path(const char *name, read_fn read, bool store, bool old_st
         RT_CHECK(system(cmd) == 0, "rm -rf %s", path);
     }
     printf("%-12s records=%" PRIu64 " secs=%.2f records_per_sec=%.0f cpu_us_per_record=%.2f "
-           "(restoring thread %.2f) broker_cpu_us_per_record=%.2f\n",
+           "(restoring thread %.2f) broker_cpu_us_per_record=%.2f peak_rss_mib=%.0f\n",
            name, records, res.secs, (double)records / res.secs, res.cpu * 1e6 / (double)records,
-           res.thread_cpu * 1e6 / (double)records, res.broker_cpu * 1e6 / (double)records);
+           res.thread_cpu * 1e6 / (double)records, res.broker_cpu * 1e6 / (double)records,
+           status_mib("VmHWM:"));
     fflush(stdout);
     return res;
 }
