@@ -24,22 +24,34 @@ args=(-b "$BOOTSTRAP" --application-id rev-0321 --state-dir "$TEST_TMP/state" --
     --customers customers --orders orders --output revenue -c commit.interval.ms=300)
 start_app rev1 "$REVENUE" "${args[@]}" -c statestore.cache.max.bytes=0
 wait_for 120 wait_loaded rev-0321 customers 4 || { show_logs; fail "the customers were not loaded"; }
-# the orders arrive in 20 chunks while the app runs, so that the kill lands mid-stream
+# the orders arrive in 20 chunks while the app runs; the second half only after
+# the kill, so that the kill lands mid-stream however fast the app is
 split -n l/20 "$TEST_TMP/orders.txt" "$TEST_TMP/chunk."
-( for f in "$TEST_TMP"/chunk.*; do produce_lines orders "$f"; sleep 0.5; done; touch "$TEST_TMP/produced" ) &
+(
+    i=0
+    for f in "$TEST_TMP"/chunk.*; do
+        if [ $i -eq 10 ]; then wait_for 300 test -e "$TEST_TMP/killed" || exit 1; fi
+        produce_lines orders "$f"
+        sleep 0.2
+        i=$((i + 1))
+    done
+    touch "$TEST_TMP/produced"
+) &
 PRODUCER_PID=$!
 output_end() {
     timeout 10 kcat -Q -b "$BOOTSTRAP" -t "revenue:0:-1" 2>/dev/null | awk '{ print $NF }'
 }
 some_output() { local n; n=$(output_end); [ "${n:-0}" -ge $((N / 5)) ]; }
+# (the first half of the orders, cache off: about N / 2 updates in all)
 wait_for 120 some_output && wait_for 30 ls "$TEST_TMP"/state/rev-0321/1_*/.checkpoint >/dev/null ||
     { show_logs; fail "no output or no checkpoint before the kill"; }
+[ -e "$TEST_TMP/produced" ] && fail "the orders were all produced before the kill: not mid-stream"
 kill9_app rev1
+touch "$TEST_TMP/killed"
 "$RILL_CLI" groups describe rev-0321 -b "$BOOTSTRAP" >"$TEST_TMP/at-kill.txt" ||
     fail "cannot describe the group after the kill"
 uncommitted=$(sed -n 's/^Total lag: //p' "$TEST_TMP/at-kill.txt")
 echo "killed revenue after $(output_end) updates; uncommitted input at the kill: $uncommitted records"
-[ -e "$TEST_TMP/produced" ] && fail "the orders were all produced before the kill: not mid-stream"
 
 start_app rev2 "$REVENUE" "${args[@]}"
 reached() {
