@@ -87,3 +87,9 @@ bench_count_bench_SOURCES = bench/count-bench.c \
 	tests/integration/kafka-util.c tests/integration/kafka-util.h
 bench_count_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(GLIB_CFLAGS)
 bench_count_bench_LDADD = librill.la $(RDKAFKA_LIBS) $(GLIB_LIBS)
+
+# global-bench: stream-global-table join vs stream-table join, through the driver (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/global-bench
+bench_targets += bench/global-bench$(EXEEXT)
+bench_global_bench_SOURCES = bench/global-bench.c
+bench_global_bench_LDADD = librill.la $(GLIB_LIBS)

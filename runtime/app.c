@@ -17,16 +17,21 @@
  * state is ERROR (or about to be, while threads stop); the listener sees
  * every change, in order (transitions are serialised by listener_lock, and
  * the listener runs outside app->lock so that it may read the app). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
 
 #include <rill/app.h>
+#include <rill/topology.h>
 
 #include "common/clock.h"
 #include "common/log.h"
 #include "runtime/app-private.h"
 #include "runtime/config-private.h"
+#include "runtime/global.h"
 #include "runtime/kafka/kafka.h"
 
 #define START_TIMEOUT_MS 30000
@@ -123,6 +128,42 @@ static rill__ts_policy_t ts_policy_of(const char *name)
     return RILL__TS_FAIL;
 }
 
+/* Describe mode (see rill_app_new in rill/app.h): prints the topology and
+ * exits when RILL_DESCRIBE is set; returns otherwise. */
+static void describe_if_asked(rill_topology_t *topology, const rill_config_t *config)
+{
+    const char *mode = g_getenv("RILL_DESCRIBE");
+    if (mode == NULL || *mode == '\0')
+        return;
+    rill_describe_format_t format;
+    if (g_ascii_strcasecmp(mode, "text") == 0) {
+        format = RILL_DESCRIBE_TEXT;
+    } else if (g_ascii_strcasecmp(mode, "dot") == 0) {
+        format = RILL_DESCRIBE_DOT;
+    } else {
+        fprintf(stderr, "rill: RILL_DESCRIBE=%s: expected 'text' or 'dot'\n", mode);
+        exit(2);
+    }
+    const char *id = rill_config_get(config, RILL_CONFIG_APPLICATION_ID);
+    if (id != NULL && *id != '\0')
+        rill__topology_set_application_id(topology, id);
+    const char *path = g_getenv("RILL_DESCRIBE_OUTPUT");
+    FILE *out = path != NULL && *path != '\0' ? fopen(path, "w") : stdout;
+    if (out == NULL) {
+        fprintf(stderr, "rill: RILL_DESCRIBE_OUTPUT=%s: %s\n", path, g_strerror(errno));
+        exit(2);
+    }
+    char *text = rill_topology_describe(topology, format);
+    bool ok = fputs(text, out) >= 0;
+    rill_free(text);
+    ok = (out == stdout ? fflush(out) : fclose(out)) == 0 && ok;
+    if (!ok) {
+        fprintf(stderr, "rill: writing the topology description: %s\n", g_strerror(errno));
+        exit(2);
+    }
+    exit(0);
+}
+
 rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
                          rill_error_t **error)
 {
@@ -130,8 +171,15 @@ rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
         rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_app_new: NULL topology or config");
         return NULL;
     }
+    describe_if_asked(topology, config);
     if (rill_config_validate(config, error) != RILL_OK)
         return NULL;
+    const char *server = rill_config_get(config, RILL_CONFIG_APPLICATION_SERVER);
+    if (server != NULL && !rill__query_server_valid(server)) {
+        rill_error_set(error, RILL_ERR_INVALID_CONFIG,
+                       "application.server '%s' is not HOST:PORT (port 0-65535)", server);
+        return NULL;
+    }
     int subs = rill__topology_subtopology_count(topology);
     if (subs <= 0) {
         rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_app_new: the topology has no source");
@@ -163,6 +211,7 @@ rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
     g_cond_init(&app->cond);
     app->state = RILL_APP_CREATED;
     app->metrics.port = -1;
+    app->queryable = rill__query_registry_new();
 
     rill__topology_set_application_id(topology, app->application_id);
     app->source_topics = g_ptr_array_new_with_free_func(g_free);
@@ -344,6 +393,10 @@ static rill_err_t metrics_start(rill_app_t *app, rill_error_t **error)
     m->produced = rill__metrics_family(m->registry, "rill_app_records_produced_total",
                                        "Records the thread produced and the brokers acknowledged",
                                        RILL_METRIC_COUNTER, thread_labels, NULL, 0);
+    m->sent = rill__metrics_family(m->registry, "rill_app_records_sent_total",
+                                   "Records the task's sinks handed to the producer (records "
+                                   "out, per task; acknowledged ones: records_produced_total)",
+                                   RILL_METRIC_COUNTER, task_labels, NULL, 0);
     m->process_latency = rill__metrics_family(
         m->registry, "rill_app_process_latency_seconds",
         "Mean processing time per record of each poll batch (one sample per batch)",
@@ -370,6 +423,36 @@ static rill_err_t metrics_start(rill_app_t *app, rill_error_t **error)
     m->restored = rill__metrics_family(m->registry, "rill_app_restored_records_total",
                                        "Changelog records replayed into state stores",
                                        RILL_METRIC_COUNTER, restore_labels, NULL, 0);
+    static const char *const dropped_labels[] = {"application_id", "thread", "task", "reason",
+                                                 NULL};
+    m->dropped = rill__metrics_family(
+        m->registry, "rill_app_dropped_records_total",
+        "Input records a task dropped, by reason: late (after its window closed), "
+        "deserialization / processing / production (skipped by a LogAndContinue handler), "
+        "null_key (a keyed operator cannot use it), invalid_timestamp "
+        "(LogAndSkipOnInvalidTimestamp)",
+        RILL_METRIC_COUNTER, dropped_labels, NULL, 0);
+    static const char *const store_labels[] = {"application_id", "thread", "task", "store",
+                                               NULL};
+    m->store_keys = rill__metrics_family(
+        m->registry, "rill_app_store_keys",
+        "Approximate keys in a task's state store (RocksDB: rocksdb.estimate-num-keys; "
+        "refreshed every second)",
+        RILL_METRIC_GAUGE, store_labels, NULL, 0);
+    m->store_bytes = rill__metrics_family(
+        m->registry, "rill_app_store_bytes",
+        "Approximate bytes of a task's state store (RocksDB: SST files + memtables; memory "
+        "stores: keys + values; refreshed every second)",
+        RILL_METRIC_GAUGE, store_labels, NULL, 0);
+    m->restore_planned = rill__metrics_family(
+        m->registry, "rill_app_restore_planned_records_total",
+        "Changelog records restores set out to replay (end offset - start offset of each "
+        "partition restored); progress = restored / planned",
+        RILL_METRIC_COUNTER, restore_labels, NULL, 0);
+    m->restore_remaining = rill__metrics_family(
+        m->registry, "rill_app_restore_remaining_records",
+        "Changelog records the restores in progress have still to replay (0 when done)",
+        RILL_METRIC_GAUGE, restore_labels, NULL, 0);
     app->state_probes = state_probes_of(app);
     for (guint i = 0; i < G_N_ELEMENTS(state_names); i++) {
         const char *values[] = {app->application_id, state_names[i], NULL};
@@ -430,6 +513,26 @@ rill_err_t rill_app_start(rill_app_t *app, rill_error_t **error)
     RILL_LOG_INFO("runtime.app", "%s: starting %d stream threads against %s", app->application_id,
                   app->num_threads, rill_config_get(app->config, RILL_CONFIG_BOOTSTRAP_SERVERS));
     set_state(app, RILL_APP_REBALANCING);
+    /* global tables: bootstrapped before any task processes a record */
+    if (rill__topology_global_count(app->topology) > 0) {
+        app->globals = rill__globals_new(app->topology, app->state_dir, app->application_id, err);
+        if (app->globals != NULL)
+            app->global_thread = rill__global_thread_start(app, app->globals, err);
+        if (app->global_thread == NULL) {
+            rill_err_t code = rill_error_code(*err);
+            g_mutex_lock(&app->lock);
+            bool closing = app->closing;
+            g_mutex_unlock(&app->lock);
+            if (closing) { /* rill_app_close() interrupted the bootstrap: not a failure */
+                set_state(app, RILL_APP_PENDING_SHUTDOWN);
+                set_state(app, RILL_APP_NOT_RUNNING);
+            } else {
+                fail_start(app, err);
+            }
+            rill_error_destroy(local);
+            return code;
+        }
+    }
     g_mutex_lock(&app->lock);
     app->threads = g_new0(rill__thread_t *, app->num_threads);
     g_mutex_unlock(&app->lock);
@@ -607,6 +710,10 @@ void rill_app_destroy(rill_app_t *app)
             rill__thread_join(app->threads[i]);
         g_free(app->threads);
     }
+    app->stop = 1; /* (set by close already) the global thread outlives the stream threads */
+    rill__global_thread_join(app->global_thread);
+    rill__globals_destroy(app->globals);
+    rill__query_registry_free(app->queryable); /* every task is closed */
     rill_error_destroy(app->error);
     g_ptr_array_free(app->source_topics, TRUE);
     rill_config_destroy(app->config);

@@ -69,6 +69,7 @@ struct rill_task {
     void *state; /* rill__task_set_state */
     rill_err_t (*state_flush)(void *state, rill_error_t **error);
     void (*state_free)(void *state);
+    void (*state_sizes)(void *state, rill__store_size_fn fn, void *ud);
     bool dirty; /* rill__task_mark_dirty */
 };
 
@@ -215,6 +216,9 @@ static rill_err_t handle_error(rill_task_t *task, stage_t stage, rill_error_t *c
     switch (action) {
     case RILL_ON_ERROR_CONTINUE:
         task->stats.skipped++;
+        task->stats.dropped[stage == STAGE_DESERIALIZATION ? RILL__DROP_DESERIALIZATION
+                            : stage == STAGE_PROCESSING    ? RILL__DROP_PROCESSING
+                                                           : RILL__DROP_PRODUCTION]++;
         if (task->stats.skipped <= SKIP_LOG_FIRST || task->stats.skipped % SKIP_LOG_EVERY == 0)
             RILL_LOG_WARN("runtime.task",
                           "task %s: skipping record after %s error: %s topic=%s "
@@ -349,6 +353,7 @@ static rill_err_t sink_process(rill__pnode_t *pnode, const rill_record_t *record
         rill_error_prefix(&cause, "sink %s (topic %s): ", pnode->node->name, topic);
         return sink_fail(task, cause, error);
     }
+    task->stats.sent++;
     return RILL_OK;
 }
 
@@ -476,6 +481,39 @@ const char *rill__task_id(const rill_task_t *task)
 void rill__task_stats(const rill_task_t *task, rill__task_stats_t *stats)
 {
     *stats = task->stats;
+}
+
+void rill__task_set_state_sizes(rill_task_t *task,
+                                void (*sizes)(void *state, rill__store_size_fn fn, void *ud))
+{
+    task->state_sizes = sizes;
+}
+
+void rill__task_store_sizes(rill_task_t *task, rill__store_size_fn fn, void *ud)
+{
+    if (task->state != NULL && task->state_sizes != NULL)
+        task->state_sizes(task->state, fn, ud);
+}
+
+const char *rill__drop_reason_name(rill__drop_reason_t reason)
+{
+    static const char *const names[RILL__DROP_REASON_COUNT] = {
+        [RILL__DROP_LATE] = "late",
+        [RILL__DROP_DESERIALIZATION] = "deserialization",
+        [RILL__DROP_PROCESSING] = "processing",
+        [RILL__DROP_PRODUCTION] = "production",
+        [RILL__DROP_NULL_KEY] = "null_key",
+        [RILL__DROP_INVALID_TIMESTAMP] = "invalid_timestamp",
+    };
+    if ((unsigned)reason < RILL__DROP_REASON_COUNT)
+        return names[reason];
+    return "unknown";
+}
+
+void rill__task_record_dropped(rill_task_t *task, rill__drop_reason_t reason)
+{
+    g_assert((unsigned)reason < RILL__DROP_REASON_COUNT);
+    task->stats.dropped[reason]++;
 }
 
 int64_t rill__task_stream_time(const rill_task_t *task)
@@ -617,10 +655,19 @@ rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error)
     return RILL_OK;
 }
 
+void rill__task_store_opened(rill_task_t *task, const char *name, struct rill__kv_store *store)
+{
+    if (task->env.store_opened != NULL)
+        task->env.store_opened(task->env.store_ud, task, task->sub->id, task->partition, name,
+                               store);
+}
+
 void rill__task_destroy(rill_task_t *task)
 {
     if (task == NULL)
         return;
+    if (task->env.task_closing != NULL) /* no query reads its stores from here on */
+        task->env.task_closing(task->env.store_ud, task);
     for (guint i = task->initialized; i-- > 0;) {
         rill__pnode_t *pnode = &task->pnodes[i];
         if (pnode->node->ops->state_free != NULL)

@@ -25,6 +25,8 @@
 
 typedef struct rill_task rill_task_t;
 typedef struct rill_topology rill_topology_t;
+struct rill__kv_store; /* stores/kv.h */
+struct rill__globals;  /* runtime/global.h */
 
 /* A record header, borrowed. */
 typedef struct rill__header {
@@ -87,6 +89,17 @@ typedef struct rill__task_env {
     void *changelog_ud;
     /* statestore.cache.max.bytes of each task's record cache; 0 = caching off. */
     size_t cache_max_bytes;
+    /* The global stores (runtime/global.h) the joins with global tables read;
+     * NULL = the topology has none. Borrowed for the task's life. */
+    struct rill__globals *globals;
+    /* Queryable state (runtime/query.c): told of each store a task opened
+     * (restored; store is the top layer) and of each task about to close
+     * (before its stores close; it may wait for reads in progress). NULL =
+     * nobody listens (the test driver). */
+    void (*store_opened)(void *ud, rill_task_t *task, int subtopology, int32_t partition,
+                         const char *name, struct rill__kv_store *store);
+    void (*task_closing)(void *ud, rill_task_t *task);
+    void *store_ud;
 } rill__task_env_t;
 
 /* Parses an error-handler setting for the app config: "fail" / "log-and-fail",
@@ -146,18 +159,52 @@ void *rill__task_state(const rill_task_t *task);
 void rill__task_set_state(rill_task_t *task, void *state,
                           rill_err_t (*flush)(void *state, rill_error_t **error),
                           void (*free_fn)(void *state));
+/* A state store of the task was opened and restored (operators/state.c):
+ * tells env.store_opened. store: the top layer, borrowed until the task closes. */
+void rill__task_store_opened(rill_task_t *task, const char *name, struct rill__kv_store *store);
 /* Marks the task as closing dirty (a crash, a failure): rill__task_destroy
  * then drops what its caches hold and what was not committed instead of
  * writing it out (the state it leaves must be restored). */
 void rill__task_mark_dirty(rill_task_t *task);
 bool rill__task_dirty(const rill_task_t *task);
+/* Why a task dropped a record: the reason label of
+ * rill_app_dropped_records_total (rill__drop_reason_name gives the label). */
+typedef enum rill__drop_reason {
+    RILL__DROP_LATE,            /* "late": it arrived after its window closed (end + grace) */
+    RILL__DROP_DESERIALIZATION, /* "deserialization": skipped by a log-and-continue handler */
+    RILL__DROP_PROCESSING,      /* "processing": likewise, after a processor failed */
+    RILL__DROP_PRODUCTION,      /* "production": likewise, after a sink failed */
+    RILL__DROP_NULL_KEY,        /* "null_key": a keyed operator (aggregate, join) cannot use it */
+    RILL__DROP_INVALID_TIMESTAMP, /* "invalid_timestamp": LogAndSkipOnInvalidTimestamp */
+    RILL__DROP_REASON_COUNT
+} rill__drop_reason_t;
+/* The label of reason ("late", ...), static; "unknown" out of range. */
+const char *rill__drop_reason_name(rill__drop_reason_t reason);
+/* Counts a record the task dropped for reason (an operator's decision, e.g.
+ * a windowed aggregation refusing a late record: call it once per dropped
+ * input record). Cheap (one increment): callable per record. The metrics
+ * pick it up from rill__task_stats. Thread: the task's. */
+void rill__task_record_dropped(rill_task_t *task, rill__drop_reason_t reason);
+
 /* Counters of a task since it was created (for metrics). */
 typedef struct rill__task_stats {
     uint64_t processed;     /* input records handed to rill__task_process */
     uint64_t skipped;       /* records dropped by a log-and-continue handler */
     uint64_t dead_lettered; /* records sent to the dead-letter topic */
+    uint64_t sent;          /* records the task's sinks handed to env.sink (records out) */
+    /* records dropped, by reason (log-and-continue skips are also counted
+     * here, under their stage's reason) */
+    uint64_t dropped[RILL__DROP_REASON_COUNT];
 } rill__task_stats_t;
 void rill__task_stats(const rill_task_t *task, rill__task_stats_t *stats);
+/* The sizes of the task's state stores, for metrics: the store set
+ * (operators/state.c) registers sizes() next to its state, and
+ * rill__task_store_sizes calls fn once per store (nothing without stores).
+ * Estimates: keys as the store counts them, bytes of its innermost layer. */
+typedef void (*rill__store_size_fn)(void *ud, const char *store, uint64_t keys, uint64_t bytes);
+void rill__task_set_state_sizes(rill_task_t *task,
+                                void (*sizes)(void *state, rill__store_size_fn fn, void *ud));
+void rill__task_store_sizes(rill_task_t *task, rill__store_size_fn fn, void *ud);
 /* The task's stream time (max timestamp seen), -1 before the first record. */
 int64_t rill__task_stream_time(const rill_task_t *task);
 void rill__task_destroy(rill_task_t *task);

@@ -60,7 +60,16 @@ typedef void (*rill_app_state_listener_t)(rill_app_state_t old_state, rill_app_s
 
 /* A new app in state CREATED. topology: (transfer none) must outlive the app
  * and not change after this call. config: (transfer none) copied; it must
- * pass rill_config_validate(). */
+ * pass rill_config_validate().
+ *
+ * Describe mode (what `rill describe -- ./my-app ARGS` uses): when the
+ * environment has RILL_DESCRIBE=text or RILL_DESCRIBE=dot, rill_app_new
+ * writes rill_topology_describe() of topology in that format (internal
+ * topics named with config's application.id) to the file named by
+ * RILL_DESCRIBE_OUTPUT (default: stdout) and exits the process with status
+ * 0, before it validates config or connects to anything. Any other value of
+ * RILL_DESCRIBE, or an output it cannot write, exits with status 2 and a
+ * message on stderr. */
 RILL_EXPORT rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
                                      rill_error_t **error);
 
@@ -70,8 +79,9 @@ RILL_EXPORT rill_err_t rill_app_set_state_listener(rill_app_t *app,
                                                    void *user_data, rill_error_t **error);
 
 /* Checks the source topics (they must exist; those of one sub-topology must
- * have the same partition count), creates the internal topics, and starts
- * the stream threads. Returns once the threads run; their group membership
+ * have the same partition count), creates the internal topics, bootstraps
+ * the global tables (rill/global.h: reads their topics to the end, while
+ * the state is REBALANCING) and starts the stream threads. Returns once the threads run; their group membership
  * and tasks follow (state REBALANCING, then RUNNING). On failure the app
  * goes to ERROR and the error says why. Only from CREATED. */
 RILL_EXPORT rill_err_t rill_app_start(rill_app_t *app, rill_error_t **error);

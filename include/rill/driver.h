@@ -121,6 +121,14 @@ RILL_EXPORT rill_err_t rill_driver_restart(rill_driver_t *driver, bool commit,
 /* The stream time of task "S_P", or -1 if it has not seen a record (or does not exist). */
 RILL_EXPORT int64_t rill_driver_stream_time(const rill_driver_t *driver, const char *task_id);
 
+/* Records the tasks dropped since they were created (rill_driver_restart
+ * makes new tasks): of task "S_P" (NULL = every task) for reason (NULL =
+ * every reason) — the reason label of rill_app_dropped_records_total:
+ * "late", "deserialization", "processing", "production", "null_key",
+ * "invalid_timestamp". 0 for an unknown task or reason. */
+RILL_EXPORT uint64_t rill_driver_dropped_records(const rill_driver_t *driver, const char *task_id,
+                                                 const char *reason);
+
 RILL_END_DECLS
 
 #endif /* RILL_DRIVER_H */

@@ -1,6 +1,6 @@
 /* test-driver.c: the test driver: repartition loop-back across partitions,
  * typed input, headers, the wall clock and punctuators, stream time per
- * task, and its guards (unknown topics, self-feeding topologies). */
+ * task, dropped-record counts by reason, and its guards (unknown topics, self-feeding topologies). */
 #include "config.h"
 
 #include <setjmp.h>
@@ -14,6 +14,7 @@
 
 #include <rill/rill.h>
 
+#include "runtime/node.h"
 #include "runtime/partitioner.h"
 
 static rill_err_t key_by_value(const rill_record_t *record, rill_value_t *out, void *user_data,
@@ -355,6 +356,74 @@ static void test_driver__dead_letter_topic_is_an_output(void **state)
     rill_topology_destroy(topology);
 }
 
+/* A processor standing for a windowed operator: "late" values are dropped
+ * through the internal API operators use (rill__task_record_dropped). */
+rill__pnode_t *rill__context_pnode(rill_context_t *context); /* operators/process.c */
+
+static rill_err_t drop_late(rill_context_t *context, const rill_record_t *record, void *state,
+                            rill_error_t **error)
+{
+    const rill_value_t *value = rill_record_value(record);
+    if (rill_value_type(value) == RILL_VALUE_STRING &&
+        strcmp(rill_value_string(value), "late") == 0) {
+        rill__task_record_dropped(rill__context_pnode(context)->task, RILL__DROP_LATE);
+        return RILL_OK;
+    }
+    return rill_context_forward(context, record, error);
+}
+
+static void test_driver__dropped_records_by_reason(void **state)
+{
+    rill_builder_t *builder = rill_builder_new();
+    rill_consumed_t consumed = {.key_serde = rill_serde_string(),
+                                .value_serde = rill_serde_int64()};
+    rill_stream_t *stream = rill_stream_map_values(rill_builder_stream(builder, "in", &consumed),
+                                                   reject_odd, NULL, "even-only");
+    rill_stream_to(stream, "out", NULL);
+    rill_consumed_t strings = {.key_serde = rill_serde_string(),
+                               .value_serde = rill_serde_string()};
+    rill_processor_t processor = {.process = drop_late};
+    rill_stream_to(rill_stream_process(rill_builder_stream(builder, "words", &strings), &processor,
+                                       NULL, "drop-late"),
+                   "words-out", NULL);
+    rill_topology_t *topology = rill_builder_build(builder, NULL);
+    rill_builder_destroy(builder);
+    rill_driver_config_t config = {
+        .handlers = {RILL_ON_ERROR_CONTINUE, RILL_ON_ERROR_CONTINUE, RILL_ON_ERROR_FAIL, NULL}};
+    rill_driver_t *driver = rill_driver_new(topology, &config, NULL);
+    assert_int_equal(rill_driver_dropped_records(driver, NULL, NULL), 0);
+    rill_value_t *key = rill_value_new(), *value = rill_value_new();
+    rill_value_set_string(key, "k", NULL);
+    for (int64_t v = 1; v <= 5; v++) { /* 1, 3, 5: a processing error, skipped */
+        rill_value_set_int64(value, v);
+        assert_int_equal(rill_driver_pipe_values(driver, "in", rill_serde_string(), key,
+                                                 rill_serde_int64(), value, v, NULL),
+                         RILL_OK);
+    }
+    /* 5 bytes are no int64: a deserialization error, skipped */
+    assert_int_equal(rill_driver_pipe_string(driver, "in", "k", "short", 9, NULL), RILL_OK);
+    assert_int_equal(rill_driver_pipe_string(driver, "words", "k", "late", 1, NULL), RILL_OK);
+    assert_int_equal(rill_driver_pipe_string(driver, "words", "k", "on time", 2, NULL), RILL_OK);
+    assert_int_equal(rill_driver_pipe_string(driver, "words", "k", "late", 3, NULL), RILL_OK);
+    assert_int_equal(rill_driver_output_size(driver, "out"), 2);
+    assert_int_equal(rill_driver_output_size(driver, "words-out"), 1);
+    assert_int_equal(rill_driver_dropped_records(driver, "0_0", "processing"), 3);
+    assert_int_equal(rill_driver_dropped_records(driver, "0_0", "deserialization"), 1);
+    assert_int_equal(rill_driver_dropped_records(driver, "0_0", "late"), 0);
+    assert_int_equal(rill_driver_dropped_records(driver, "1_0", "late"), 2);
+    assert_int_equal(rill_driver_dropped_records(driver, NULL, "late"), 2);
+    assert_int_equal(rill_driver_dropped_records(driver, NULL, NULL), 6);
+    assert_int_equal(rill_driver_dropped_records(driver, "9_9", NULL), 0);
+    assert_int_equal(rill_driver_dropped_records(driver, NULL, "no-such-reason"), 0);
+    assert_int_equal(rill_driver_dropped_records(NULL, NULL, NULL), 0);
+    assert_string_equal(rill__drop_reason_name(RILL__DROP_INVALID_TIMESTAMP), "invalid_timestamp");
+    assert_string_equal(rill__drop_reason_name(RILL__DROP_REASON_COUNT), "unknown");
+    rill_value_destroy(key);
+    rill_value_destroy(value);
+    rill_driver_destroy(driver);
+    rill_topology_destroy(topology);
+}
+
 static void test_driver__stream_time_per_task(void **state)
 {
     rill_builder_t *builder = rill_builder_new();
@@ -463,6 +532,7 @@ int main(void)
         cmocka_unit_test(test_driver__wall_clock_punctuation),
         cmocka_unit_test(test_driver__stream_time_punctuation),
         cmocka_unit_test(test_driver__dead_letter_topic_is_an_output),
+        cmocka_unit_test(test_driver__dropped_records_by_reason),
         cmocka_unit_test(test_driver__stream_time_per_task),
         cmocka_unit_test(test_driver__wall_clock_timestamps_and_shared_topology),
         cmocka_unit_test(test_driver__default_serdes_apply_to_sources_without_serdes),
