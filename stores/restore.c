@@ -185,9 +185,11 @@ static rill_err_t write_fill(rill__restorer_t *r, bool background, rill_error_t 
     prepare(b);
     if (background && b->n >= RILL__RESTORE_ASYNC_MIN_RECORDS) {
         r->job = (job_t){r->store, b, RILL_OK, NULL};
-        r->writer = g_thread_new("rill-restore", write_job, &r->job);
-        r->fill = b == &r->buffers[0] ? &r->buffers[1] : &r->buffers[0];
-        return RILL_OK;
+        r->writer = g_thread_try_new("rill-restore", write_job, &r->job, NULL);
+        if (r->writer) {
+            r->fill = b == &r->buffers[0] ? &r->buffers[1] : &r->buffers[0];
+            return RILL_OK;
+        } /* no thread to be had: write it here */
     }
     rill_error_t *cause = NULL;
     err = rill__kv_put_batch(r->store, b->entries, b->n, &cause);

@@ -22,10 +22,10 @@ produce_lines customers "$TEST_TMP/customers.txt"
 start_app rev "$REVENUE" -b "$BOOTSTRAP" --application-id rev-0320 --state-dir "$TEST_TMP/state" \
     --threads 2 --customers customers --orders orders --output revenue -c commit.interval.ms=500
 # the customers table is loaded (consumed and committed) before any order arrives
-wait_for 120 wait_loaded rev-0320 customers 4 || { show_logs; fail "the customers were not loaded"; }
+wait_for 60 wait_loaded rev-0320 customers 4 || { show_logs; fail "the customers were not loaded"; }
 t0=$SECONDS
 produce_lines orders "$TEST_TMP/orders.txt"
-wait_for 300 totals_reached "$TEST_TMP/ref.txt" || {
+wait_for 180 totals_reached "$TEST_TMP/ref.txt" || {
     show_logs
     diff "$TEST_TMP/ref.txt" "$TEST_TMP/final.txt" | head -20
     diagnose rev-0320 "$TEST_TMP/customers.txt"

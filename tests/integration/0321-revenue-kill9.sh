@@ -23,14 +23,14 @@ produce_lines customers "$TEST_TMP/customers.txt"
 args=(-b "$BOOTSTRAP" --application-id rev-0321 --state-dir "$TEST_TMP/state" --threads 2
     --customers customers --orders orders --output revenue -c commit.interval.ms=300)
 start_app rev1 "$REVENUE" "${args[@]}" -c statestore.cache.max.bytes=0
-wait_for 120 wait_loaded rev-0321 customers 4 || { show_logs; fail "the customers were not loaded"; }
+wait_for 60 wait_loaded rev-0321 customers 4 || { show_logs; fail "the customers were not loaded"; }
 # the orders arrive in 20 chunks while the app runs; the second half only after
 # the kill, so that the kill lands mid-stream however fast the app is
 split -n l/20 "$TEST_TMP/orders.txt" "$TEST_TMP/chunk."
 (
     i=0
     for f in "$TEST_TMP"/chunk.*; do
-        if [ $i -eq 10 ]; then wait_for 300 test -e "$TEST_TMP/killed" || exit 1; fi
+        if [ $i -eq 10 ]; then wait_for 200 test -e "$TEST_TMP/killed" || exit 1; fi
         produce_lines orders "$f"
         sleep 0.2
         i=$((i + 1))
@@ -57,9 +57,9 @@ start_app rev2 "$REVENUE" "${args[@]}"
 reached() {
     final_totals "$TEST_TMP/final.txt" && at_least "$TEST_TMP/ref.txt" "$TEST_TMP/final.txt" >/dev/null
 }
-wait_for 120 test -e "$TEST_TMP/produced" || fail "the orders were not produced"
+wait_for 60 test -e "$TEST_TMP/produced" || fail "the orders were not produced"
 wait "$PRODUCER_PID" || fail "producing the orders failed"
-wait_for 300 reached || {
+wait_for 150 reached || {
     show_logs
     at_least "$TEST_TMP/ref.txt" "$TEST_TMP/final.txt"
     diagnose rev-0321 "$TEST_TMP/customers.txt"

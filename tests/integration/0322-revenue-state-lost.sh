@@ -22,9 +22,9 @@ produce_lines customers "$TEST_TMP/customers.txt"
 args=(-b "$BOOTSTRAP" --application-id rev-0322 --state-dir "$TEST_TMP/state" --threads 2
     --customers customers --orders orders --output revenue -c commit.interval.ms=500)
 start_app rev1 "$REVENUE" "${args[@]}"
-wait_for 120 wait_loaded rev-0322 customers 4 || { show_logs; fail "the customers were not loaded"; }
+wait_for 60 wait_loaded rev-0322 customers 4 || { show_logs; fail "the customers were not loaded"; }
 produce_lines orders "$TEST_TMP/first.txt"
-wait_for 300 totals_reached "$TEST_TMP/ref1.txt" || { show_logs; fail "first run: totals differ"; }
+wait_for 100 totals_reached "$TEST_TMP/ref1.txt" || { show_logs; fail "first run: totals differ"; }
 stop_app rev1 || { show_logs; fail "revenue did not exit cleanly"; }
 [ -d "$TEST_TMP/state/rev-0322" ] || fail "no state directory"
 rm -rf "$TEST_TMP/state"
@@ -32,9 +32,9 @@ echo "state directory deleted"
 
 start_app rev2 "$REVENUE" "${args[@]}"
 restored() { [ "$(grep -c "restored store=" "$TEST_TMP/rev2.log" 2>/dev/null)" -ge 8 ] 2>/dev/null; }
-wait_for 120 restored || { show_logs; fail "the second run did not restore its 8 stores"; }
+wait_for 60 restored || { show_logs; fail "the second run did not restore its 8 stores"; }
 produce_lines orders "$TEST_TMP/second.txt"
-wait_for 300 totals_reached "$TEST_TMP/ref.txt" || {
+wait_for 100 totals_reached "$TEST_TMP/ref.txt" || {
     show_logs
     diff "$TEST_TMP/ref.txt" "$TEST_TMP/final.txt" | head -20
     diagnose rev-0322 "$TEST_TMP/customers.txt"

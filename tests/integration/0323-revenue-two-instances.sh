@@ -24,9 +24,9 @@ args=(-b "$BOOTSTRAP" --application-id rev-0323 --threads 1 --customers customer
     --orders orders --output revenue -c commit.interval.ms=500
     -c consumer.session.timeout.ms=6000 -c consumer.heartbeat.interval.ms=500)
 start_app a "$REVENUE" "${args[@]}" --state-dir "$TEST_TMP/a"
-wait_for 120 wait_loaded rev-0323 customers 4 || { show_logs; fail "the customers were not loaded"; }
+wait_for 60 wait_loaded rev-0323 customers 4 || { show_logs; fail "the customers were not loaded"; }
 produce_lines orders "$TEST_TMP/first.txt"
-wait_for 300 totals_reached "$TEST_TMP/ref1.txt" || { show_logs; fail "first half: totals differ"; }
+wait_for 100 totals_reached "$TEST_TMP/ref1.txt" || { show_logs; fail "first half: totals differ"; }
 grep -q "assigned 12 partitions, 8 tasks" "$TEST_TMP/a.log" || { show_logs; fail "a alone has not every task"; }
 
 # b joins: half of a's tasks move to b, which restores their state from the changelogs
@@ -34,7 +34,7 @@ restores() { grep "restored store=$2 .* records=[1-9]" "$TEST_TMP/$1.log" 2>/dev
 joined() { [ "$(restores b customers)" -ge 1 ] && [ "$(restores b revenue)" -ge 1 ] &&
     grep -q -- "-> RUNNING" "$TEST_TMP/b.log"; }
 start_app b "$REVENUE" "${args[@]}" --state-dir "$TEST_TMP/b"
-wait_for 120 joined || { show_logs; fail "b did not take over tasks with their state"; }
+wait_for 90 joined || { show_logs; fail "b did not take over tasks with their state"; }
 wait_for 60 grep -q "assigned [0-9]* partitions, [1-9]" "$TEST_TMP/b.log" ||
     { show_logs; fail "b has no task"; }
 echo "b joined: restores of a's state on b:"
@@ -47,9 +47,9 @@ moved() {
     [ "$(grep -c "restored store=" "$TEST_TMP/b.log")" -gt "$before" ] &&
         grep -q "assigned 12 partitions, 8 tasks" "$TEST_TMP/b.log"
 }
-wait_for 120 moved || { show_logs; fail "instance b did not take over a's tasks"; }
+wait_for 90 moved || { show_logs; fail "instance b did not take over a's tasks"; }
 produce_lines orders "$TEST_TMP/second.txt"
-wait_for 300 totals_reached "$TEST_TMP/ref.txt" || {
+wait_for 100 totals_reached "$TEST_TMP/ref.txt" || {
     show_logs
     diff "$TEST_TMP/ref.txt" "$TEST_TMP/final.txt" | head -20
     diagnose rev-0323 "$TEST_TMP/customers.txt"

@@ -156,3 +156,5 @@ for p in sorted(pos):
     print("  orders partition %d: %d surely missing, offsets %d..%d" % (p, len(L), L[0], L[-1]))
 PY
 }
+# (Waits are bounded so that a failing test reports, with its diagnosis, well
+# within tests/run-bounded's 300 s; a passing run takes 15-90 s under ASan.)
