@@ -128,6 +128,8 @@ diagnose() {
     timeout 60 kcat -C -b "$BOOTSTRAP" -t "$1-orders-by-region-repartition" -o beginning -e -q \
         -f '%p\t%o\t%k\t%s\n' >"$TEST_TMP/repartition-dump.txt" 2>/dev/null
     "$RILL_CLI" groups describe "$1" -b "$BOOTSTRAP" >&2
+    grep -ih "offset reset\|out of range\|OFFSET\|warn\|error" "$TEST_TMP"/*.log 2>/dev/null |
+        grep -v "broker.config" | head -20 >&2
     /usr/bin/python3 - "$2" "$TEST_TMP/orders-dump.txt" "$TEST_TMP/repartition-dump.txt" <<'PY' >&2
 import sys
 from collections import Counter, defaultdict
