@@ -68,6 +68,26 @@ bench_eos_group_bench_SOURCES = bench/eos-group-bench.c \
 	tests/integration/kafka-util.c tests/integration/kafka-util.h
 bench_eos_group_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
 bench_eos_group_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)
+
+# restore-bench: restore from a real rill-broker's changelog into RocksDB, old path vs new.
+EXTRA_PROGRAMS += bench/restore-bench
+bench_targets += bench/restore-bench$(EXEEXT)
+bench_restore_bench_SOURCES = bench/restore-bench.c \
+	tests/integration/harness.c tests/integration/harness.h \
+	tests/integration/kafka-util.c tests/integration/kafka-util.h
+bench_restore_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(ROCKSDB_CFLAGS)
+bench_restore_bench_LDADD = libruntime.la libstores.la libcommon.la $(RDKAFKA_LIBS) \
+	$(ROCKSDB_LIBS) $(JSONGLIB_LIBS) $(GLIB_LIBS)
+
+# count-bench: count by key (100,000 keys) against the raw consume→produce loop, on rill-broker.
+EXTRA_PROGRAMS += bench/count-bench
+bench_targets += bench/count-bench$(EXEEXT)
+bench_count_bench_SOURCES = bench/count-bench.c \
+	tests/integration/harness.c tests/integration/harness.h \
+	tests/integration/kafka-util.c tests/integration/kafka-util.h
+bench_count_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(GLIB_CFLAGS)
+bench_count_bench_LDADD = librill.la $(RDKAFKA_LIBS) $(GLIB_LIBS)
+
 # global-bench: stream-global-table join vs stream-table join, through the driver (docs/benchmarks.md).
 EXTRA_PROGRAMS += bench/global-bench
 bench_targets += bench/global-bench$(EXEEXT)

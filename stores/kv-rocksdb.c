@@ -30,6 +30,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
 #include <rocksdb/c.h>
 
 #include "common/log.h"
@@ -54,6 +55,10 @@ typedef struct rdbstore {
     const rill__kv_entry_t **order; /* reused by put_batch: entries sorted by key */
     size_t order_cap;
     bool restoring;
+    /* restore mode's bulk load: options of the SST files written, and a counter naming them */
+    rocksdb_options_t *sst_opts;
+    rocksdb_block_based_table_options_t *sst_table;
+    unsigned sst_seq;
 } rdbstore_t;
 
 void rill__rocksdb_config_default(rill__rocksdb_config_t *config)
@@ -251,17 +256,127 @@ static int entry_ptr_cmp(gconstpointer a, gconstpointer b, gpointer ud)
     return rill__kv_key_compare(x->key, x->key_len, y->key, y->key_len);
 }
 
+/* The byte of key e at depth, 0 past its end (shorter keys sort first), else 1 + the byte. */
+static inline unsigned key_digit(const rill__kv_entry_t *e, size_t depth)
+{
+    return depth < e->key_len ? 1u + ((const uint8_t *)e->key)[depth] : 0u;
+}
+
+/* Sorts a[0..n) by key, stably (two writes of one key keep their order, so
+ * the last still wins): an MSD radix sort, one stable counting pass per key
+ * byte through tmp, insertion sort below 32 entries. Each entry is read
+ * once per byte of the key prefix it shares with others, instead of
+ * log2(n) comparisons through a function pointer. */
+static void sort_entries(const rill__kv_entry_t **a, const rill__kv_entry_t **tmp, size_t n,
+                         size_t depth)
+{
+    if (n >= 32) {
+        /* skip the bytes every key shares (a common prefix: one pass, not one per byte) */
+        const uint8_t *first = a[0]->key;
+        size_t lcp = a[0]->key_len;
+        for (size_t i = 1; i < n && lcp > depth; i++) {
+            const uint8_t *k = a[i]->key;
+            size_t m = MIN(lcp, a[i]->key_len), j = depth;
+            while (j < m && k[j] == first[j])
+                j++;
+            lcp = j;
+        }
+        if (lcp > depth)
+            depth = lcp;
+    }
+    while (n >= 32) {
+        size_t count[258] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[key_digit(a[i], depth) + 1]++;
+        size_t only = 0;
+        while (count[only + 1] == 0)
+            only++;
+        if (count[only + 1] == n) { /* one digit for all: look further (or all equal) */
+            if (only == 0)
+                return;
+            depth++;
+            continue;
+        }
+        for (size_t d = 1; d < 258; d++)
+            count[d] += count[d - 1];
+        for (size_t i = 0; i < n; i++)
+            tmp[count[key_digit(a[i], depth)]++] = a[i];
+        memcpy(a, tmp, n * sizeof *a);
+        /* count[d] is now the end of bucket d; bucket 0 (ended keys) is equal keys */
+        size_t start = count[0];
+        for (size_t d = 1; d < 257; d++) {
+            if (count[d] - start > 1)
+                sort_entries(a + start, tmp, count[d] - start, depth + 1);
+            start = count[d];
+        }
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        const rill__kv_entry_t *e = a[i];
+        size_t j = i;
+        while (j > 0 && rill__kv_key_compare(a[j - 1]->key, a[j - 1]->key_len, e->key,
+                                             e->key_len) > 0) {
+            a[j] = a[j - 1];
+            j--;
+        }
+        a[j] = e;
+    }
+}
+
+/* Restore mode, a large batch: sorted, one entry per key (the last), written
+ * to an SST file beside the DB and ingested (moved in) above everything the
+ * DB holds. No memtable, no flush; the file lands in L0. */
+static rill_err_t ingest_batch(rdbstore_t *rs, const rill__kv_entry_t *entries, size_t n,
+                               rill_error_t **error)
+{
+    for (size_t i = 0; i < n; i++)
+        rs->order[i] = &entries[i];
+    const rill__kv_entry_t **tmp = g_new(const rill__kv_entry_t *, n);
+    sort_entries(rs->order, tmp, n, 0);
+    g_free(tmp);
+    g_autofree char *file = g_strdup_printf("%s.ingest-%u.sst", rs->path, rs->sst_seq++);
+    rocksdb_envoptions_t *envopts = rocksdb_envoptions_create();
+    rocksdb_sstfilewriter_t *writer = rocksdb_sstfilewriter_create(envopts, rs->sst_opts);
+    char *errmsg = NULL;
+    rocksdb_sstfilewriter_open(writer, file, &errmsg);
+    for (size_t i = 0; i < n && errmsg == NULL; i++) {
+        const rill__kv_entry_t *e = rs->order[i];
+        if (i + 1 < n && entry_ptr_cmp(&rs->order[i], &rs->order[i + 1], NULL) == 0)
+            continue; /* a later write of this key follows */
+        const char *key = e->key ? e->key : "";
+        if (e->value)
+            rocksdb_sstfilewriter_put(writer, key, e->key_len, e->value, e->value_len, &errmsg);
+        else
+            rocksdb_sstfilewriter_delete(writer, key, e->key_len, &errmsg);
+    }
+    if (errmsg == NULL)
+        rocksdb_sstfilewriter_finish(writer, &errmsg);
+    rocksdb_sstfilewriter_destroy(writer);
+    rocksdb_envoptions_destroy(envopts);
+    if (errmsg == NULL) {
+        rocksdb_ingestexternalfileoptions_t *ifo = rocksdb_ingestexternalfileoptions_create();
+        rocksdb_ingestexternalfileoptions_set_move_files(ifo, 1);
+        const char *files[1] = {file};
+        rocksdb_ingest_external_file(rs->db, files, 1, ifo, &errmsg);
+        rocksdb_ingestexternalfileoptions_destroy(ifo);
+    }
+    g_unlink(file); /* moved in (a hard link) or failed: the name is not needed */
+    return errmsg ? rdb_fail(error, errmsg, "ingest restored batch", &rs->base) : RILL_OK;
+}
+
 static rill_err_t rdb_put_batch(rill__kv_store_t *store, const rill__kv_entry_t *entries, size_t n,
                                 rill_error_t **error)
 {
     rdbstore_t *rs = (rdbstore_t *)store;
     if (rs->db == NULL)
         return dead(rs, error);
-    rocksdb_writebatch_clear(rs->batch);
     if (n > rs->order_cap) {
         rs->order_cap = n;
         rs->order = g_renew(const rill__kv_entry_t *, rs->order, n);
     }
+    if (rs->restoring && rs->sst_opts && n >= RILL__ROCKSDB_INGEST_MIN_RECORDS)
+        return ingest_batch(rs, entries, n, error);
+    rocksdb_writebatch_clear(rs->batch);
     for (size_t i = 0; i < n; i++)
         rs->order[i] = &entries[i];
     if (!rs->restoring) /* the vector memtable sorts at flush anyway */
@@ -403,6 +518,16 @@ static rill_err_t rdb_flush(rill__kv_store_t *store, rill_error_t **error)
     return errmsg ? rdb_fail(error, errmsg, "flush", store) : RILL_OK;
 }
 
+static void drop_sst_opts(rdbstore_t *rs)
+{
+    if (rs->sst_opts)
+        rocksdb_options_destroy(rs->sst_opts);
+    if (rs->sst_table)
+        rocksdb_block_based_options_destroy(rs->sst_table);
+    rs->sst_opts = NULL;
+    rs->sst_table = NULL;
+}
+
 static void rdb_free(rdbstore_t *rs)
 {
     if (rs->db)
@@ -415,6 +540,7 @@ static void rdb_free(rdbstore_t *rs)
         rocksdb_flushoptions_destroy(rs->fo);
     if (rs->batch)
         rocksdb_writebatch_destroy(rs->batch);
+    drop_sst_opts(rs);
     g_free(rs->order);
     g_free(rs->path);
     rill__kv_store_fini(&rs->base);
@@ -441,6 +567,12 @@ const char *rill__kv_rocksdb_path(const rill__kv_store_t *store)
     return ((const rdbstore_t *)store)->path;
 }
 
+
+static size_t restore_buffer_bytes(const rill__rocksdb_config_t *config)
+{
+    return config->restore_write_buffer_bytes ? config->restore_write_buffer_bytes
+                                              : 2 * config->write_buffer_bytes;
+}
 
 /* Opens rs->db with the normal or the restore options. */
 static rill_err_t open_db(rdbstore_t *rs, bool restore_mode, rill_error_t **error)
@@ -470,13 +602,27 @@ static rill_err_t open_db(rdbstore_t *rs, bool restore_mode, rill_error_t **erro
         /* appends cost nothing more in a bigger vector, and fewer L0 files
          * mean less compaction after the restore */
         if (!shared->config.use_rocksdb_defaults)
-            rocksdb_options_set_write_buffer_size(opts, 2 * shared->config.write_buffer_bytes);
+            rocksdb_options_set_write_buffer_size(opts, restore_buffer_bytes(&shared->config));
     }
     char *errmsg = NULL;
     if (err == RILL_OK)
         rs->db = rocksdb_open(opts, rs->path, &errmsg);
-    rocksdb_options_destroy(opts);
-    rocksdb_block_based_options_destroy(table);
+    drop_sst_opts(rs);
+    if (err == RILL_OK && errmsg == NULL && restore_mode && !shared->config.use_rocksdb_defaults) {
+        /* the bulk load's SST files: the DB's table format, filters and
+         * comparator; uncompressed, as flushed L0 files are */
+        static const int none[7] = {rocksdb_no_compression, rocksdb_no_compression,
+                                    rocksdb_no_compression, rocksdb_no_compression,
+                                    rocksdb_no_compression, rocksdb_no_compression,
+                                    rocksdb_no_compression};
+        rocksdb_options_set_compression_per_level(opts, none, 7);
+        rocksdb_options_set_compression(opts, rocksdb_no_compression);
+        rs->sst_opts = opts;
+        rs->sst_table = table;
+    } else {
+        rocksdb_options_destroy(opts);
+        rocksdb_block_based_options_destroy(table);
+    }
     if (err == RILL_OK && errmsg) {
         err = rill_error_set(error, RILL_ERR_STORE, "rocksdb store %s: open %s: %s", name,
                              rs->path, errmsg);
@@ -528,6 +674,12 @@ uint64_t rill__kv_rocksdb_l0_files(rill__kv_store_t *store)
  * background compactions */
 #define RESTORE_MAX_L0_FILES 16
 
+static uint64_t restore_max_l0_files(const rill__rocksdb_config_t *config)
+{
+    return config->restore_compact_l0_files > 0 ? (uint64_t)config->restore_compact_l0_files
+                                                : RESTORE_MAX_L0_FILES;
+}
+
 static rill_err_t rdb_restore_end(rill__kv_store_t *store, rill_error_t **error)
 {
     rdbstore_t *rs = (rdbstore_t *)store;
@@ -542,7 +694,7 @@ static rill_err_t rdb_restore_end(rill__kv_store_t *store, rill_error_t **error)
      * several times) and keeps the normal options' L0 limits from stalling
      * the writes that follow */
     uint64_t l0 = rill__kv_rocksdb_l0_files(store);
-    if (l0 >= RESTORE_MAX_L0_FILES) {
+    if (l0 >= restore_max_l0_files(&rs->shared->config)) {
         int64_t t0 = g_get_monotonic_time();
         rocksdb_compact_range(rs->db, NULL, 0, NULL, 0);
         RILL_LOG_INFO("stores.rocksdb", "store=%s compacted %" G_GUINT64_FORMAT

@@ -45,6 +45,11 @@ typedef rill_err_t (*rill__rocksdb_config_setter_t)(void *ud, const char *store_
                                                     rocksdb_block_based_table_options_t *table_options,
                                                     rill_error_t **error);
 
+/* In restore mode, a batch of at least this many records is not written
+ * through the memtable: it is sorted, deduplicated (the last write of a key
+ * wins), written to an SST file and ingested (RocksDB's bulk load). */
+#define RILL__ROCKSDB_INGEST_MIN_RECORDS 20000
+
 typedef struct rill__rocksdb_config {
     size_t block_cache_bytes;   /* shared LRU cache of every store (default 64 MiB) */
     size_t write_buffer_bytes;  /* memtable size per store (default 16 MiB) */
@@ -52,6 +57,10 @@ typedef struct rill__rocksdb_config {
     size_t block_size;          /* SST block size (default 16 KiB) */
     int background_threads;     /* flush and compaction threads each (default 2) */
     double bloom_bits_per_key;  /* 0 = no filter (default 10) */
+    size_t restore_write_buffer_bytes; /* memtable size in restore mode (0 = default:
+                                        * 2 * write_buffer_bytes) */
+    int restore_compact_l0_files; /* restore_end compacts L0 when it holds this many files
+                                   * (0 = default: 16) */
     bool use_rocksdb_defaults;  /* ignore all of the above and the tuning: RocksDB's own
                                  * default options and a WAL (for comparisons only) */
     rill__rocksdb_config_setter_t config_setter; /* optional */

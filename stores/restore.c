@@ -2,8 +2,18 @@
  *
  * Records are copied into one growing byte arena (keys and values back to
  * back) plus an array of offsets into it; both are reused from batch to
- * batch, so a restore allocates nothing per record once the first batch has
- * sized them. State machine: see restore.h. */
+ * batch and grow by doubling (up to the batch's bounds), so a restore
+ * allocates nothing per record once the first batch has sized them, and a
+ * small restore allocates little. State machine: see restore.h.
+ *
+ * Pipelining: a full batch of RILL__RESTORE_ASYNC_MIN_RECORDS records or
+ * more is written by a thread of its own (sorting it and writing an SST file
+ * take most of a restore's CPU) while the caller fills the other of two
+ * buffers; before handing over the next batch, or when asked to write or
+ * finish, the restorer waits for that thread and only then counts the batch
+ * (records, next_offset) and calls on_batch, on the caller's thread. At most
+ * one batch is in flight, so the store sees one writer at a time, in order.
+ * Smaller batches are written in the caller's thread, as before. */
 #include "config.h"
 
 #include <string.h>
@@ -21,6 +31,23 @@ typedef struct pending {
     int64_t timestamp;
 } pending_t;
 
+/* One buffer of records: an arena of keys and values, and where each is. */
+typedef struct buffer {
+    GByteArray *arena;
+    pending_t *pending;
+    rill__kv_entry_t *entries;
+    size_t n, cap; /* pending and entries hold cap records */
+    int64_t last_offset; /* of its last record */
+} buffer_t;
+
+/* The batch being written by a thread of its own. */
+typedef struct job {
+    rill__kv_store_t *store;
+    buffer_t *buffer;
+    rill_err_t err;
+    rill_error_t *error;
+} job_t;
+
 struct rill__restorer {
     rill__kv_store_t *store; /* innermost */
     char *topic;
@@ -30,10 +57,10 @@ struct rill__restorer {
     rill__restore_listener_t listener;
     restore_state_t state;
 
-    GByteArray *arena;
-    pending_t *pending;
-    size_t n_pending;
-    rill__kv_entry_t *entries;
+    buffer_t buffers[2];
+    buffer_t *fill;   /* being filled by add() */
+    GThread *writer;  /* writing the other buffer, or NULL */
+    job_t job;
     int64_t last_added;   /* offset of the last record added, -1 before any */
     int64_t next_offset;  /* 1 + last written */
     uint64_t records;     /* written */
@@ -64,9 +91,9 @@ rill__restorer_t *rill__restorer_new(rill__kv_store_t *store, const char *topic,
     r->batch_records = batch_records ? batch_records : RILL__RESTORE_BATCH_DEFAULT;
     if (listener)
         r->listener = *listener;
-    r->arena = g_byte_array_sized_new(1u << 20);
-    r->pending = g_new(pending_t, r->batch_records);
-    r->entries = g_new(rill__kv_entry_t, r->batch_records);
+    for (int i = 0; i < 2; i++)
+        r->buffers[i].arena = g_byte_array_new();
+    r->fill = &r->buffers[0];
     r->last_added = -1;
     r->next_offset = start_offset;
     r->started_us = rill__clock_mono_us();
@@ -91,34 +118,90 @@ static rill_err_t check_state(rill__restorer_t *r, rill_error_t **error)
     return RILL_OK;
 }
 
-rill_err_t rill__restorer_write(rill__restorer_t *r, rill_error_t **error)
+/* Points the buffer's entries at its arena. */
+static void prepare(buffer_t *b)
 {
-    rill_err_t err = check_state(r, error);
-    if (err || r->n_pending == 0)
-        return err;
-    const uint8_t *base = r->arena->data;
-    for (size_t i = 0; i < r->n_pending; i++) {
-        const pending_t *p = &r->pending[i];
-        r->entries[i] = (rill__kv_entry_t){
-            base + p->key_off, p->key_len, p->tombstone ? NULL : base + p->value_off,
-            p->value_len, p->timestamp};
+    const uint8_t *base = b->arena->data;
+    for (size_t i = 0; i < b->n; i++) {
+        const pending_t *p = &b->pending[i];
+        b->entries[i] = (rill__kv_entry_t){base + p->key_off, p->key_len,
+                                           p->tombstone ? NULL : base + p->value_off,
+                                           p->value_len, p->timestamp};
     }
-    err = rill__kv_put_batch(r->store, r->entries, r->n_pending, error);
+}
+
+static gpointer write_job(gpointer data)
+{
+    job_t *job = data;
+    job->err = rill__kv_put_batch(job->store, job->buffer->entries, job->buffer->n, &job->error);
+    return NULL;
+}
+
+/* The buffer was written (err RILL_OK) or not: count it, report it, empty it. */
+static rill_err_t written(rill__restorer_t *r, buffer_t *b, rill_err_t err, rill_error_t *cause,
+                          rill_error_t **error)
+{
     if (err) {
         r->state = FAILED;
+        if (error && *error == NULL)
+            *error = cause;
+        else
+            rill_error_destroy(cause);
         rill_error_prefix(error, "restore of store %s from %s-%d: ", rill__kv_store_name(r->store),
                           r->topic, r->partition);
         return err;
     }
-    uint64_t n = r->n_pending;
+    uint64_t n = b->n;
     r->records += n;
-    r->next_offset = r->last_added + 1;
-    r->n_pending = 0;
-    g_byte_array_set_size(r->arena, 0);
+    r->next_offset = b->last_offset + 1;
+    b->n = 0;
+    g_byte_array_set_size(b->arena, 0);
     if (r->listener.on_batch)
         r->listener.on_batch(r->listener.ud, rill__kv_store_name(r->store), r->topic,
-                             r->partition, r->last_added, n);
+                             r->partition, b->last_offset, n);
     return RILL_OK;
+}
+
+/* Waits for the batch in flight, if any, and counts it. */
+static rill_err_t wait_writer(rill__restorer_t *r, rill_error_t **error)
+{
+    if (r->writer == NULL)
+        return RILL_OK;
+    g_thread_join(r->writer);
+    r->writer = NULL;
+    rill_error_t *cause = r->job.error;
+    r->job.error = NULL;
+    return written(r, r->job.buffer, r->job.err, cause, error);
+}
+
+/* Writes the fill buffer: in a thread of its own when it is large (the
+ * caller goes on filling the other buffer), else here. */
+static rill_err_t write_fill(rill__restorer_t *r, bool background, rill_error_t **error)
+{
+    rill_err_t err = wait_writer(r, error);
+    buffer_t *b = r->fill;
+    if (err || b->n == 0)
+        return err;
+    prepare(b);
+    if (background && b->n >= RILL__RESTORE_ASYNC_MIN_RECORDS) {
+        r->job = (job_t){r->store, b, RILL_OK, NULL};
+        r->writer = g_thread_try_new("rill-restore", write_job, &r->job, NULL);
+        if (r->writer) {
+            r->fill = b == &r->buffers[0] ? &r->buffers[1] : &r->buffers[0];
+            return RILL_OK;
+        } /* no thread to be had: write it here */
+    }
+    rill_error_t *cause = NULL;
+    err = rill__kv_put_batch(r->store, b->entries, b->n, &cause);
+    return written(r, b, err, cause, error);
+}
+
+rill_err_t rill__restorer_write(rill__restorer_t *r, rill_error_t **error)
+{
+    rill_err_t err = check_state(r, error);
+    if (err == RILL_OK)
+        err = write_fill(r, false, error);
+    return err;
 }
 
 rill_err_t rill__restorer_add(rill__restorer_t *r, const void *key, size_t key_len,
@@ -137,20 +220,26 @@ rill_err_t rill__restorer_add(rill__restorer_t *r, const void *key, size_t key_l
                               rill__kv_store_name(r->store), r->topic, r->partition, offset,
                               r->last_added, r->start_offset);
     }
-    pending_t *p = &r->pending[r->n_pending++];
-    p->key_off = r->arena->len;
+    buffer_t *b = r->fill;
+    if (b->n == b->cap) {
+        b->cap = MIN(MAX(b->cap * 2, 1024), r->batch_records);
+        b->pending = g_renew(pending_t, b->pending, b->cap);
+        b->entries = g_renew(rill__kv_entry_t, b->entries, b->cap);
+    }
+    pending_t *p = &b->pending[b->n++];
+    p->key_off = b->arena->len;
     p->key_len = key_len;
     if (key_len)
-        g_byte_array_append(r->arena, key, (guint)key_len);
+        g_byte_array_append(b->arena, key, (guint)key_len);
     p->tombstone = value == NULL;
-    p->value_off = r->arena->len;
+    p->value_off = b->arena->len;
     p->value_len = value ? value_len : 0;
     if (value && value_len)
-        g_byte_array_append(r->arena, value, (guint)value_len);
+        g_byte_array_append(b->arena, value, (guint)value_len);
     p->timestamp = timestamp;
-    r->last_added = offset;
-    if (r->n_pending == r->batch_records)
-        return rill__restorer_write(r, error);
+    b->last_offset = r->last_added = offset;
+    if (b->n == r->batch_records || b->arena->len >= RILL__RESTORE_BATCH_MAX_BYTES)
+        return write_fill(r, true, error);
     return RILL_OK;
 }
 
@@ -193,6 +282,10 @@ void rill__restorer_destroy(rill__restorer_t *r)
 {
     if (r == NULL)
         return;
+    if (r->writer) { /* a batch in flight: let it end (what was written stays written) */
+        g_thread_join(r->writer);
+        rill_error_destroy(r->job.error);
+    }
     if (r->state != DONE) {
         rill_error_t *err = NULL;
         if (rill__kv_restore_end(r->store, &err) != RILL_OK) {
@@ -201,9 +294,11 @@ void rill__restorer_destroy(rill__restorer_t *r)
             rill_error_destroy(err);
         }
     }
-    g_byte_array_unref(r->arena);
-    g_free(r->pending);
-    g_free(r->entries);
+    for (int i = 0; i < 2; i++) {
+        g_byte_array_unref(r->buffers[i].arena);
+        g_free(r->buffers[i].pending);
+        g_free(r->buffers[i].entries);
+    }
     g_free(r->topic);
     g_free(r);
 }

@@ -3,8 +3,9 @@
  * The runtime's restore consumer reads the changelog partition of a store
  * from the checkpointed offset to the end offset and hands each record to
  * rill__restorer_add; the restorer copies it into a batch and writes the batch
- * (one RocksDB WriteBatch) when it holds batch_records records, then reports
- * it to the listener. rill__restorer_finish writes the last batch and reports
+ * (rill__kv_put_batch: one RocksDB WriteBatch, or one ingested SST file for
+ * large batches) when it is full (see RILL__RESTORE_BATCH_DEFAULT), then
+ * reports it to the listener. rill__restorer_finish writes the last batch and reports
  * the end. The restorer writes to the innermost store (never through the
  * change-logging or caching layers, which would log or cache the restore).
  *
@@ -35,7 +36,18 @@ typedef struct rill__restore_listener {
 
 typedef struct rill__restorer rill__restorer_t;
 
-#define RILL__RESTORE_BATCH_DEFAULT 10000
+/* A batch is written when it holds batch_records records or
+ * RILL__RESTORE_BATCH_MAX_BYTES of keys and values, whichever comes first.
+ * Large batches let a RocksDB store bulk-load them (kv-rocksdb.h: sorted SST
+ * files ingested, no memtable); the buffers grow with the batch, so a small
+ * restore allocates little. */
+#define RILL__RESTORE_BATCH_DEFAULT 500000
+#define RILL__RESTORE_BATCH_MAX_BYTES (64u << 20)
+/* A full batch of at least this many records is written by a thread of its
+ * own while the next one fills (restore.c); its records count (records,
+ * next_offset, on_batch) once that write is done. rill__restorer_write and
+ * _finish wait for it. Two buffers of a batch each, at most. */
+#define RILL__RESTORE_ASYNC_MIN_RECORDS 20000
 
 /* Starts restoring store (its innermost store is written; borrowed, must
  * outlive the restorer) from changelog topic/partition, records

@@ -2,7 +2,9 @@
  *
  * A short-lived consumer (no group membership: it assigns the one partition
  * itself and commits nothing) reads <topic>/<partition> from `from` up to the
- * high watermark taken when it starts, in large fetches, and hands each
+ * high watermark taken when it starts, in large fetches, takes the records
+ * off the consumer's queue RESTORE_POLL_RECORDS at a time (one call per
+ * array instead of one rd_kafka_consumer_poll per record) and hands each
  * record to the callback; the restorer (stores/restore.h) batches them into
  * the store. Compaction leaves gaps in offsets, so the end is reached when
  * the consumer's position passes high watermark - 1 or it reports EOF.
@@ -20,6 +22,7 @@
 #include "runtime/kafka/kafka-private.h"
 
 #define RESTORE_STALL_MS 60000
+#define RESTORE_POLL_RECORDS 4096
 
 rill_err_t rill__kafka_changelog_read(void *ud, const char *topic, int32_t partition,
                                       int64_t from,
@@ -66,11 +69,15 @@ rill_err_t rill__kafka_changelog_read(void *ud, const char *topic, int32_t parti
                                   rd_kafka_err2str(kerr));
         goto out;
     }
+    /* records come off the consumer queue in arrays (one lock and wake-up
+     * per array, not per record) */
+    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(rk);
+    rd_kafka_message_t *msgs[RESTORE_POLL_RECORDS];
     int64_t last_progress = rill__clock_mono_ms();
     int64_t position = start;
     while (err == RILL_OK && position < high) {
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
-        if (msg == NULL) {
+        ssize_t n = rd_kafka_consume_batch_queue(queue, 200, msgs, RESTORE_POLL_RECORDS);
+        if (n <= 0) {
             if (rill__clock_mono_ms() - last_progress > RESTORE_STALL_MS)
                 err = rill_error_set(error, RILL_ERR_TIMEOUT,
                                      "changelog %s/%" PRId32 ": no progress for %d ms at offset "
@@ -78,30 +85,36 @@ rill_err_t rill__kafka_changelog_read(void *ud, const char *topic, int32_t parti
                                      topic, partition, RESTORE_STALL_MS, position, high);
             continue;
         }
-        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            position = high;
-        } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            err = rill_error_set_full(error, RILL_ERR_KAFKA, msg->err, 1,
-                                      "changelog %s/%" PRId32 ": %s", topic, partition,
-                                      rd_kafka_message_errstr(msg));
-        } else {
-            rd_kafka_timestamp_type_t tstype;
-            rill__raw_record_t raw = {
-                .topic = topic,
-                .partition = partition,
-                .offset = msg->offset,
-                .timestamp = rd_kafka_message_timestamp(msg, &tstype),
-                .key = msg->key,
-                .key_len = msg->key_len,
-                .value = msg->payload,
-                .value_len = msg->len,
-            };
-            err = fn(fn_ud, &raw, error);
-            position = msg->offset + 1;
-            last_progress = rill__clock_mono_ms();
+        for (ssize_t i = 0; i < n; i++) {
+            rd_kafka_message_t *msg = msgs[i];
+            if (err != RILL_OK || position >= high) {
+                /* after an error or the end: release the rest */
+            } else if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                position = high;
+            } else if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+                err = rill_error_set_full(error, RILL_ERR_KAFKA, msg->err, 1,
+                                          "changelog %s/%" PRId32 ": %s", topic, partition,
+                                          rd_kafka_message_errstr(msg));
+            } else {
+                rd_kafka_timestamp_type_t tstype;
+                rill__raw_record_t raw = {
+                    .topic = topic,
+                    .partition = partition,
+                    .offset = msg->offset,
+                    .timestamp = rd_kafka_message_timestamp(msg, &tstype),
+                    .key = msg->key,
+                    .key_len = msg->key_len,
+                    .value = msg->payload,
+                    .value_len = msg->len,
+                };
+                err = fn(fn_ud, &raw, error);
+                position = msg->offset + 1;
+            }
+            rd_kafka_message_destroy(msg);
         }
-        rd_kafka_message_destroy(msg);
+        last_progress = rill__clock_mono_ms();
     }
+    rd_kafka_queue_destroy(queue);
 out:
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);

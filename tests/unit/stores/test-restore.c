@@ -208,9 +208,12 @@ static void test_restore__bad_offsets_fail_the_restore(void **state)
     rill__kv_close(store, NULL);
 }
 
-static void test_restore__into_rocksdb_survives_reopen(void **state)
+/* Restores 30,000 records over 1,000 keys (every 7th a tombstone) in
+ * batches of batch records into a store that already holds keys (older
+ * values, which the changelog must replace or delete, and one key the
+ * changelog never names), then reopens it and reads every key. */
+static void restore_into_rocksdb(const char *dir, size_t batch)
 {
-    const char *dir = *state;
     rill__rocksdb_config_t config;
     rill__rocksdb_config_default(&config);
     config.write_buffer_bytes = 1u << 20;
@@ -218,8 +221,15 @@ static void test_restore__into_rocksdb_survives_reopen(void **state)
     g_autofree char *path = g_build_filename(dir, "app", "0_2", "rocksdb", "counts", NULL);
     rill__kv_store_t *store = rill__kv_rocksdb_open(shared, path, "counts", NULL);
     assert_non_null(store);
+    for (int key = 0; key < 1000; key++) {
+        char k[16];
+        snprintf(k, sizeof k, "k%04d", key);
+        assert_int_equal(rill__kv_put(store, k, strlen(k), "old", 3, 0, NULL), RILL_OK);
+    }
+    assert_int_equal(rill__kv_put(store, "kept", 4, "untouched", 9, 0, NULL), RILL_OK);
+    assert_int_equal(rill__kv_flush(store, NULL), RILL_OK);
     rill__restorer_t *r =
-        rill__restorer_new(store, "app-counts-changelog", 2, 100, -1, 4096, NULL, NULL);
+        rill__restorer_new(store, "app-counts-changelog", 2, 100, -1, batch, NULL, NULL);
     const int n = 30000;
     for (int i = 0; i < n; i++) {
         char k[16], v[16];
@@ -256,6 +266,110 @@ static void test_restore__into_rocksdb_survives_reopen(void **state)
             g_bytes_unref(got);
         }
     }
+    GBytes *kept = NULL;
+    assert_int_equal(rill__kv_get(store, "kept", 4, &kept, NULL), RILL_OK);
+    assert_non_null(kept);
+    assert_memory_equal(g_bytes_get_data(kept, NULL), "untouched", 9);
+    g_bytes_unref(kept);
+    assert_int_equal(rill__kv_close(store, NULL), RILL_OK);
+    rill__rocksdb_shared_destroy(shared);
+}
+
+/* Batches of 4,096: WriteBatches into restore mode's memtables. */
+static void test_restore__into_rocksdb_survives_reopen(void **state)
+{
+    restore_into_rocksdb(*state, 4096);
+}
+
+/* One batch of 30,000 (>= RILL__ROCKSDB_INGEST_MIN_RECORDS): sorted, the
+ * last write of each key kept, written as an SST file and ingested above
+ * the store's older data; no file is left beside the store. */
+static void test_restore__large_batches_are_ingested(void **state)
+{
+    assert_true(30000 >= RILL__ROCKSDB_INGEST_MIN_RECORDS);
+    restore_into_rocksdb(*state, 0);
+    g_autofree char *parent = g_build_filename(*state, "app", "0_2", "rocksdb", NULL);
+    GDir *d = g_dir_open(parent, 0, NULL);
+    assert_non_null(d);
+    const char *name;
+    int entries = 0;
+    while ((name = g_dir_read_name(d)) != NULL) {
+        assert_string_equal(name, "counts"); /* no counts.ingest-N.sst left over */
+        entries++;
+    }
+    g_dir_close(d);
+    assert_int_equal(entries, 1);
+}
+
+/* Batches of RILL__RESTORE_ASYNC_MIN_RECORDS: the first (20,000 of the
+ * 30,000 records) is written by the restorer's writer thread while the rest
+ * fills the other buffer; finish waits for it, then writes the rest. */
+static void test_restore__pipelined_batches(void **state)
+{
+    restore_into_rocksdb(*state, RILL__RESTORE_ASYNC_MIN_RECORDS);
+}
+
+/* Keys of every length from 0 to 4 bytes, many prefixes of others ("1",
+ * "10", "100"), written in one ingested batch, several times each: the
+ * last write of each key wins, and an iteration sees the keys in order. */
+static void test_restore__ingest_sorts_keys_of_any_length(void **state)
+{
+    rill__rocksdb_config_t config;
+    rill__rocksdb_config_default(&config);
+    rill__rocksdb_shared_t *shared = rill__rocksdb_shared_new(&config, NULL);
+    g_autofree char *path = g_build_filename(*state, "keys", NULL);
+    rill__kv_store_t *store = rill__kv_rocksdb_open(shared, path, "keys", NULL);
+    assert_non_null(store);
+    rill__restorer_t *r = rill__restorer_new(store, "app-keys-changelog", 0, 0, -1, 0, NULL, NULL);
+    const int n = 25000, keys = 5001; /* key 5000 is the empty key */
+    for (int i = 0; i < n; i++) {
+        int key = (int)(((int64_t)i * 7919) % keys);
+        char k[16], v[16];
+        if (key == 5000)
+            k[0] = '\0';
+        else
+            snprintf(k, sizeof k, "%d", key);
+        snprintf(v, sizeof v, "v%d", i);
+        assert_int_equal(rill__restorer_add(r, k, strlen(k), v, strlen(v), i, 0, NULL), RILL_OK);
+    }
+    assert_int_equal(rill__restorer_finish(r, NULL), RILL_OK);
+    rill__restorer_destroy(r);
+    for (int key = 0; key < keys; key++) {
+        int last = -1;
+        for (int i = 0; i < n; i++)
+            if ((int)(((int64_t)i * 7919) % keys) == key)
+                last = i;
+        char k[16], v[16];
+        if (key == 5000)
+            k[0] = '\0';
+        else
+            snprintf(k, sizeof k, "%d", key);
+        snprintf(v, sizeof v, "v%d", last);
+        GBytes *got = NULL;
+        assert_int_equal(rill__kv_get(store, k, strlen(k), &got, NULL), RILL_OK);
+        assert_non_null(got);
+        assert_int_equal(g_bytes_get_size(got), strlen(v));
+        assert_memory_equal(g_bytes_get_data(got, NULL), v, strlen(v));
+        g_bytes_unref(got);
+    }
+    rill__kv_iter_t *iter = rill__kv_all(store, NULL);
+    assert_non_null(iter);
+    const void *key, *value;
+    size_t key_len, value_len, seen = 0;
+    GBytes *prev = NULL;
+    while (rill__kv_iter_next(iter, &key, &key_len, &value, &value_len)) {
+        if (prev) {
+            gsize plen;
+            const void *p = g_bytes_get_data(prev, &plen);
+            assert_true(rill__kv_key_compare(p, plen, key, key_len) < 0);
+            g_bytes_unref(prev);
+        }
+        prev = g_bytes_new(key, key_len);
+        seen++;
+    }
+    g_bytes_unref(prev);
+    rill__kv_iter_destroy(iter);
+    assert_int_equal(seen, keys);
     assert_int_equal(rill__kv_close(store, NULL), RILL_OK);
     rill__rocksdb_shared_destroy(shared);
 }
@@ -414,6 +528,11 @@ int main(void)
         /* last: RocksDB starts background threads, and the cases above fork */
         cmocka_unit_test_setup_teardown(test_restore__into_rocksdb_survives_reopen, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_restore__large_batches_are_ingested, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_restore__ingest_sorts_keys_of_any_length, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_restore__pipelined_batches, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
