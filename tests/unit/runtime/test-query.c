@@ -317,7 +317,9 @@ static void test_query__close_during_the_global_bootstrap(void **state)
     rd_kafka_mock_topic_create(cluster->mcluster, "qc-counts-changelog", 1, 1);
     rd_kafka_mock_topic_create(cluster->mcluster, "qc-mem-counts-changelog", 1, 1);
     produce(cluster, "products", "p1", "widget", NULL);
-    rd_kafka_mock_broker_set_rtt(cluster->mcluster, 1, 700); /* a slow bootstrap */
+    /* a slow bootstrap: several round trips of 3 s each, so that the close
+     * below lands inside it even when a loaded machine delays this thread */
+    rd_kafka_mock_broker_set_rtt(cluster->mcluster, 1, 3000);
     rill_topology_t *topology = query_topology();
     rill_config_t *config = rill_config_new();
     rill_config_set(config, "application.id", "qc", NULL);
