@@ -87,6 +87,9 @@ typedef struct rill__task_env {
     void *changelog_ud;
     /* statestore.cache.max.bytes of each task's record cache; 0 = caching off. */
     size_t cache_max_bytes;
+    /* processing.guarantee=exactly_once_v2: a task's .checkpoint is written
+     * only when it closes clean, and deleted once read (operators/state.c). */
+    bool exactly_once;
 } rill__task_env_t;
 
 /* Parses an error-handler setting for the app config: "fail" / "log-and-fail",
