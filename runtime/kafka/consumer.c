@@ -327,14 +327,18 @@ rill_err_t rill__kconsumer_seek(rill__kconsumer_t *consumer, const rill__tp_t *t
     for (int i = 0; i < n; i++)
         rd_kafka_topic_partition_list_add(list, tps[i].topic, tps[i].partition)->offset =
             tps[i].offset;
-    rd_kafka_error_t *kerror = rd_kafka_seek_partitions(consumer->rk, list, 10000);
+    /* asynchronous (timeout 0): librdkafka's version barrier, set here,
+     * already drops what was fetched from the old positions; a failed seek
+     * comes back as a consumer error */
+    rd_kafka_error_t *kerror = rd_kafka_seek_partitions(consumer->rk, list, 0);
     rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (kerror) {
         err = rd_kafka_error_code(kerror);
         rd_kafka_error_destroy(kerror);
     }
     for (int i = 0; !err && i < list->cnt; i++)
-        err = list->elems[i].err;
+        if (list->elems[i].err != RD_KAFKA_RESP_ERR__IN_PROGRESS) /* asynchronous: begun */
+            err = list->elems[i].err;
     rd_kafka_topic_partition_list_destroy(list);
     if (err)
         return rill_error_set_full(error, RILL_ERR_KAFKA, err, RILL_ERROR_FATAL,
