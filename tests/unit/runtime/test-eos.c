@@ -60,9 +60,9 @@ static void produce(cluster_t *cluster, const char *topic, int n, int keys)
 {
     char errstr[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    assert_int_equal(rd_kafka_conf_set(conf, "bootstrap.servers", cluster->bootstrap, errstr,
-                                       sizeof(errstr)),
-                     RD_KAFKA_CONF_OK);
+    assert_int_equal(
+        rd_kafka_conf_set(conf, "bootstrap.servers", cluster->bootstrap, errstr, sizeof(errstr)),
+        RD_KAFKA_CONF_OK);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     assert_non_null(rk);
     for (int i = 0; i < n; i++) {
@@ -113,8 +113,8 @@ static GPtrArray *read_all(cluster_t *cluster, const char *topic, int partitions
                 if (msg->len == 8)
                     for (int b = 0; b < 8; b++)
                         count = (count << 8) | ((const uint8_t *)msg->payload)[b];
-                g_ptr_array_add(lines, g_strdup_printf("%.*s=%" G_GINT64_FORMAT,
-                                                       (int)msg->key_len, (const char *)msg->key,
+                g_ptr_array_add(lines, g_strdup_printf("%.*s=%" G_GINT64_FORMAT, (int)msg->key_len,
+                                                       (const char *)msg->key,
                                                        msg->len == 8 ? count : (int64_t)msg->len));
             }
             rd_kafka_message_destroy(msg);
@@ -181,7 +181,8 @@ static rill_topology_t *pass_through(const char *in, const char *out)
 static rill_topology_t *counting(const char *in, const char *out)
 {
     rill_builder_t *builder = rill_builder_new();
-    rill_grouped_t *grouped = rill_stream_group_by_key(rill_builder_stream(builder, in, NULL), NULL);
+    rill_grouped_t *grouped =
+        rill_stream_group_by_key(rill_builder_stream(builder, in, NULL), NULL);
     rill_table_t *counts = rill_grouped_count(grouped, &(rill_materialized_t){.name = "counts"});
     rill_stream_to(rill_table_to_stream(counts, NULL), out, NULL);
     rill_topology_t *topology = rill_builder_build(builder, NULL);
