@@ -241,7 +241,54 @@ typedef struct prod_stats {
     int64_t acked;
     int64_t failed;
     int64_t last_ack_us;
+    /* BROKER_BENCH_STATS diagnostics, from librdkafka's statistics */
+    int64_t produce_reqs; /* cumulative, the largest seen */
+    int64_t batches, batch_records;
+    double rtt_sum_us;
+    int64_t rtt_cnt;
 } prod_stats_t;
+
+/* The integer after `"key":` at or after p, or -1. */
+static int64_t json_int_after(const char *p, const char *key)
+{
+    char pat[64];
+    g_snprintf(pat, sizeof(pat), "\"%s\":", key);
+    const char *q = p != NULL ? strstr(p, pat) : NULL;
+    return q != NULL ? g_ascii_strtoll(q + strlen(pat), NULL, 10) : -1;
+}
+
+/* Accumulates what the diagnostics print: Produce requests (cumulative per
+ * broker), batches and records per batch (windows since the last emit),
+ * round-trip times (window averages weighted by their counts). Crude string
+ * scanning: this is for a human looking at a run, not for any figure. */
+static int stats_cb(rd_kafka_t *rk, char *json, size_t len, void *opaque)
+{
+    (void)rk;
+    (void)len;
+    prod_stats_t *st = opaque;
+    for (const char *p = strstr(json, "\"Produce\":"); p != NULL;
+         p = strstr(p + 1, "\"Produce\":")) {
+        int64_t v = json_int_after(p, "Produce");
+        if (v > st->produce_reqs)
+            st->produce_reqs = v;
+    }
+    for (const char *p = strstr(json, "\"batchcnt\":"); p != NULL;
+         p = strstr(p + 1, "\"batchcnt\":")) {
+        int64_t sum = json_int_after(p, "sum"), cnt = json_int_after(p, "cnt");
+        if (sum > 0 && cnt > 0) {
+            st->batches += cnt;
+            st->batch_records += sum;
+        }
+    }
+    for (const char *p = strstr(json, "\"rtt\":"); p != NULL; p = strstr(p + 1, "\"rtt\":")) {
+        int64_t sum = json_int_after(p, "sum"), cnt = json_int_after(p, "cnt");
+        if (sum > 0 && cnt > 0) {
+            st->rtt_sum_us += (double)sum;
+            st->rtt_cnt += cnt;
+        }
+    }
+    return 0;
+}
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -262,6 +309,11 @@ static rd_kafka_t *new_producer(const target_t *t, prod_stats_t *st)
     conf_set(conf, "message.timeout.ms", "120000");
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_conf_set_opaque(conf, st);
+    const char *stats_ms = g_getenv("BROKER_BENCH_STATS");
+    if (stats_ms != NULL && *stats_ms) {
+        conf_set(conf, "statistics.interval.ms", stats_ms);
+        rd_kafka_conf_set_stats_cb(conf, stats_cb);
+    }
     char err[256];
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     if (rk == NULL)
@@ -302,6 +354,11 @@ static double produce_run(const target_t *t, const char *topic, int partitions, 
         die("%s: %" PRId64 " of %" PRId64 " acknowledged, %" PRId64 " failed", t->name, st.acked,
             n, st.failed);
     double secs = (st.last_ack_us - t0) / 1e6;
+    if (g_getenv("BROKER_BENCH_STATS") != NULL && st.batches > 0)
+        printf("    (stats %s: %" PRId64 " Produce requests, %" PRId64 " batches of %.0f records "
+               "on average, rtt %.2f ms on average)\n",
+               t->name, st.produce_reqs, st.batches, (double)st.batch_records / st.batches,
+               st.rtt_cnt ? st.rtt_sum_us / st.rtt_cnt / 1000.0 : 0.0);
     g_free(payload);
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);

@@ -39,6 +39,7 @@
 #include "stores/kv-memory.h"
 #include "stores/kv-rocksdb.h"
 #include "stores/restore.h"
+#include "stores/segments.h"
 #include "stores/state-dir.h"
 
 typedef struct state state_t;
@@ -383,7 +384,29 @@ static rill_err_t clear_store(rill__kv_store_t *store, rill_error_t **error)
 
 /* ---- opening a store ------------------------------------------------------------ */
 
+static rill__kv_store_t *open_store(rill__pnode_t *pnode, const char *name, bool in_memory,
+                                    const rill__segments_config_t *segmented,
+                                    rill__kv_forward_fn forward, void *ud, rill_error_t **error);
+
 rill__kv_store_t *rill__state_store(rill__pnode_t *pnode, const char *name, bool in_memory,
+                                    rill__kv_forward_fn forward, void *ud, rill_error_t **error)
+{
+    return open_store(pnode, name, in_memory, NULL, forward, ud, error);
+}
+
+rill__kv_store_t *rill__state_segmented_store(rill__pnode_t *pnode, const char *name,
+                                              bool in_memory,
+                                              const rill__segments_config_t *segmented,
+                                              rill__kv_forward_fn forward, void *ud,
+                                              rill_error_t **error)
+{
+    return open_store(pnode, name, in_memory, segmented, forward, ud, error);
+}
+
+/* Opens the store name of pnode's task: a plain kv store, or a segmented one
+ * (window and session stores) when segmented is given. */
+static rill__kv_store_t *open_store(rill__pnode_t *pnode, const char *name, bool in_memory,
+                                    const rill__segments_config_t *segmented,
                                     rill__kv_forward_fn forward, void *ud, rill_error_t **error)
 {
     state_t *state = state_of(pnode, error);
@@ -411,13 +434,27 @@ rill__kv_store_t *rill__state_store(rill__pnode_t *pnode, const char *name, bool
         g_autofree char *path = g_build_filename(state->task_dir, "rocksdb", name, NULL);
         bool checkpointed =
             rill__checkpoint_get(state->checkpoint, entry->topic, state->partition, &start);
-        inner = rill__kv_rocksdb_open(shared, path, name, error);
+        if (segmented != NULL) {
+            rill__segments_config_t config = *segmented;
+            config.name = name;
+            config.rocksdb = shared;
+            config.path = path;
+            inner = rill__segments_open(&config, error);
+        } else {
+            inner = rill__kv_rocksdb_open(shared, path, name, error);
+        }
         /* no checkpoint for it: what is on disk may be ahead of or behind
          * the changelog, so empty it and restore from the start */
         if (inner != NULL && !checkpointed && clear_store(inner, error) != RILL_OK) {
             rill__kv_close(inner, NULL);
             inner = NULL;
         }
+    } else if (segmented != NULL) {
+        rill__segments_config_t config = *segmented;
+        config.name = name;
+        config.rocksdb = NULL;
+        config.path = NULL;
+        inner = rill__segments_open(&config, error);
     } else {
         inner = rill__kv_memory_new(name);
     }
@@ -430,8 +467,11 @@ rill__kv_store_t *rill__state_store(rill__pnode_t *pnode, const char *name, bool
     }
     rill__changelog_sink_t sink = {.send = changelog_send, .ud = entry};
     rill__kv_store_t *logged = rill__kv_logging_new(inner, &sink);
-    entry->store = rill__kv_caching_new(logged, state->cache, forward, ud, true);
+    /* windowed stores forward no old values: nothing below a windowed table uses them,
+     * and reading them would cost a store read per flushed window */
+    entry->store = rill__kv_caching_new(logged, state->cache, forward, ud, segmented == NULL);
     g_ptr_array_add(state->stores, entry);
+    rill__task_store_opened(pnode->task, name, entry->store); /* queryable state */
     return entry->store;
 fail:
     g_free(entry->name);

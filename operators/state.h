@@ -34,6 +34,17 @@
 rill__kv_store_t *rill__state_store(rill__pnode_t *pnode, const char *name, bool in_memory,
                                     rill__kv_forward_fn forward, void *ud, rill_error_t **error);
 
+/* As rill__state_store, for window and session stores: the innermost store
+ * is a segmented store (stores/segments.h) made with segmented's settings
+ * (its name, rocksdb and path are filled in here), under the same
+ * change-logging, caching and restore. */
+struct rill__segments_config;
+rill__kv_store_t *rill__state_segmented_store(rill__pnode_t *pnode, const char *name,
+                                              bool in_memory,
+                                              const struct rill__segments_config *segmented,
+                                              rill__kv_forward_fn forward, void *ud,
+                                              rill_error_t **error);
+
 /* Frees ptr with destroy after the task's stores are closed (closing a store
  * flushes its cache, whose forward callback may still use ptr). */
 void rill__state_defer_free(rill__pnode_t *pnode, void *ptr, void (*destroy)(void *ptr));

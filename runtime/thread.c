@@ -965,6 +965,10 @@ rill__thread_t *rill__thread_start(rill_app_t *app, int index, rill_error_t **er
     thread->env.changelog_ud = app->config;
     thread->exactly_once = rill__kproducer_transactional(thread->producer);
     thread->env.exactly_once = thread->exactly_once;
+    thread->env.globals = app->globals;       /* global tables' stores (NULL: none) */
+    thread->env.store_opened = rill__query_store_opened; /* stores rill_app_store() reads */
+    thread->env.task_closing = rill__query_task_closing;
+    thread->env.store_ud = app->queryable;
     thread->env.cache_max_bytes =
         (size_t)rill__config_int(app->config, RILL_CONFIG_CACHE_MAX_BYTES) /
         (size_t)app->num_threads;

@@ -120,13 +120,19 @@ static bool parse_record(rill_rbuf_t *rd, int64_t base_offset, int64_t base_ts,
 }
 
 /* A zigzag varint from [*q, end), at most 10 bytes and 64 bits; false if
- * short or too long. */
+ * short or too long. One- and two-byte varints (most lengths and deltas of
+ * small records) are decoded without the loop. */
 static inline bool walk_varint(const uint8_t **q, const uint8_t *end, int64_t *out)
 {
     const uint8_t *c = *q;
-    if (c < end && *c < 0x80) {
+    if (G_LIKELY(c < end && *c < 0x80)) {
         *out = rill__zigzag_decode(*c);
         *q = c + 1;
+        return true;
+    }
+    if (G_LIKELY(end - c >= 2 && c[1] < 0x80)) {
+        *out = rill__zigzag_decode((uint64_t)(c[0] & 0x7f) | ((uint64_t)c[1] << 7));
+        *q = c + 2;
         return true;
     }
     uint64_t v = 0;
@@ -160,38 +166,52 @@ static inline bool walk_bytes(const uint8_t **q, const uint8_t *end, bool nullab
  * rules as the iterator (every field inside its record, every record inside
  * the batch, nothing left over) plus offset deltas 0..count-1, on raw
  * pointers with the varints decoded inline: this is the produce hot path.
+ *
+ * The walk is bound by the latency of dependent loads (each varint's
+ * position depends on the one before), so the next record's start is taken
+ * from this record's length alone (rend), not from where the field walk
+ * ended: the field walk must end exactly there, which is a predicted branch,
+ * not a data dependency, so the CPU walks the fields of one record while it
+ * already reads the length of the next. The maximum timestamp and the
+ * null-key flag live in locals (stores through the out pointers could alias
+ * the bytes, which would force reloads).
  * The fuzz target checks that it agrees with rb_record_iter_next. */
-static bool walk_records(const uint8_t *p, size_t len, int32_t count, int64_t *max_ts,
-                         bool *null_key)
+static bool walk_records(const uint8_t *p, size_t len, int32_t count, int64_t *max_ts_out,
+                         bool *null_key_out)
 {
-    const uint8_t *q = p + RB_BATCH_HEADER_SIZE, *end = p + len;
+    const uint8_t *rec = p + RB_BATCH_HEADER_SIZE, *end = p + len;
     int64_t base_ts = rb_batch_base_timestamp(p);
-    bool is_null;
+    int64_t max_ts = *max_ts_out;
+    bool null_key = false, is_null;
     for (int32_t i = 0; i < count; i++) {
         int64_t rlen, ts_delta, offset_delta, headers;
-        if (!walk_varint(&q, end, &rlen) || rlen < 1 || rlen > end - q)
+        if (!walk_varint(&rec, end, &rlen) || rlen < 1 || rlen > end - rec)
             return false;
-        const uint8_t *rend = q + rlen;
+        const uint8_t *q = rec, *rend = rec + rlen;
+        rec = rend;
         q++; /* attributes */
         if (!walk_varint(&q, rend, &ts_delta) || !walk_varint(&q, rend, &offset_delta) ||
             offset_delta != i)
             return false;
         int64_t ts = (int64_t)((uint64_t)base_ts + (uint64_t)ts_delta);
-        if (ts > *max_ts)
-            *max_ts = ts;
+        if (ts > max_ts)
+            max_ts = ts;
         if (!walk_bytes(&q, rend, true, &is_null))
             return false;
-        *null_key |= is_null;
+        null_key |= is_null;
         if (!walk_bytes(&q, rend, true, &is_null) || !walk_varint(&q, rend, &headers) ||
             headers < 0 || headers > INT32_MAX)
             return false;
         for (int64_t h = 0; h < headers; h++)
-            if (!walk_bytes(&q, rend, false, &is_null) || !walk_bytes(&q, rend, true, &is_null))
+            if (!walk_bytes(&q, rend, false, &is_null) ||
+                !walk_bytes(&q, rend, true, &is_null))
                 return false;
         if (q != rend)
             return false;
     }
-    return q == end;
+    *max_ts_out = max_ts;
+    *null_key_out = null_key;
+    return rec == end;
 }
 
 rb_kerr_t rb_batch_validate(const uint8_t *p, size_t len, rb_batch_info_t *info)

@@ -361,6 +361,7 @@ int rb_log_flush(rb_log_t *log)
 static int roll(rb_log_t *log, int64_t now_ms)
 {
     rb_segment_t *old = active(log);
+    rb__segment_trim(old);
     rb__segment_seal_time_index(old);
     if (rb__segment_write_indexes(old) != 0)
         RILL_LOG_WARN(LOG_COMPONENT, "cannot write index (it will be rebuilt): %s file=%s.index",
@@ -424,6 +425,7 @@ rb_kerr_t rb_log_append(rb_log_t *log, uint8_t *batch, size_t len, int64_t now_m
     bool sync = config->fsync_on_append ||
                 (config->flush_messages > 0 &&
                  log->unflushed_messages + bi.record_count >= config->flush_messages);
+    rb__segment_preallocate(seg, pos, len, config->segment_bytes);
     if (pwrite_full(seg->fd, batch, len, pos) != 0) {
         int saved = errno;
         int trunc = rb__segment_truncate(seg, pos);

@@ -148,6 +148,7 @@ void rb__segment_free(rb_segment_t *seg)
 {
     if (seg == NULL)
         return;
+    rb__segment_trim(seg);
     if (seg->fd >= 0)
         close(seg->fd);
     g_free(seg->index);
@@ -464,6 +465,37 @@ int rb__segment_scan(rb_segment_t *seg, rb_window_t *w, int64_t from, int64_t fr
     return rc;
 }
 
+void rb__segment_preallocate(rb_segment_t *seg, int64_t pos, size_t len, int64_t limit)
+{
+    int64_t end = pos + (int64_t)len;
+    if (len < RB_PREALLOC_MIN_APPEND || seg->prealloc_end < 0 || end <= seg->prealloc_end)
+        return;
+    int64_t ahead = (int64_t)len * 16;
+    if (ahead > RB_PREALLOC_MAX)
+        ahead = RB_PREALLOC_MAX;
+    int64_t target = end + ahead;
+    if (limit > 0 && target > limit)
+        target = limit > end ? limit : end;
+    int64_t from = seg->prealloc_end > pos ? seg->prealloc_end : pos;
+    int rc;
+    do {
+        rc = fallocate(seg->fd, FALLOC_FL_KEEP_SIZE, (off_t)from, (off_t)(target - from));
+    } while (rc != 0 && errno == EINTR);
+    seg->prealloc_end = rc == 0 ? target : -1; /* -1: do not try again */
+}
+
+void rb__segment_trim(rb_segment_t *seg)
+{
+    if (seg->fd < 0 || seg->prealloc_end <= seg->size)
+        return;
+    int rc;
+    do {
+        rc = ftruncate(seg->fd, (off_t)seg->size); /* ext4 frees blocks past EOF */
+    } while (rc != 0 && errno == EINTR);
+    if (rc == 0)
+        seg->prealloc_end = 0;
+}
+
 int rb__segment_truncate(rb_segment_t *seg, int64_t size)
 {
     int rc;
@@ -473,6 +505,8 @@ int rb__segment_truncate(rb_segment_t *seg, int64_t size)
     if (rc != 0)
         return -1;
     seg->size = size;
+    if (seg->prealloc_end > size)
+        seg->prealloc_end = 0; /* ftruncate freed them */
     while (seg->n_index > 0 && (int64_t)seg->index[seg->n_index - 1].pos >= size) {
         seg->n_index--;
         seg->index_dirty = true;

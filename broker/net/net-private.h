@@ -111,6 +111,7 @@ struct rb_conn {
     size_t rcap;
     size_t rstart;
     size_t rend;
+    int rcvlowat;    /* the socket's SO_RCVLOWAT: 1, or what a large frame still needs */
 
     rb_slot_t *slot_head; /* oldest unsent request */
     rb_slot_t *slot_tail;

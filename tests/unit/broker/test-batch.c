@@ -319,6 +319,70 @@ static void test_batch__validate_rejects_content(void **state)
     assert_int_equal(rb_batch_validate(q, len, NULL), RB_LOG_ERR_CORRUPT_MESSAGE);
 }
 
+/* The validation walk takes the next record's start from the record
+ * length; a record whose fields end before (or after) that length must
+ * still be rejected, whatever follows it. Records of 100-byte values use
+ * two-byte length varints (the walk's unrolled case). */
+static void test_batch__validate_record_padding_and_two_byte_lengths(void **state)
+{
+    (void)state;
+    rb_batch_builder_t b;
+    rb_batch_builder_init(&b, 0);
+    char value[100];
+    memset(value, 'v', sizeof(value));
+    for (int i = 0; i < 3; i++)
+        rb_batch_builder_add(&b, 1700000000000 + i, NULL, -1, value, sizeof(value), NULL, 0);
+    size_t len;
+    g_autofree uint8_t *p = rb_batch_builder_finish(&b, &len);
+    rb_batch_info_t info;
+    assert_int_equal(rb_batch_validate(p, len, &info), 0);
+    assert_int_equal(info.record_count, 3);
+    assert_int_equal(info.max_timestamp, 1700000000002);
+    assert_true(info.null_key);
+
+    /* record 0: length varint at 61, two bytes (zigzag of ~108 is over 127) */
+    const size_t at = RB_BATCH_HEADER_SIZE;
+    assert_true(p[at] & 0x80);
+    assert_false(p[at + 1] & 0x80);
+    uint64_t zz = (uint64_t)(p[at] & 0x7f) | ((uint64_t)p[at + 1] << 7);
+    int64_t rlen = (int64_t)(zz >> 1);
+    /* a padded record 0: its length covers one more byte than its fields, the
+     * byte is inserted, the batch length and CRC fixed: the framing is
+     * consistent, the record is not */
+    g_autofree uint8_t *pad = g_malloc(len + 1);
+    size_t rec_end = at + 2 + (size_t)rlen;
+    memcpy(pad, p, rec_end);
+    pad[rec_end] = 0;
+    memcpy(pad + rec_end + 1, p + rec_end, len - rec_end);
+    uint64_t zz1 = (uint64_t)(rlen + 1) << 1;
+    assert_true(zz1 < (1u << 14));
+    pad[at] = (uint8_t)(0x80 | (zz1 & 0x7f));
+    pad[at + 1] = (uint8_t)(zz1 >> 7);
+    rill__be32_put(pad + RB_BATCH_OFF_LENGTH, (uint32_t)(len + 1 - RB_BATCH_LOG_OVERHEAD));
+    rb_batch_update_crc(pad, len + 1);
+    assert_int_equal(rb_batch_check(pad, len + 1, NULL), 0);
+    assert_int_equal(rb_batch_validate(pad, len + 1, NULL), RB_LOG_ERR_INVALID_RECORD);
+    rb_record_iter_t it;
+    rb_record_t rec;
+    rb_record_iter_init(&it, pad, len + 1);
+    assert_int_equal(rb_record_iter_next(&it, &rec), -1); /* the iterator agrees */
+
+    /* record 0 one byte short (its value runs into record 1) */
+    g_autofree uint8_t *shrt = g_memdup2(p, len);
+    uint64_t zzs = (uint64_t)(rlen - 1) << 1;
+    shrt[at] = (uint8_t)(0x80 | (zzs & 0x7f));
+    shrt[at + 1] = (uint8_t)(zzs >> 7);
+    rb_batch_update_crc(shrt, len);
+    assert_int_equal(rb_batch_validate(shrt, len, NULL), RB_LOG_ERR_INVALID_RECORD);
+
+    /* a value length varint cut by the end of its record (last record) */
+    g_autofree uint8_t *cut = g_memdup2(p, len);
+    assert_int_equal(rb_batch_validate(cut, len, NULL), 0);
+    cut[len - 1] = 0x80; /* headers count: a varint that never ends */
+    rb_batch_update_crc(cut, len);
+    assert_int_equal(rb_batch_validate(cut, len, NULL), RB_LOG_ERR_INVALID_RECORD);
+}
+
 static void test_batch__compressed_batch_is_opaque(void **state)
 {
     size_t len;
@@ -463,6 +527,7 @@ int main(void)
         cmocka_unit_test(test_batch__rewrites_keep_crc_valid),
         cmocka_unit_test(test_batch__check_rejects_structure),
         cmocka_unit_test(test_batch__validate_rejects_content),
+        cmocka_unit_test(test_batch__validate_record_padding_and_two_byte_lengths),
         cmocka_unit_test(test_batch__compressed_batch_is_opaque),
         cmocka_unit_test(test_batch__iterator_stops_at_malformed_record),
         cmocka_unit_test(test_batch__many_records_round_trip),

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -573,6 +574,81 @@ static void test_log__full_disk_truncates_partial_write(void **state)
     assert_int_equal(tl_verify(f->log, 0, 100000), 55);
 }
 
+static int64_t allocated_bytes(const char *path)
+{
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    return (int64_t)st.st_blocks * 512;
+}
+
+/* Large appends (64 KiB and up) preallocate blocks past the end of the
+ * active segment while the file's size stays the log's size; a roll and a
+ * close give the blocks back; blocks left by a crash change nothing when
+ * the log is opened again. */
+static void test_log__large_appends_preallocate_blocks(void **state)
+{
+    fixture_t *f = *state;
+    f->config.segment_bytes = 8 << 20;
+    rb_log_set_config(f->log, &f->config);
+    g_autofree char *seg0 = tl_path(f->dir, tl_seg(0, ".log"));
+    /* does this file system preallocate at all? (ext4, xfs, tmpfs do) */
+    g_autofree char *probe = tl_path(f->dir, "probe");
+    int pfd = open(probe, O_RDWR | O_CREAT, 0644);
+    assert_true(pfd >= 0);
+    bool can = fallocate(pfd, FALLOC_FL_KEEP_SIZE, 0, 1 << 20) == 0;
+    close(pfd);
+    unlink(probe);
+
+    for (int i = 0; i < 3; i++)
+        tl_append(f->log, 1000, T0); /* ~120 KB each */
+    int64_t size = rb_log_size_bytes(f->log);
+    assert_true(size > 3 * (64 << 10));
+    assert_int_equal(tl_file_size(seg0), size);
+    if (can)
+        assert_true(allocated_bytes(seg0) >= size + (1 << 20));
+    else
+        assert_true(allocated_bytes(seg0) < size + (64 << 10));
+    /* small appends do not preallocate more */
+    int64_t before = allocated_bytes(seg0);
+    tl_append(f->log, 5, T0);
+    assert_int_equal(allocated_bytes(seg0), before);
+    size = rb_log_size_bytes(f->log);
+    assert_int_equal(tl_file_size(seg0), size);
+
+    /* a close gives the blocks back, and nothing was lost */
+    reopen(f);
+    assert_true(allocated_bytes(seg0) < size + (64 << 10));
+    assert_int_equal(tl_verify(f->log, 0, 100000), 3005);
+
+    /* a roll gives back the sealed segment's blocks */
+    tl_append(f->log, 1000, T0);
+    f->config.segment_bytes = rb_log_size_bytes(f->log) + 1000;
+    rb_log_set_config(f->log, &f->config);
+    tl_append(f->log, 1000, T0);
+    assert_int_equal(rb_log_segment_count(f->log), 2);
+    assert_true(allocated_bytes(seg0) < tl_file_size(seg0) + (64 << 10));
+
+    /* a crash with blocks allocated past the end of the active segment */
+    g_autofree char *seg1 = tl_path(f->dir, tl_seg(4005, ".log"));
+    int64_t size1 = tl_file_size(seg1);
+    rb_log_abandon(f->log);
+    int fd = open(seg1, O_RDWR);
+    assert_true(fd >= 0);
+    if (can)
+        assert_int_equal(fallocate(fd, FALLOC_FL_KEEP_SIZE, size1, 4 << 20), 0);
+    close(fd);
+    assert_int_equal(tl_file_size(seg1), size1);
+    char *err = NULL;
+    f->log = rb_log_open(f->dir, &f->config, &err);
+    assert_null(err);
+    assert_non_null(f->log);
+    assert_int_equal(rb_log_end_offset(f->log), 5005);
+    tl_append(f->log, 1000, T0);
+    assert_int_equal(tl_verify(f->log, 0, 100000), 6005);
+    assert_int_equal(tl_file_size(seg1), size1 + (rb_log_size_bytes(f->log) - size1 -
+                                                  tl_file_size(seg0)));
+}
+
 static void test_log__batch_larger_than_segment_bytes(void **state)
 {
     fixture_t *f = *state;
@@ -662,6 +738,7 @@ int main(void)
         T(test_log__fsync_policies),
         T(test_log__background_flush_moves_recovery_point),
         T(test_log__full_disk_truncates_partial_write),
+        T(test_log__large_appends_preallocate_blocks),
         T(test_log__batch_larger_than_segment_bytes),
         T(test_log__roll_failure_writes_nothing),
         T(test_log__delete_removes_directory),

@@ -59,6 +59,7 @@ typedef struct fixture {
     gint max_out_bytes_seen;
     gint taken_zero_copy;
     gint taken_copied;
+    gint last_rcvlowat; /* the socket's SO_RCVLOWAT when the last 'E' was handled */
 } fixture_t;
 
 static void put32(uint8_t *p, uint32_t v)
@@ -140,6 +141,10 @@ static void on_request(rb_conn_t *conn, rb_slot_t *slot, const uint8_t *frame, s
 
     switch (cmd) {
     case 'E': {
+        int lowat = 0;
+        socklen_t optlen = sizeof(lowat);
+        g_assert(getsockopt(conn->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, &optlen) == 0);
+        g_atomic_int_set(&fx->last_rcvlowat, lowat);
         rb_resp_t *resp = rb_resp_new();
         rb_resp_append_copy(resp, idbuf, 4);
         rb_resp_append_copy(resp, payload, plen);
@@ -468,6 +473,54 @@ static void test_net__frames_split_across_reads(void **state)
         g_bytes_unref(resp);
     }
     close(fd);
+    stop(fx);
+}
+
+/* A large frame that arrives in parts raises SO_RCVLOWAT to what it still
+ * needs (one wake-up when it is complete); once it is handled the socket
+ * goes back to 1, so a small request after it is answered at once; a peer
+ * that closes in the middle of a large frame is still noticed. */
+static void test_net__large_frame_waits_with_rcvlowat(void **state)
+{
+    fixture_t *fx = start(NULL);
+    int fd = client(fx->port);
+    const size_t n = 1u << 20;
+    uint8_t *payload = g_malloc(n);
+    for (size_t i = 0; i < n; i++)
+        payload[i] = pattern(i);
+    GByteArray *w = g_byte_array_new();
+    add_frame(w, 'E', 1, payload, n);
+    add_frame(w, 'E', 2, "small", 5);
+    size_t first = 100u << 10, big_end = 9 + n;
+    send_all(fd, w->data, first);
+    g_usleep(50000); /* the server reads the first part and learns the frame's size */
+    assert_int_equal(g_atomic_int_get(&fx->requests), 0);
+    send_all(fd, w->data + first, big_end - first);
+    GBytes *resp = read_frame(fd);
+    assert_non_null(resp);
+    assert_int_equal(frame_id(resp), 1);
+    assert_int_equal(g_bytes_get_size(resp), 4 + n);
+    assert_memory_equal((const uint8_t *)g_bytes_get_data(resp, NULL) + 4, payload, n);
+    g_bytes_unref(resp);
+    /* when the big frame was handled, the socket waited for all of it */
+    assert_true(g_atomic_int_get(&fx->last_rcvlowat) > 64 << 10);
+    assert_true(g_atomic_int_get(&fx->last_rcvlowat) < (int)big_end);
+    /* the small request on its own: answered (a raised low-water mark would hold it) */
+    send_all(fd, w->data + big_end, w->len - big_end);
+    resp = read_frame(fd);
+    assert_non_null(resp);
+    assert_int_equal(frame_id(resp), 2);
+    assert_int_equal(g_atomic_int_get(&fx->last_rcvlowat), 1);
+    g_bytes_unref(resp);
+
+    /* the peer goes away 200 KiB into another large frame */
+    send_all(fd, w->data, 200u << 10);
+    g_usleep(20000);
+    close(fd);
+    assert_true(wait_for_int(&fx->closes, 1));
+    g_byte_array_unref(w);
+    g_free(payload);
+    assert_still_serving(fx);
     stop(fx);
 }
 
@@ -948,6 +1001,7 @@ int main(void)
         cmocka_unit_test(test_net__pipelined_out_of_order),
         cmocka_unit_test(test_net__frames_split_across_reads),
         cmocka_unit_test(test_net__large_response),
+        cmocka_unit_test(test_net__large_frame_waits_with_rcvlowat),
         cmocka_unit_test(test_net__file_pieces),
         cmocka_unit_test(test_net__oversized_and_negative_frames),
         cmocka_unit_test(test_net__garbage_and_rejected),
