@@ -351,7 +351,7 @@ static void usage(FILE *out)
             "      --application-id ID     consumer group and app name (default event-router)\n"
             "      --state-dir DIR         local state directory (default /tmp/rill-streams)\n"
             "      --threads N             stream threads (default 1)\n"
-            "      --processing-guarantee G  at_least_once (default)\n"
+            "      --processing-guarantee G  at_least_once (default) or exactly_once_v2\n"
             "      --input TOPIC           topic of JSON events (required)\n"
             "      --output PREFIX         routed records go to PREFIX.<type> (required)\n"
             "      --dead-letter TOPIC     unroutable records (default PREFIX.dead-letter)\n"

@@ -140,7 +140,7 @@ static void usage(FILE *out)
             "      --application-id ID     consumer group and app name (default wordcount)\n"
             "      --state-dir DIR         local state directory (default /tmp/rill-streams)\n"
             "      --threads N             stream threads (default 1)\n"
-            "      --processing-guarantee G  at_least_once (default)\n"
+            "      --processing-guarantee G  at_least_once (default) or exactly_once_v2\n"
             "      --input TOPIC           topic of text lines (required)\n"
             "      --output TOPIC          word counts (required)\n"
             "  -c, --config KEY=VALUE      any rill or librdkafka setting (repeatable)\n"

@@ -10,7 +10,19 @@
  *     ──► finish (flush, log rate) ──► next_offset = end ──► wrap: logging, caching
  *
  * The RocksDB resources (block cache, background threads) are shared by every
- * store of the process: one rill__rocksdb_shared_t, reference-counted. */
+ * store of the process: one rill__rocksdb_shared_t, reference-counted.
+ *
+ * Checkpoints under exactly_once_v2 (env->exactly_once), as Kafka Streams:
+ * the stores hold writes of the open transaction, which an abort or a crash
+ * takes back, so a .checkpoint on disk must mean "closed clean after a
+ * commit". It is deleted as soon as it is read, not written at commits, and
+ * written when the task closes clean (after the stores are closed); a task
+ * that crashes or closes dirty leaves none, so its stores are wiped and
+ * restored from the changelog, which the restore consumer reads
+ * read_committed. Checkpointed offsets count the records this task sent,
+ * not the transaction markers between them, so they can only be below the
+ * true end: a restore then replays a few records already applied, which
+ * puts of whole values make harmless. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -162,7 +174,7 @@ static rill_err_t state_flush(void *p, rill_error_t **error)
                 return err;
         }
     }
-    if (any_persistent && state->task_dir != NULL)
+    if (any_persistent && state->task_dir != NULL && !state->env->exactly_once)
         return rill__checkpoint_write(state->checkpoint, state->task_dir, error);
     return RILL_OK;
 }
@@ -195,20 +207,36 @@ static void state_free(void *p)
             }
         }
     }
+    bool clean = !rill__task_dirty(state->task);
+    bool any_persistent = false;
     for (guint i = state->stores->len; i-- > 0;) {
         store_entry_t *entry = g_ptr_array_index(state->stores, i);
         rill_error_t *error = NULL;
+        if (entry->persistent && clean &&
+            rill__checkpoint_set(state->checkpoint, entry->topic, state->partition,
+                                 entry->next_offset, NULL) == RILL_OK)
+            any_persistent = true;
         if ((entry->window != NULL ? rill__window_store_close(entry->window, &error)
                                    : rill__kv_close(entry->store, &error)) != RILL_OK) {
             RILL_LOG_WARN("state", "task %s: closing store %s: %s", rill__task_id(state->task),
                           entry->name, rill_error_message(error));
             rill_error_destroy(error);
+            clean = false;
         }
         g_free(entry->name);
         g_free(entry->topic);
         g_free(entry);
     }
     g_ptr_array_free(state->stores, TRUE);
+    if (state->env->exactly_once && clean && any_persistent && state->task_dir != NULL) {
+        /* closed clean after its last commit: the next open may start from here */
+        rill_error_t *error = NULL;
+        if (rill__checkpoint_write(state->checkpoint, state->task_dir, &error) != RILL_OK) {
+            RILL_LOG_WARN("state", "task %s: %s (the next start restores from the changelog)",
+                          rill__task_id(state->task), rill_error_message(error));
+            rill_error_destroy(error);
+        }
+    }
     for (guint i = 0; i < state->deferred->len; i++) {
         deferred_t *d = &g_array_index(state->deferred, deferred_t, i);
         d->destroy(d->ptr);
@@ -255,6 +283,12 @@ static state_t *state_of(rill__pnode_t *pnode, rill_error_t **error)
             RILL_LOG_WARN("state", "task %s: the checkpoint in %s is unreadable: restoring from "
                           "the changelogs' start", rill__task_id(task), state->task_dir);
             state->checkpoint = NULL;
+        }
+        /* exactly-once: what the stores hold from now on may be taken back
+         * by an abort or a crash; only a clean close writes a new file */
+        if (env->exactly_once && rill__checkpoint_delete(state->task_dir, error) != RILL_OK) {
+            state_free(state);
+            return NULL;
         }
     }
     if (state->checkpoint == NULL)

@@ -3,6 +3,7 @@
 #ifndef RILL_RUNTIME_CONFIG_PRIVATE_H
 #define RILL_RUNTIME_CONFIG_PRIVATE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -15,9 +16,14 @@ typedef enum rill__client_kind {
     RILL__CLIENT_ADMIN,
 } rill__client_kind_t;
 
-/* The parsed value of a numeric key rill knows (its default when unset).
+/* The parsed value of a numeric key rill knows (its default when unset;
+ * commit.interval.ms defaults to 100 under exactly_once_v2).
  * The key must be one of rill's integer keys (asserted). */
 int64_t rill__config_int(const rill_config_t *config, const char *key);
+
+/* Whether processing.guarantee is exactly_once_v2 (transactional producers,
+ * read_committed consumers, offsets committed in the transaction). */
+bool rill__config_exactly_once(const rill_config_t *config);
 
 /* Calls fn for each librdkafka property meant for a client of that kind:
  * first the unprefixed ones (for all clients), then `<kind>.`-prefixed ones

@@ -62,9 +62,11 @@ static const key_def_t defs[] = {
     {RILL_CONFIG_NUM_STREAM_THREADS, KIND_INT, "1", 1, 256, NULL,
      "Stream threads in this instance; each is one consumer of the group."},
     {RILL_CONFIG_COMMIT_INTERVAL_MS, KIND_INT, "30000", 0, INT32_MAX, NULL,
-     "How often offsets are committed (after flushing the producer)."},
+     "How often offsets are committed (after flushing the producer); 100 when unset under "
+     "exactly_once_v2."},
     {RILL_CONFIG_PROCESSING_GUARANTEE, KIND_ENUM, "at_least_once", 0, 0, guarantees,
-     "at_least_once (exactly_once_v2 is recognised but not implemented yet)."},
+     "at_least_once, or exactly_once_v2 (transactions: see docs/stateful.md); exactly_once and "
+     "exactly_once_beta are refused."},
     {RILL_CONFIG_STATE_DIR, KIND_STRING, "/tmp/rill-streams", 0, 0, NULL,
      "Directory of the local state stores (<state.dir>/<application.id>/<task>/)."},
     {RILL_CONFIG_POLL_MS, KIND_INT, "100", 0, 60000, NULL,
@@ -104,7 +106,7 @@ static const key_def_t defs[] = {
 /* librdkafka properties rill manages itself: setting them would break the
  * guarantees (offsets are committed only after the producer is flushed). */
 static const char *const managed[] = {"group.id", "enable.auto.commit", "enable.auto.offset.store",
-                                      "partition.assignment.strategy", NULL};
+                                      "partition.assignment.strategy", "transactional.id", NULL};
 
 struct rill_config {
     GHashTable *values; /* key -> value, both owned */
@@ -308,6 +310,11 @@ rill_err_t rill_config_set(rill_config_t *config, const char *key, const char *v
                                   "partition of every co-partitioned topic, so one member must "
                                   "get them together)",
                                   key, prop);
+        if (is_managed(prop) && strcmp(prop, "transactional.id") == 0)
+            return rill_error_set(error, RILL_ERR_INVALID_CONFIG,
+                                  "%s: rill sets %s itself (processing.guarantee=exactly_once_v2 "
+                                  "gives each stream thread its own transactional producer)",
+                                  key, prop);
         if (is_managed(prop))
             return rill_error_set(error, RILL_ERR_INVALID_CONFIG,
                                   "%s: rill sets %s itself (the group is application.id and "
@@ -373,10 +380,6 @@ rill_err_t rill_config_validate(const rill_config_t *config, rill_error_t **erro
     if (!rill_config_get(config, RILL_CONFIG_BOOTSTRAP_SERVERS))
         return rill_error_set(error, RILL_ERR_INVALID_CONFIG,
                               "bootstrap.servers is not set (host:port of a Kafka broker)");
-    if (strcmp(rill_config_get(config, RILL_CONFIG_PROCESSING_GUARANTEE), "at_least_once") != 0)
-        return rill_error_set(error, RILL_ERR_UNSUPPORTED,
-                              "processing.guarantee=%s is not implemented yet: use at_least_once",
-                              rill_config_get(config, RILL_CONFIG_PROCESSING_GUARANTEE));
     return RILL_OK;
 }
 
@@ -423,10 +426,20 @@ void rill__config_print_markdown(FILE *out)
     fputs(".\n", out);
 }
 
+bool rill__config_exactly_once(const rill_config_t *config)
+{
+    return strcmp(rill_config_get(config, RILL_CONFIG_PROCESSING_GUARANTEE), "exactly_once_v2") == 0;
+}
+
 int64_t rill__config_int(const rill_config_t *config, const char *key)
 {
     const key_def_t *def = find_def(key);
     g_assert(def && def->kind == KIND_INT);
+    /* Kafka Streams' default under exactly-once: a short transaction, so
+     * that read_committed consumers downstream see output soon. */
+    if (strcmp(key, RILL_CONFIG_COMMIT_INTERVAL_MS) == 0 &&
+        g_hash_table_lookup(config->values, key) == NULL && rill__config_exactly_once(config))
+        return 100;
     int64_t v = 0;
     rill_err_t rc = parse_int(rill_config_get(config, key), &v);
     g_assert(rc == RILL_OK);

@@ -89,6 +89,9 @@ typedef struct rill__task_env {
     void *changelog_ud;
     /* statestore.cache.max.bytes of each task's record cache; 0 = caching off. */
     size_t cache_max_bytes;
+    /* processing.guarantee=exactly_once_v2: a task's .checkpoint is written
+     * only when it closes clean, and deleted once read (operators/state.c). */
+    bool exactly_once;
     /* The global stores (runtime/global.h) the joins with global tables read;
      * NULL = the topology has none. Borrowed for the task's life. */
     struct rill__globals *globals;

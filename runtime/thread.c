@@ -11,6 +11,28 @@
  * offsets are committed only after what the records produced is durable,
  * a crash loses nothing; it may only repeat records (at-least-once).
  *
+ * Exactly-once (processing.guarantee=exactly_once_v2, KIP-447): the
+ * producer is transactional (producer.c) and the consumer reads
+ * read_committed. Every send, changelog write and repartition record joins
+ * the thread's open transaction (begun by the first send); a commit flushes
+ * the tasks, then sends the consumed offsets into the transaction with the
+ * consumer's group metadata and commits it (rill__kproducer_txn_commit), so
+ * output, state changes and input offsets become visible together or not at
+ * all. commit.interval.ms is 100 by default. When a transaction cannot
+ * commit (an abortable error: a refused record, a rebalance that fenced the
+ * offsets, a timeout), recover() aborts it, closes every task dirty (their
+ * stores hold the aborted writes: no checkpoint is left, so the next open
+ * wipes them and restores from the read_committed changelog), makes the
+ * tasks again and moves the consumer back to the last committed offsets;
+ * more than MAX_ABORTS_IN_ROW such rollbacks without a commit fail the
+ * thread. On revoke the thread commits, or aborts and closes its tasks
+ * dirty. A fatal producer error (fenced) fails the thread; a failed
+ * thread aborts its open transaction on the way out.
+ *
+ *     RUNNING ──commit() fails, abortable──► recover(): abort, tasks closed
+ *        ▲                                   dirty, made again (restore),
+ *        └──────────────────────────────────  consumer rewound
+ *
  *     STARTING ──assigned()──► RUNNING ──revoked()──► REBALANCING
  *        │                        ▲                      │
  *        │                        └─────assigned()───────┘
@@ -57,6 +79,7 @@ typedef struct input {
     char *topic;
     int64_t next_offset; /* offset after the last processed record, -1: none yet */
     int64_t committed;   /* last committed next_offset */
+    int64_t first_offset; /* the first record's offset since the task was made, -1: none */
 } input_t;
 
 /* A lag gauge of one input partition (the scrape-time callback's data). */
@@ -107,6 +130,8 @@ struct rill__thread {
     int64_t last_punctuate_ms;
     int64_t next_sizes_ms; /* next refresh of the store size gauges (every SIZES_EVERY_MS) */
     GArray *commit_tps; /* rill__tp_t scratch */
+    bool exactly_once;  /* the producer is transactional */
+    int aborts_in_row;  /* exactly-once rollbacks since the last commit */
     /* stats, read by other threads without a lock */
     uint64_t processed;
     uint64_t skipped;
@@ -431,14 +456,15 @@ static rill_err_t commit(rill__thread_t *thread, rill_error_t **error)
                 dirty = true;
         }
     }
-    if (!dirty)
+    if (!dirty && !(thread->exactly_once && rill__kproducer_txn_open(thread->producer)))
         return RILL_OK;
     int64_t start_us = thread->m_commit_latency ? rill__clock_mono_us() : 0;
     /* Everything produced must be acknowledged before the offsets move.
      * Bounded: librdkafka fails what it cannot deliver within
-     * message.timeout.ms, and a stopping app waits at most 30 s. */
+     * message.timeout.ms, and a stopping app waits at most 30 s.
+     * (Exactly-once: committing the transaction flushes the producer.) */
     int64_t deadline = rill__clock_mono_ms() + 30000;
-    for (;;) {
+    while (!thread->exactly_once) {
         rill_error_t *ferr = NULL;
         rill_err_t rc = rill__kproducer_flush(thread->producer, 1000, &ferr);
         if (rc == RILL_OK)
@@ -471,11 +497,15 @@ static rill_err_t commit(rill__thread_t *thread, rill_error_t **error)
             }
         }
     }
-    rill_err_t rc = rill__kconsumer_commit(thread->consumer,
-                                           (const rill__tp_t *)thread->commit_tps->data,
-                                           (int)thread->commit_tps->len, error);
+    const rill__tp_t *tps = (const rill__tp_t *)thread->commit_tps->data;
+    int n = (int)thread->commit_tps->len;
+    rill_err_t rc = thread->exactly_once
+                        ? rill__kproducer_txn_commit(thread->producer, thread->consumer, tps, n,
+                                                     error)
+                        : rill__kconsumer_commit(thread->consumer, tps, n, error);
     if (rc)
         return rc;
+    thread->aborts_in_row = 0;
     g_hash_table_iter_init(&it, thread->slots);
     while (g_hash_table_iter_next(&it, &k, &v)) {
         slot_t *slot = v;
@@ -516,11 +546,12 @@ static void fail(rill__thread_t *thread, rill_error_t *error)
 
 /* ---- rebalance callbacks (run inside rill__kconsumer_poll / _close) ---- */
 
-static rill_err_t on_assigned(void *ud, const rill__tp_t *tps, int n, rill_error_t **error)
+/* Makes the tasks of the partitions tps that do not exist yet (restoring
+ * their stores) and checks co-partitioning. */
+static rill_err_t create_tasks(rill__thread_t *thread, const rill__tp_t *tps, int n,
+                               rill_error_t **error)
 {
-    rill__thread_t *thread = ud;
     rill_app_t *app = thread->app;
-    __atomic_add_fetch(&thread->rebalances, 1, __ATOMIC_RELAXED);
     thread->last_slot = NULL;
     thread->last_topic = NULL;
     for (int i = 0; i < n; i++) {
@@ -556,7 +587,7 @@ static rill_err_t on_assigned(void *ud, const rill__tp_t *tps, int n, rill_error
             if (strcmp(g_array_index(slot->inputs, input_t, j).topic, tps[i].topic) == 0)
                 have = true;
         if (!have) {
-            input_t in = {g_strdup(tps[i].topic), -1, -1};
+            input_t in = {g_strdup(tps[i].topic), -1, -1, -1};
             g_array_append_val(slot->inputs, in);
         }
     }
@@ -582,10 +613,97 @@ static rill_err_t on_assigned(void *ud, const rill__tp_t *tps, int n, rill_error
     g_hash_table_iter_init(&it, thread->slots);
     while (g_hash_table_iter_next(&it, &k, &v))
         slot_metrics_add(v);
+    return RILL_OK;
+}
+
+static rill_err_t on_assigned(void *ud, const rill__tp_t *tps, int n, rill_error_t **error)
+{
+    rill__thread_t *thread = ud;
+    __atomic_add_fetch(&thread->rebalances, 1, __ATOMIC_RELAXED);
+    rill_err_t rc = create_tasks(thread, tps, n, error);
+    if (rc)
+        return rc;
     RILL_LOG_INFO("runtime.thread", "%s: assigned %d partitions, %u tasks", thread->name, n,
                   g_hash_table_size(thread->slots));
     set_rebalancing(thread, false);
     return RILL_OK;
+}
+
+static void mark_all_dirty(rill__thread_t *thread)
+{
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, thread->slots);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        rill__task_mark_dirty(((slot_t *)v)->task);
+}
+
+/* Whether error is one exactly-once recovers from by rolling back. */
+static bool abortable(const rill__thread_t *thread, const rill_error_t *error)
+{
+    return thread->exactly_once && error != NULL && rill_error_txn_requires_abort(error) &&
+           !rill_error_is_fatal(error);
+}
+
+/* Exactly-once rollbacks in a row (no commit between) before the thread
+ * fails: a record the brokers always refuse must not loop forever. */
+#define MAX_ABORTS_IN_ROW 5
+
+/* Exactly-once: the transaction cannot commit (cause, transfer full).
+ * Aborts it, closes every task dirty, makes them again from the changelogs
+ * and rewinds the consumer to the last committed offsets (see the top). */
+static rill_err_t recover(rill__thread_t *thread, rill_error_t *cause, rill_error_t **error)
+{
+    if (++thread->aborts_in_row > MAX_ABORTS_IN_ROW) {
+        rill_error_prefix(&cause, "%d transactions aborted in a row, the last because: ",
+                          MAX_ABORTS_IN_ROW + 1);
+        if (error && !*error)
+            *error = cause;
+        else
+            rill_error_destroy(cause);
+        return RILL_ERR_KAFKA;
+    }
+    RILL_LOG_WARN("runtime.thread",
+                  "%s: aborting the transaction (%s); the tasks restart from the last commit",
+                  thread->name, rill_error_message(cause));
+    rill_error_destroy(cause);
+    if (rill__kproducer_txn_abort(thread->producer, error) != RILL_OK)
+        return RILL_ERR_KAFKA;
+    /* what the tasks read, and where each input goes back to */
+    GPtrArray *topics = g_ptr_array_new_with_free_func(g_free);
+    GArray *all = g_array_new(FALSE, FALSE, sizeof(rill__tp_t));
+    GArray *rewind = g_array_new(FALSE, FALSE, sizeof(rill__tp_t));
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, thread->slots);
+    while (g_hash_table_iter_next(&it, NULL, &v)) {
+        slot_t *slot = v;
+        for (guint i = 0; i < slot->inputs->len; i++) {
+            input_t *in = &g_array_index(slot->inputs, input_t, i);
+            char *topic = g_strdup(in->topic);
+            g_ptr_array_add(topics, topic);
+            rill__tp_t tp = {topic, slot->partition, -1};
+            g_array_append_val(all, tp);
+            tp.offset = in->committed >= 0 ? in->committed : in->first_offset;
+            if (tp.offset >= 0)
+                g_array_append_val(rewind, tp);
+        }
+    }
+    mark_all_dirty(thread);
+    g_hash_table_remove_all(thread->slots);
+    thread->last_slot = NULL;
+    thread->last_topic = NULL;
+    rill_err_t rc = create_tasks(thread, (const rill__tp_t *)all->data, (int)all->len, error);
+    if (rc == RILL_OK)
+        rc = rill__kconsumer_seek(thread->consumer, (const rill__tp_t *)rewind->data,
+                                  (int)rewind->len, error);
+    if (rc == RILL_OK)
+        RILL_LOG_INFO("runtime.thread", "%s: %u tasks restored, %u partitions rewound",
+                      thread->name, g_hash_table_size(thread->slots), rewind->len);
+    g_array_free(all, TRUE);
+    g_array_free(rewind, TRUE);
+    g_ptr_array_free(topics, TRUE);
+    return rc;
 }
 
 static void on_revoked(void *ud, const rill__tp_t *tps, int n)
@@ -594,8 +712,20 @@ static void on_revoked(void *ud, const rill__tp_t *tps, int n)
     set_rebalancing(thread, true);
     if (!thread->failed) {
         rill_error_t *error = NULL;
-        if (commit(thread, &error) != RILL_OK)
-            fail(thread, error);
+        if (commit(thread, &error) != RILL_OK) {
+            if (abortable(thread, error)) {
+                /* the partitions go anyway: abort, and their tasks close dirty */
+                RILL_LOG_WARN("runtime.thread", "%s: aborting the transaction on revoke: %s",
+                              thread->name, rill_error_message(error));
+                rill_error_destroy(error);
+                error = NULL;
+                mark_all_dirty(thread);
+                if (rill__kproducer_txn_abort(thread->producer, &error) != RILL_OK)
+                    fail(thread, error);
+            } else {
+                fail(thread, error);
+            }
+        }
     }
     /* Eager protocol: everything is revoked; close the tasks that read a
      * revoked partition (all of them in practice). */
@@ -652,6 +782,8 @@ static rill_err_t on_record(void *ud, const rill__raw_record_t *record, rill_err
         }
     }
     g_assert(in);
+    if (in->first_offset < 0)
+        in->first_offset = record->offset;
 
     if (thread->m_process_latency && thread->batch_start_us == 0)
         thread->batch_start_us = rill__clock_mono_us();
@@ -724,6 +856,13 @@ static gpointer thread_main(gpointer p)
     while (!app->stop && !thread->failed) {
         rill_error_t *error = NULL;
         int n = rill__kconsumer_poll(thread->consumer, app->poll_ms, 10000, &error);
+        if (n < 0 && abortable(thread, error)) {
+            rill_error_t *cause = g_steal_pointer(&error);
+            if (recover(thread, cause, &error) == RILL_OK) {
+                thread->next_commit_ms = rill__clock_mono_ms() + interval;
+                continue;
+            }
+        }
         if (n < 0) {
             fail(thread, error);
             break;
@@ -742,7 +881,12 @@ static gpointer thread_main(gpointer p)
         }
         if (!thread->failed && now >= thread->next_commit_ms) {
             if (commit(thread, &error) != RILL_OK) {
-                if (rill_error_is_retriable(error) && !rill_error_is_fatal(error)) {
+                rill_error_t *cause = NULL;
+                if (abortable(thread, error)) {
+                    cause = g_steal_pointer(&error);
+                    if (recover(thread, cause, &error) != RILL_OK)
+                        fail(thread, error);
+                } else if (rill_error_is_retriable(error) && !rill_error_is_fatal(error)) {
                     RILL_LOG_WARN("runtime.thread", "%s: commit failed, retrying later: %s",
                                   thread->name, rill_error_message(error));
                     rill_error_destroy(error);
@@ -773,6 +917,15 @@ static gpointer thread_main(gpointer p)
     rill__kconsumer_close(thread->consumer); /* serves the last revoke */
     thread->consumer = NULL;
     g_hash_table_remove_all(thread->slots);
+    if (thread->failed && thread->exactly_once) {
+        /* end it now rather than at transaction.timeout.ms: read_committed
+         * readers wait behind an open transaction */
+        rill_error_t *error = NULL;
+        if (rill__kproducer_txn_abort(thread->producer, &error) != RILL_OK) {
+            RILL_LOG_WARN("runtime.thread", "%s: %s", thread->name, rill_error_message(error));
+            rill_error_destroy(error);
+        }
+    }
     if (!thread->failed) {
         rill_error_t *error = NULL;
         if (rill__kproducer_flush(thread->producer, 30000, &error) != RILL_OK)
@@ -810,6 +963,8 @@ rill__thread_t *rill__thread_start(rill_app_t *app, int index, rill_error_t **er
     thread->env.default_value_serde = app->default_value_serde;
     thread->env.changelog_read = rill__kafka_changelog_read; /* state stores */
     thread->env.changelog_ud = app->config;
+    thread->exactly_once = rill__kproducer_transactional(thread->producer);
+    thread->env.exactly_once = thread->exactly_once;
     thread->env.globals = app->globals;       /* global tables' stores (NULL: none) */
     thread->env.store_opened = rill__query_store_opened; /* stores rill_app_store() reads */
     thread->env.task_closing = rill__query_task_closing;

@@ -5,7 +5,14 @@
  * winning: rill's defaults for stream processing (see kafka.h), then the
  * user's unprefixed librdkafka keys, then the user's `<kind>.` keys; the
  * values rill must own (group.id, enable.auto.commit, bootstrap.servers)
- * are set last. */
+ * are set last.
+ * Under processing.guarantee=exactly_once_v2 every consumer (the stream
+ * threads' and the restore consumers) reads read_committed, and producers
+ * are idempotent with acks=all (owned: transactions need both) and
+ * transaction.timeout.ms 10000 by default (Kafka Streams' value: the open
+ * transaction of a crashed instance blocks read_committed readers until the
+ * broker aborts it, at most that long), message.timeout.ms likewise (it must
+ * not exceed it). transactional.id is producer.c's. */
 #include <string.h>
 
 #include <glib.h>
@@ -125,12 +132,19 @@ rd_kafka_conf_t *rill__kafka_conf_new(const rill_config_t *config, rill__client_
             rc = set_default(config, kind, conf, "acks", "all", error);
         if (!rc)
             rc = set_default(config, kind, conf, "enable.idempotence", "true", error);
+        /* librdkafka: message.timeout.ms <= transaction.timeout.ms */
+        const char *txn_timeout = rill__config_client_value(config, kind, "transaction.timeout.ms");
+        const char *message_timeout = !rill__config_exactly_once(config) ? "120000"
+                                      : txn_timeout                      ? txn_timeout
+                                                                         : "10000";
         if (!rc)
-            rc = set_default(config, kind, conf, "message.timeout.ms", "120000", error);
+            rc = set_default(config, kind, conf, "message.timeout.ms", message_timeout, error);
         if (!rc)
             rc = set_default(config, kind, conf, "queue.buffering.max.kbytes", "262144", error);
         if (!rc)
             rc = set_default(config, kind, conf, "queue.buffering.max.messages", "1000000", error);
+        if (!rc && rill__config_exactly_once(config))
+            rc = set_default(config, kind, conf, "transaction.timeout.ms", "10000", error);
     }
     if (rc) {
         rd_kafka_conf_destroy(conf);
@@ -159,6 +173,13 @@ rd_kafka_conf_t *rill__kafka_conf_new(const rill_config_t *config, rill__client_
             rc = set(conf, "enable.auto.commit", "false", error);
         if (!rc)
             rc = set(conf, "enable.auto.offset.store", "false", error);
+        if (!rc && rill__config_exactly_once(config))
+            rc = set(conf, "isolation.level", "read_committed", error);
+    }
+    if (!rc && kind == RILL__CLIENT_PRODUCER && rill__config_exactly_once(config)) {
+        rc = set(conf, "enable.idempotence", "true", error);
+        if (!rc)
+            rc = set(conf, "acks", "all", error);
     }
     if (rc) {
         rd_kafka_conf_destroy(conf);

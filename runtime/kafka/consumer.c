@@ -313,6 +313,40 @@ int64_t rill__kconsumer_lag(rill__kconsumer_t *consumer, const char *topic, int3
     return high > position ? high - position : 0;
 }
 
+rd_kafka_t *rill__kconsumer_rk(rill__kconsumer_t *consumer)
+{
+    return consumer->rk;
+}
+
+rill_err_t rill__kconsumer_seek(rill__kconsumer_t *consumer, const rill__tp_t *tps, int n,
+                                rill_error_t **error)
+{
+    if (n == 0)
+        return RILL_OK;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(n);
+    for (int i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(list, tps[i].topic, tps[i].partition)->offset =
+            tps[i].offset;
+    /* asynchronous (timeout 0): librdkafka's version barrier, set here,
+     * already drops what was fetched from the old positions; a failed seek
+     * comes back as a consumer error */
+    rd_kafka_error_t *kerror = rd_kafka_seek_partitions(consumer->rk, list, 0);
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (kerror) {
+        err = rd_kafka_error_code(kerror);
+        rd_kafka_error_destroy(kerror);
+    }
+    for (int i = 0; !err && i < list->cnt; i++)
+        if (list->elems[i].err != RD_KAFKA_RESP_ERR__IN_PROGRESS) /* asynchronous: begun */
+            err = list->elems[i].err;
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err)
+        return rill_error_set_full(error, RILL_ERR_KAFKA, err, RILL_ERROR_FATAL,
+                                   "consumer %s: rewinding to the last committed offsets: %s",
+                                   rd_kafka_name(consumer->rk), rd_kafka_err2str(err));
+    return RILL_OK;
+}
+
 void rill__kconsumer_close(rill__kconsumer_t *consumer)
 {
     if (!consumer)

@@ -16,4 +16,8 @@ rd_kafka_conf_t *rill__kafka_conf_new(const rill_config_t *config, rill__client_
  * "<...>-<role>" for index -1. (transfer full, g_free) */
 char *rill__kafka_client_id(const rill_config_t *config, const char *role, int index);
 
+/* The consumer's librdkafka handle (borrowed: the producer asks it for the
+ * group metadata that send_offsets_to_transaction needs). */
+rd_kafka_t *rill__kconsumer_rk(rill__kconsumer_t *consumer);
+
 #endif /* RILL_RUNTIME_KAFKA_PRIVATE_H */

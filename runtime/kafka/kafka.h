@@ -113,6 +113,12 @@ int64_t rill__kconsumer_lag(rill__kconsumer_t *consumer, const char *topic, int3
 int64_t rill__kconsumer_end_offset(rill__kconsumer_t *consumer, const char *topic,
                                    int32_t partition);
 
+/* Moves the consumer's positions back to tps[i].offset (exactly-once: after
+ * an aborted transaction, the records since the last commit are read again).
+ * Prefetched records of those partitions are dropped. */
+rill_err_t rill__kconsumer_seek(rill__kconsumer_t *consumer, const rill__tp_t *tps, int n,
+                                rill_error_t **error);
+
 /* Leaves the group (serving the final revoke) and frees the consumer. */
 void rill__kconsumer_close(rill__kconsumer_t *consumer);
 
@@ -139,6 +145,26 @@ void rill__kproducer_poll(rill__kproducer_t *producer);
  * (when fail_on_error) otherwise. */
 rill_err_t rill__kproducer_flush(rill__kproducer_t *producer, int timeout_ms,
                                  rill_error_t **error);
+
+/* ---- exactly_once_v2 (the producer is transactional; see producer.c) ---- */
+
+/* Whether the producer is transactional (processing.guarantee=exactly_once_v2). */
+bool rill__kproducer_transactional(const rill__kproducer_t *producer);
+
+/* Whether a transaction is open (begun by a send, not yet ended). */
+bool rill__kproducer_txn_open(const rill__kproducer_t *producer);
+
+/* Commits the open transaction with the consumed offsets tps (next offsets
+ * to read) sent in it under the consumer's group metadata (generation:
+ * a zombie's offsets are refused). Nothing open and n == 0: nothing to do.
+ * Errors carry RILL_ERROR_ABORT_TXN (call rill__kproducer_txn_abort, roll
+ * the tasks back) or RILL_ERROR_FATAL (the producer is unusable: fenced). */
+rill_err_t rill__kproducer_txn_commit(rill__kproducer_t *producer, rill__kconsumer_t *consumer,
+                                      const rill__tp_t *tps, int n, rill_error_t **error);
+
+/* Aborts the open transaction (if any); what it sent is never seen by
+ * read_committed readers. */
+rill_err_t rill__kproducer_txn_abort(rill__kproducer_t *producer, rill_error_t **error);
 
 /* Records acknowledged so far. */
 uint64_t rill__kproducer_acked(rill__kproducer_t *producer);

@@ -16,6 +16,7 @@ runtime_integration_tests = \
 	tests/integration/0203-kill9-takeover.sh \
 	tests/integration/0204-app-metrics.sh \
 	tests/integration/0205-restore-metrics.sh \
-	tests/integration/0206-store-metrics.sh
+	tests/integration/0206-store-metrics.sh \
+	tests/integration/0207-event-router-eos-kill9.sh
 TESTS += $(runtime_integration_tests)
 EXTRA_DIST += $(runtime_integration_tests)

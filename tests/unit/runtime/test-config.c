@@ -194,9 +194,19 @@ static void test_config__validate_needs_id_and_servers(void **state)
     error = NULL;
     set_ok(config, "bootstrap.servers", "127.0.0.1:1");
     set_ok(config, "processing.guarantee", "exactly_once_v2");
-    assert_int_equal(rill_config_validate(config, &error), RILL_ERR_UNSUPPORTED);
-    assert_non_null(strstr(rill_error_message(error), "not implemented"));
-    rill_error_destroy(error);
+    assert_int_equal(rill_config_validate(config, &error), RILL_OK);
+    assert_null(error);
+    /* Kafka Streams' default commit interval under exactly-once, unless set */
+    assert_int_equal(rill__config_int(config, "commit.interval.ms"), 100);
+    set_ok(config, "commit.interval.ms", "250");
+    assert_int_equal(rill__config_int(config, "commit.interval.ms"), 250);
+    set_ok(config, "processing.guarantee", "at_least_once");
+    assert_int_equal(rill__config_int(config, "commit.interval.ms"), 250);
+    /* each thread's transactional.id is rill's */
+    const char *msg = refused(config, "producer.transactional.id", "mine");
+    assert_non_null(strstr(msg, "exactly_once_v2"));
+    msg = refused(config, "transactional.id", "mine");
+    assert_non_null(strstr(msg, "transactional.id"));
     rill_config_destroy(config);
 }
 
