@@ -232,11 +232,24 @@ typedef struct entry {
 } entry_t;
 
 /* Emits and deletes the buffered windows in [first, before) in end order
- * (before NULL = unbounded), at most limit of them (0 = all). */
+ * (before NULL = unbounded), at most limit of them (0 = all). The scan starts
+ * at the earliest end buffered (the index knows it): what lies before it are
+ * windows already emitted and deleted, whose deletions the record cache
+ * holds until its next flush — starting at the first key would walk over
+ * every window emitted since the last commit, at every emission. */
 static rill_err_t emit_range(suppress_t *s, const void *before, size_t before_len, uint64_t limit,
                              rill_error_t **error)
 {
-    rill__kv_iter_t *iter = rill__kv_range(s->store, NULL, 0, before, before_len, error);
+    int64_t first = earliest_end(s);
+    if (first == INT64_MAX)
+        return RILL_OK; /* nothing buffered */
+    uint8_t from[8];
+    g_byte_array_set_size(s->bkey, 0);
+    rill__wkey_append_time(s->bkey, first);
+    memcpy(from, s->bkey->data, 8);
+    if (before != NULL && memcmp(from, before, 8) >= 0)
+        return RILL_OK;
+    rill__kv_iter_t *iter = rill__kv_range(s->store, from, 8, before, before_len, error);
     if (iter == NULL)
         return RILL_ERR_STORE;
     GArray *entries = g_array_new(FALSE, FALSE, sizeof(entry_t));

@@ -4,9 +4,13 @@
  * table (chained, power-of-two buckets, the key's 64-bit hash kept in the
  * entry): every get, put and delete is one hash probe. Range scans need the
  * entries in store order (to merge them with the wrapped store): a GTree
- * ordered like every store holds them, built on the first range scan of the
- * store and kept from then on (stores never scanned — a count-by-key table,
- * a window store read by point — never pay for an ordered index). Its dirty
+ * ordered like every store holds them, built on a range scan and kept while
+ * range scans keep coming: once more inserts and removals than
+ * 2 x entries + 1024 have passed since the last scan, it is dropped (so a
+ * store scanned once at start — the stream-time lookup of a window store —
+ * and then read by point stops paying for it; a rebuild costs about what
+ * those inserts would have cost). Stores never scanned — a count-by-key
+ * table — never build it. Its dirty
  * entries are on an intrusive list in the order they were last written. The
  * thread's rill__record_cache_t keeps every entry of every store on one
  * intrusive LRU list (head = least recently used) and the byte total.
@@ -15,9 +19,10 @@
  *
  *        put / delete                 flush (commit or eviction)
  *   ──────────────────► DIRTY ──────────────────────────────────► CLEAN
- *                         ▲   value or tombstone written down      │
+ *                         ▲        value written down              │
  *                         └──────────── put / delete ──────────────┘
  *   get miss with a value ─► CLEAN ── LRU eviction (over budget) ──► freed
+ *   DIRTY tombstone ── flush (written down) ──► freed
  *
  * A DIRTY entry is never freed: eviction flushes its store first, then
  * re-reads the LRU head (the flush's forwards may have changed the cache).
@@ -67,7 +72,8 @@ struct cstore {
     centry_t **buckets; /* n_buckets (a power of two) chains */
     size_t n_buckets;
     size_t n_entries;
-    GTree *tree; /* centry_t* (as key) -> centry_t*, not owning; NULL until a range scan */
+    GTree *tree; /* centry_t* (as key) -> centry_t*, not owning; NULL when not in use */
+    size_t tree_changes; /* inserts + removals since the last range scan */
     centry_t *dirty_head, *dirty_tail;
     size_t n_dirty;
     rill__kv_forward_fn forward;
@@ -187,9 +193,20 @@ static void hash_remove(cstore_t *cs, centry_t *e)
     cs->n_entries--;
 }
 
-/* The ordered index, built from the hash table on first use. */
+/* Counts an insert or removal in the ordered index; drops the index when
+ * range scans have stopped (see the top of the file). */
+static void tree_changed(cstore_t *cs)
+{
+    if (++cs->tree_changes > 2 * cs->n_entries + 1024) {
+        g_tree_destroy(cs->tree);
+        cs->tree = NULL;
+    }
+}
+
+/* The ordered index, built from the hash table if not in use. */
 static GTree *ordered(cstore_t *cs)
 {
+    cs->tree_changes = 0;
     if (cs->tree == NULL) {
         cs->tree = g_tree_new_full(entry_cmp, NULL, NULL, NULL);
         for (size_t i = 0; i < cs->n_buckets; i++)
@@ -264,8 +281,10 @@ static void entry_free(cstore_t *cs, centry_t *e)
     g_assert(!e->dirty);
     rill__record_cache_t *c = cs->cache;
     hash_remove(cs, e);
-    if (cs->tree)
+    if (cs->tree) {
         g_tree_remove(cs->tree, e);
+        tree_changed(cs);
+    }
     lru_unlink(c, e);
     c->bytes -= e->size;
     c->entries--;
@@ -289,8 +308,10 @@ static void entry_set(cstore_t *cs, const void *key, size_t key_len, GBytes *val
         if (key_len)
             memcpy(e->key, key, key_len);
         hash_insert(cs, e);
-        if (cs->tree)
+        if (cs->tree) {
             g_tree_insert(cs->tree, e, e);
+            tree_changed(cs);
+        }
         c->entries++;
     } else {
         lru_unlink(c, e);
@@ -366,6 +387,15 @@ static rill_err_t flush_dirty(cstore_t *cs, rill_error_t **error)
         }
         err = rill__kv_put_batch(inner, batch, m, error);
         g_free(batch);
+        /* a deletion written down leaves nothing worth keeping: a get misses
+         * (absent below) and a range scan need not step over it */
+        for (i = 0; err == RILL_OK && i < n; i++) {
+            if (snap[i].value != NULL)
+                continue;
+            centry_t *e = lookup(cs, keys->data + snap[i].key_off, snap[i].key_len);
+            if (e != NULL && !e->dirty && e->value == NULL)
+                entry_free(cs, e);
+        }
         cs->cache->stats.flushes++;
         cs->cache->stats.flushed += m;
     }
