@@ -6,7 +6,7 @@
  * entries in store order (to merge them with the wrapped store): a GTree
  * ordered like every store holds them, built on a range scan and kept while
  * range scans keep coming: once more inserts and removals than
- * 2 x entries + 1024 have passed since the last scan, it is dropped (so a
+ * 2 x (entries at the last scan) + 1024 have passed since that scan, it is dropped (so a
  * store scanned once at start — the stream-time lookup of a window store —
  * and then read by point stops paying for it; a rebuild costs about what
  * those inserts would have cost). Stores never scanned — a count-by-key
@@ -74,6 +74,7 @@ struct cstore {
     size_t n_entries;
     GTree *tree; /* centry_t* (as key) -> centry_t*, not owning; NULL when not in use */
     size_t tree_changes; /* inserts + removals since the last range scan */
+    size_t tree_base;    /* entries at the last range scan */
     centry_t *dirty_head, *dirty_tail;
     size_t n_dirty;
     rill__kv_forward_fn forward;
@@ -197,7 +198,7 @@ static void hash_remove(cstore_t *cs, centry_t *e)
  * range scans have stopped (see the top of the file). */
 static void tree_changed(cstore_t *cs)
 {
-    if (++cs->tree_changes > 2 * cs->n_entries + 1024) {
+    if (++cs->tree_changes > 2 * cs->tree_base + 1024) {
         g_tree_destroy(cs->tree);
         cs->tree = NULL;
     }
@@ -207,6 +208,7 @@ static void tree_changed(cstore_t *cs)
 static GTree *ordered(cstore_t *cs)
 {
     cs->tree_changes = 0;
+    cs->tree_base = cs->n_entries;
     if (cs->tree == NULL) {
         cs->tree = g_tree_new_full(entry_cmp, NULL, NULL, NULL);
         for (size_t i = 0; i < cs->n_buckets; i++)
