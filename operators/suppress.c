@@ -67,8 +67,8 @@ typedef struct suppress {
     int64_t observed; /* INT64_MIN before any update */
     uint64_t records;
     uint64_t bytes;
-    GTree *ends; /* window end (int64_t *) -> GHashTable of the buffer keys (GBytes) with
-                  * that end: the index (see the top of the file) */
+    GTree *ends; /* window end (int64_t *) -> GHashTable of the buffer keys (bkey_t *,
+                  * the set's own) with that end: the index (see the top of the file) */
     rill_buffer_t key_out, value_out;
     GByteArray *bkey, *bvalue;
     rill_wbuf_t f_key, f_value;
@@ -101,29 +101,67 @@ static gint cmp_end(gconstpointer a, gconstpointer b, gpointer unused)
     return x < y ? -1 : x > y;
 }
 
+/* A buffer key in the index: one allocation, hashed and compared by its bytes. */
+typedef struct bkey {
+    uint32_t hash;
+    uint32_t len;
+    uint8_t data[];
+} bkey_t;
+
+static uint32_t bkey_hash_bytes(const uint8_t *p, size_t len)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static guint bkey_hash(gconstpointer k)
+{
+    return ((const bkey_t *)k)->hash;
+}
+
+static gboolean bkey_equal(gconstpointer a, gconstpointer b)
+{
+    const bkey_t *x = a, *y = b;
+    return x->hash == y->hash && x->len == y->len && memcmp(x->data, y->data, x->len) == 0;
+}
+
 /* Adds (delta 1) or removes (-1) the buffer key bkey (T(end) first) in the index. */
 static void ends_add(suppress_t *s, const uint8_t *bkey, size_t bkey_len, int delta)
 {
     int64_t end = rill__wkey_time_get(bkey);
     GHashTable *keys = g_tree_lookup(s->ends, &end);
-    GBytes *key = g_bytes_new(bkey, bkey_len);
+    uint32_t hash = bkey_hash_bytes(bkey, bkey_len);
     if (delta > 0) {
         if (keys == NULL) {
             int64_t *k = g_new(int64_t, 1);
             *k = end;
-            keys = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
-                                         (GDestroyNotify)g_bytes_unref, NULL);
+            keys = g_hash_table_new_full(bkey_hash, bkey_equal, g_free, NULL);
             g_tree_insert(s->ends, k, keys);
         }
-        g_hash_table_add(keys, key); /* takes key (or frees it if already there) */
+        bkey_t *key = g_malloc(sizeof *key + bkey_len);
+        key->hash = hash;
+        key->len = (uint32_t)bkey_len;
+        memcpy(key->data, bkey, bkey_len);
+        g_hash_table_add(keys, key); /* takes key (replacing an equal one) */
         return;
     }
-    if (keys != NULL) {
-        g_hash_table_remove(keys, key);
-        if (g_hash_table_size(keys) == 0)
-            g_tree_remove(s->ends, &end);
-    }
-    g_bytes_unref(key);
+    if (keys == NULL)
+        return;
+    union {
+        bkey_t hdr;
+        uint8_t raw[sizeof(bkey_t) + 256];
+    } probe;
+    bkey_t *key = bkey_len <= 256 ? &probe.hdr : g_malloc(sizeof *key + bkey_len);
+    key->hash = hash;
+    key->len = (uint32_t)bkey_len;
+    memcpy(key->data, bkey, bkey_len);
+    g_hash_table_remove(keys, key);
+    if (key != &probe.hdr)
+        g_free(key);
+    if (g_hash_table_size(keys) == 0)
+        g_tree_remove(s->ends, &end);
 }
 
 static gboolean first_end(gpointer key, gpointer value, gpointer data)
@@ -248,59 +286,87 @@ static rill_err_t emit(suppress_t *s, const uint8_t *bkey, size_t bkey_len, cons
 
 static gint cmp_key(gconstpointer a, gconstpointer b)
 {
-    gsize al, bl;
-    const void *ap = g_bytes_get_data(*(GBytes *const *)a, &al);
-    const void *bp = g_bytes_get_data(*(GBytes *const *)b, &bl);
-    size_t n = al < bl ? al : bl;
-    int c = memcmp(ap, bp, n);
-    return c != 0 ? c : al < bl ? -1 : al > bl;
+    const bkey_t *x = *(const bkey_t *const *)a, *y = *(const bkey_t *const *)b;
+    int c = memcmp(x->data, y->data, x->len < y->len ? x->len : y->len);
+    return c != 0 ? c : x->len < y->len ? -1 : x->len > y->len;
 }
 
-/* Emits and deletes the buffered windows with end <= last_end in buffer-key
- * order (ends ascending, keys sorted within an end), at most limit of them
- * (0 = all). */
-static rill_err_t emit_due(suppress_t *s, int64_t last_end, uint64_t limit, rill_error_t **error)
+/* Emits and deletes the buffered window bk (already out of the index). */
+static rill_err_t emit_one(suppress_t *s, const bkey_t *bk, rill_error_t **error)
+{
+    gsize vl = 0;
+    GBytes *value = NULL;
+    rill_err_t err = rill__kv_get(s->store, bk->data, bk->len, &value, error);
+    const uint8_t *v = value != NULL ? g_bytes_get_data(value, &vl) : NULL;
+    if (err == RILL_OK && (value == NULL || vl < 8))
+        err = rill_error_set(error, RILL_ERR_CORRUPT, "suppression buffer %s: a malformed or "
+                             "missing entry", rill__kv_store_name(s->store));
+    if (err == RILL_OK)
+        err = emit(s, bk->data, bk->len, v, vl, error);
+    if (err == RILL_OK)
+        err = rill__kv_delete(s->store, bk->data, bk->len, get_be64(v), NULL, error);
+    if (err == RILL_OK) {
+        s->records--;
+        s->bytes -= bk->len + vl;
+    }
+    if (value != NULL)
+        g_bytes_unref(value);
+    return err;
+}
+
+/* Emits and deletes every buffered window with end <= last_end, in buffer-key
+ * order (ends ascending, keys sorted within an end). */
+static rill_err_t emit_due(suppress_t *s, int64_t last_end, rill_error_t **error)
 {
     rill_err_t err = RILL_OK;
-    uint64_t emitted = 0;
-    GPtrArray *keys = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
-    while (err == RILL_OK && (limit == 0 || emitted < limit)) {
+    GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+    while (err == RILL_OK) {
         int64_t end = earliest_end(s);
         if (end == INT64_MAX || end > last_end)
             break;
-        /* the keys of this end, sorted (the index changes as they are deleted) */
+        /* the keys of this end, taken out of the index and sorted */
         GHashTableIter hi;
         gpointer k;
         g_hash_table_iter_init(&hi, g_tree_lookup(s->ends, &end));
-        while (g_hash_table_iter_next(&hi, &k, NULL))
-            g_ptr_array_add(keys, g_bytes_ref(k));
+        while (g_hash_table_iter_next(&hi, &k, NULL)) {
+            g_hash_table_iter_steal(&hi);
+            g_ptr_array_add(keys, k);
+        }
+        g_tree_remove(s->ends, &end);
         g_ptr_array_sort(keys, cmp_key);
-        for (guint i = 0; err == RILL_OK && i < keys->len && (limit == 0 || emitted < limit);
-             i++) {
-            gsize kl, vl = 0;
-            const uint8_t *key = g_bytes_get_data(keys->pdata[i], &kl);
-            GBytes *value = NULL;
-            err = rill__kv_get(s->store, key, kl, &value, error);
-            const uint8_t *v = value != NULL ? g_bytes_get_data(value, &vl) : NULL;
-            if (err == RILL_OK && (value == NULL || vl < 8))
-                err = rill_error_set(error, RILL_ERR_CORRUPT, "suppression buffer %s: a "
-                                     "malformed or missing entry", rill__kv_store_name(s->store));
-            if (err == RILL_OK)
-                err = emit(s, key, kl, v, vl, error);
-            if (err == RILL_OK)
-                err = rill__kv_delete(s->store, key, kl, get_be64(v), NULL, error);
-            if (err == RILL_OK) {
-                s->records--;
-                s->bytes -= kl + vl;
-                ends_add(s, key, kl, -1);
-                emitted++;
-            }
-            if (value != NULL)
-                g_bytes_unref(value);
+        guint i = 0;
+        for (; i < keys->len; i++)
+            if ((err = emit_one(s, keys->pdata[i], error)) != RILL_OK)
+                break;
+        for (; i < keys->len; i++) { /* failed: what is still buffered stays indexed */
+            const bkey_t *bk = keys->pdata[i];
+            ends_add(s, bk->data, bk->len, 1);
         }
         g_ptr_array_set_size(keys, 0);
     }
     g_ptr_array_unref(keys);
+    return err;
+}
+
+/* Emits and deletes the first buffered window in buffer-key order (the
+ * smallest key of the earliest end: a linear pass over that end's keys). */
+static rill_err_t emit_first(suppress_t *s, rill_error_t **error)
+{
+    int64_t end = earliest_end(s);
+    if (end == INT64_MAX)
+        return RILL_OK;
+    GHashTableIter hi;
+    gpointer k;
+    const bkey_t *first = NULL;
+    g_hash_table_iter_init(&hi, g_tree_lookup(s->ends, &end));
+    while (g_hash_table_iter_next(&hi, &k, NULL))
+        if (first == NULL || cmp_key(&k, &first) < 0)
+            first = k;
+    bkey_t *bk = g_memdup2(first, sizeof *first + first->len);
+    rill_err_t err = emit_one(s, bk, error);
+    if (err == RILL_OK)
+        ends_add(s, bk->data, bk->len, -1);
+    g_free(bk);
     return err;
 }
 
@@ -371,7 +437,7 @@ static rill_err_t suppress_process(rill__pnode_t *pnode, const rill_record_t *re
                                   "): shutting down, as configured (shut down when full)",
                                   config->store, s->records, s->bytes, config->max_records,
                                   config->max_bytes);
-        if ((err = emit_due(s, INT64_MAX, 1, error)) != RILL_OK)
+        if ((err = emit_first(s, error)) != RILL_OK)
             return err;
     }
 
@@ -382,7 +448,7 @@ static rill_err_t suppress_process(rill__pnode_t *pnode, const rill_record_t *re
     int64_t last_end = s->observed - config->close_delay;
     if (earliest_end(s) > last_end)
         return RILL_OK;
-    return emit_due(s, last_end, 0, error);
+    return emit_due(s, last_end, error);
 }
 
 static const rill__node_ops_t suppress_ops = {
