@@ -6,3 +6,8 @@ bench_window_agg_bench_SOURCES = bench/window-agg-bench.c
 bench_window_agg_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
 bench_window_agg_bench_LDADD = librill.la $(RDKAFKA_LIBS)
 EXTRA_DIST += bench/window-agg-bench.sh
+# window-agg-bench-driver: the same windowed count through the test driver (rill's own cost).
+EXTRA_PROGRAMS += bench/window-agg-bench-driver
+bench_targets += bench/window-agg-bench-driver$(EXEEXT)
+bench_window_agg_bench_driver_SOURCES = bench/window-agg-bench-driver.c
+bench_window_agg_bench_driver_LDADD = librill.la

@@ -17,9 +17,15 @@
  *
  * (close delay: rill__window_close_delay, grace for time windows; sliding
  * windows and sessions end inclusively, +1, and sessions add the gap). An in-memory
- * index of the buffered window ends (a GTree, rebuilt from the store at
- * start) tells whether any window is due, so an update scans the store only
- * when something is to be emitted. Why the
+ * index of the buffer (rebuilt from the store at start) maps each buffered
+ * window end (a GTree, ascending) to the set of buffer keys with that end
+ * (a GHashTable): it says whether any window is due without touching the
+ * store, and which keys to emit — sorted, so windows come out in buffer-key
+ * order as a range scan would give them — so the buffer is only ever read
+ * and written by key (a range scan of the record cache in front of the
+ * store needs its ordered index, which then costs a tree insert and removal
+ * per buffered window, and would step over every window deleted since the
+ * last commit). Why the
  * buffer's own observed time rather than the task's stream time: with the
  * record cache on, the aggregation's updates arrive at its flush, in the
  * order they were written, each with the time of the record that wrote it.
@@ -61,8 +67,8 @@ typedef struct suppress {
     int64_t observed; /* INT64_MIN before any update */
     uint64_t records;
     uint64_t bytes;
-    GTree *ends; /* window end (int64_t *) -> entries with that end (GUINT_TO_POINTER):
-                  * finds the earliest end without scanning the store */
+    GTree *ends; /* window end (int64_t *) -> GHashTable of the buffer keys (bkey_t *,
+                  * the set's own) with that end: the index (see the top of the file) */
     rill_buffer_t key_out, value_out;
     GByteArray *bkey, *bvalue;
     rill_wbuf_t f_key, f_value;
@@ -95,22 +101,67 @@ static gint cmp_end(gconstpointer a, gconstpointer b, gpointer unused)
     return x < y ? -1 : x > y;
 }
 
-/* Counts one more (delta 1) or one less (-1) entry ending at end. */
-static void ends_add(suppress_t *s, int64_t end, int delta)
+/* A buffer key in the index: one allocation, hashed and compared by its bytes. */
+typedef struct bkey {
+    uint32_t hash;
+    uint32_t len;
+    uint8_t data[];
+} bkey_t;
+
+static uint32_t bkey_hash_bytes(const uint8_t *p, size_t len)
 {
-    gpointer key = NULL, value = NULL;
-    guint n = g_tree_lookup_extended(s->ends, &end, &key, &value) ? GPOINTER_TO_UINT(value) : 0;
-    n = delta > 0 ? n + 1 : n > 0 ? n - 1 : 0;
-    if (n == 0) {
-        g_tree_remove(s->ends, &end);
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
+static guint bkey_hash(gconstpointer k)
+{
+    return ((const bkey_t *)k)->hash;
+}
+
+static gboolean bkey_equal(gconstpointer a, gconstpointer b)
+{
+    const bkey_t *x = a, *y = b;
+    return x->hash == y->hash && x->len == y->len && memcmp(x->data, y->data, x->len) == 0;
+}
+
+/* Adds (delta 1) or removes (-1) the buffer key bkey (T(end) first) in the index. */
+static void ends_add(suppress_t *s, const uint8_t *bkey, size_t bkey_len, int delta)
+{
+    int64_t end = rill__wkey_time_get(bkey);
+    GHashTable *keys = g_tree_lookup(s->ends, &end);
+    uint32_t hash = bkey_hash_bytes(bkey, bkey_len);
+    if (delta > 0) {
+        if (keys == NULL) {
+            int64_t *k = g_new(int64_t, 1);
+            *k = end;
+            keys = g_hash_table_new_full(bkey_hash, bkey_equal, g_free, NULL);
+            g_tree_insert(s->ends, k, keys);
+        }
+        bkey_t *key = g_malloc(sizeof *key + bkey_len);
+        key->hash = hash;
+        key->len = (uint32_t)bkey_len;
+        memcpy(key->data, bkey, bkey_len);
+        g_hash_table_add(keys, key); /* takes key (replacing an equal one) */
         return;
     }
-    if (key == NULL) {
-        key = g_new(int64_t, 1);
-        *(int64_t *)key = end;
-    }
-    g_tree_steal(s->ends, key); /* keep the key already stored */
-    g_tree_insert(s->ends, key, GUINT_TO_POINTER(n));
+    if (keys == NULL)
+        return;
+    union {
+        bkey_t hdr;
+        uint8_t raw[sizeof(bkey_t) + 256];
+    } probe;
+    bkey_t *key = bkey_len <= 256 ? &probe.hdr : g_malloc(sizeof *key + bkey_len);
+    key->hash = hash;
+    key->len = (uint32_t)bkey_len;
+    memcpy(key->data, bkey, bkey_len);
+    g_hash_table_remove(keys, key);
+    if (key != &probe.hdr)
+        g_free(key);
+    if (g_hash_table_size(keys) == 0)
+        g_tree_remove(s->ends, &end);
 }
 
 static gboolean first_end(gpointer key, gpointer value, gpointer data)
@@ -153,13 +204,20 @@ static rill_err_t count_buffer(suppress_t *s, rill_error_t **error)
         return RILL_ERR_STORE;
     const void *key, *value;
     size_t key_len, value_len;
-    while (rill__kv_iter_next(iter, &key, &key_len, &value, &value_len)) {
+    rill_err_t err = RILL_OK;
+    while (err == RILL_OK && rill__kv_iter_next(iter, &key, &key_len, &value, &value_len)) {
+        if (key_len < 16 || value_len < 8) {
+            err = rill_error_set(error, RILL_ERR_CORRUPT, "suppression buffer %s: a malformed "
+                                 "entry (%zu-byte key, %zu-byte value)",
+                                 rill__kv_store_name(s->store), key_len, value_len);
+            break;
+        }
         s->records++;
         s->bytes += key_len + value_len;
-        if (key_len >= 16)
-            ends_add(s, rill__wkey_time_get(key), 1);
+        ends_add(s, key, key_len, 1);
     }
-    rill_err_t err = rill__kv_iter_status(iter, error);
+    if (err == RILL_OK)
+        err = rill__kv_iter_status(iter, error);
     rill__kv_iter_destroy(iter);
     return err;
 }
@@ -178,7 +236,7 @@ static rill_err_t suppress_init(rill__pnode_t *pnode, rill_error_t **error)
     rill__wbuf_init(&s->f_value, 0);
     s->bkey = g_byte_array_new();
     s->bvalue = g_byte_array_new();
-    s->ends = g_tree_new_full(cmp_end, NULL, g_free, NULL);
+    s->ends = g_tree_new_full(cmp_end, NULL, g_free, (GDestroyNotify)g_hash_table_unref);
     s->store = rill__state_store(pnode, config->store, true, NULL, NULL, error);
     if (s->store == NULL || count_buffer(s, error) != RILL_OK) {
         suppress_destroy(s);
@@ -226,50 +284,89 @@ static rill_err_t emit(suppress_t *s, const uint8_t *bkey, size_t bkey_len, cons
     return err;
 }
 
-typedef struct entry {
-    GBytes *key;
-    GBytes *value;
-} entry_t;
-
-/* Emits and deletes the buffered windows in [first, before) in end order
- * (before NULL = unbounded), at most limit of them (0 = all). */
-static rill_err_t emit_range(suppress_t *s, const void *before, size_t before_len, uint64_t limit,
-                             rill_error_t **error)
+static gint cmp_key(gconstpointer a, gconstpointer b)
 {
-    rill__kv_iter_t *iter = rill__kv_range(s->store, NULL, 0, before, before_len, error);
-    if (iter == NULL)
-        return RILL_ERR_STORE;
-    GArray *entries = g_array_new(FALSE, FALSE, sizeof(entry_t));
-    const void *key, *value;
-    size_t key_len, value_len;
-    while ((limit == 0 || entries->len < limit) &&
-           rill__kv_iter_next(iter, &key, &key_len, &value, &value_len)) {
-        entry_t e = {g_bytes_new(key, key_len), g_bytes_new(value, value_len)};
-        g_array_append_val(entries, e);
+    const bkey_t *x = *(const bkey_t *const *)a, *y = *(const bkey_t *const *)b;
+    int c = memcmp(x->data, y->data, x->len < y->len ? x->len : y->len);
+    return c != 0 ? c : x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Emits and deletes the buffered window bk (already out of the index). */
+static rill_err_t emit_one(suppress_t *s, const bkey_t *bk, rill_error_t **error)
+{
+    gsize vl = 0;
+    GBytes *value = NULL;
+    rill_err_t err = rill__kv_get(s->store, bk->data, bk->len, &value, error);
+    const uint8_t *v = value != NULL ? g_bytes_get_data(value, &vl) : NULL;
+    if (err == RILL_OK && (value == NULL || vl < 8))
+        err = rill_error_set(error, RILL_ERR_CORRUPT, "suppression buffer %s: a malformed or "
+                             "missing entry", rill__kv_store_name(s->store));
+    if (err == RILL_OK)
+        err = emit(s, bk->data, bk->len, v, vl, error);
+    if (err == RILL_OK)
+        err = rill__kv_delete(s->store, bk->data, bk->len, get_be64(v), NULL, error);
+    if (err == RILL_OK) {
+        s->records--;
+        s->bytes -= bk->len + vl;
     }
-    rill_err_t err = rill__kv_iter_status(iter, error);
-    rill__kv_iter_destroy(iter);
-    for (guint i = 0; i < entries->len; i++) {
-        entry_t *e = &g_array_index(entries, entry_t, i);
-        gsize kl, vl;
-        const uint8_t *k = g_bytes_get_data(e->key, &kl);
-        const uint8_t *v = g_bytes_get_data(e->value, &vl);
-        if (err == RILL_OK && (kl < 16 || vl < 8))
-            err = rill_error_set(error, RILL_ERR_CORRUPT, "suppression buffer %s: a malformed "
-                                 "entry", rill__kv_store_name(s->store));
-        if (err == RILL_OK)
-            err = emit(s, k, kl, v, vl, error);
-        if (err == RILL_OK)
-            err = rill__kv_delete(s->store, k, kl, get_be64(v), NULL, error);
-        if (err == RILL_OK) {
-            s->records--;
-            s->bytes -= kl + vl;
-            ends_add(s, rill__wkey_time_get(k), -1);
+    if (value != NULL)
+        g_bytes_unref(value);
+    return err;
+}
+
+/* Emits and deletes every buffered window with end <= last_end, in buffer-key
+ * order (ends ascending, keys sorted within an end). */
+static rill_err_t emit_due(suppress_t *s, int64_t last_end, rill_error_t **error)
+{
+    rill_err_t err = RILL_OK;
+    GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+    while (err == RILL_OK) {
+        int64_t end = earliest_end(s);
+        if (end == INT64_MAX || end > last_end)
+            break;
+        /* the keys of this end, taken out of the index and sorted */
+        GHashTableIter hi;
+        gpointer k;
+        g_hash_table_iter_init(&hi, g_tree_lookup(s->ends, &end));
+        while (g_hash_table_iter_next(&hi, &k, NULL)) {
+            g_hash_table_iter_steal(&hi);
+            g_ptr_array_add(keys, k);
         }
-        g_bytes_unref(e->key);
-        g_bytes_unref(e->value);
+        g_tree_remove(s->ends, &end);
+        g_ptr_array_sort(keys, cmp_key);
+        guint i = 0;
+        for (; i < keys->len; i++)
+            if ((err = emit_one(s, keys->pdata[i], error)) != RILL_OK)
+                break;
+        for (; i < keys->len; i++) { /* failed: what is still buffered stays indexed */
+            const bkey_t *bk = keys->pdata[i];
+            ends_add(s, bk->data, bk->len, 1);
+        }
+        g_ptr_array_set_size(keys, 0);
     }
-    g_array_free(entries, TRUE);
+    g_ptr_array_unref(keys);
+    return err;
+}
+
+/* Emits and deletes the first buffered window in buffer-key order (the
+ * smallest key of the earliest end: a linear pass over that end's keys). */
+static rill_err_t emit_first(suppress_t *s, rill_error_t **error)
+{
+    int64_t end = earliest_end(s);
+    if (end == INT64_MAX)
+        return RILL_OK;
+    GHashTableIter hi;
+    gpointer k;
+    const bkey_t *first = NULL;
+    g_hash_table_iter_init(&hi, g_tree_lookup(s->ends, &end));
+    while (g_hash_table_iter_next(&hi, &k, NULL))
+        if (first == NULL || cmp_key(&k, &first) < 0)
+            first = k;
+    bkey_t *bk = g_memdup2(first, sizeof *first + first->len);
+    rill_err_t err = emit_one(s, bk, error);
+    if (err == RILL_OK)
+        ends_add(s, bk->data, bk->len, -1);
+    g_free(bk);
     return err;
 }
 
@@ -309,7 +406,7 @@ static rill_err_t suppress_process(rill__pnode_t *pnode, const rill_record_t *re
     if (old != NULL) {
         s->records--;
         s->bytes -= s->bkey->len + g_bytes_get_size(old);
-        ends_add(s, windowed->end, -1);
+        ends_add(s, s->bkey->data, s->bkey->len, -1);
         g_bytes_unref(old);
     }
     if (change->new_value.type == RILL_VALUE_NULL) { /* the window is gone (merged session) */
@@ -329,7 +426,7 @@ static rill_err_t suppress_process(rill__pnode_t *pnode, const rill_record_t *re
             return err;
         s->records++;
         s->bytes += s->bkey->len + s->bvalue->len;
-        ends_add(s, windowed->end, 1);
+        ends_add(s, s->bkey->data, s->bkey->len, 1);
     }
 
     while (over(config, s)) {
@@ -340,7 +437,7 @@ static rill_err_t suppress_process(rill__pnode_t *pnode, const rill_record_t *re
                                   "): shutting down, as configured (shut down when full)",
                                   config->store, s->records, s->bytes, config->max_records,
                                   config->max_bytes);
-        if ((err = emit_range(s, NULL, 0, 1, error)) != RILL_OK)
+        if ((err = emit_first(s, error)) != RILL_OK)
             return err;
     }
 
@@ -351,11 +448,7 @@ static rill_err_t suppress_process(rill__pnode_t *pnode, const rill_record_t *re
     int64_t last_end = s->observed - config->close_delay;
     if (earliest_end(s) > last_end)
         return RILL_OK;
-    g_byte_array_set_size(s->bkey, 0);
-    rill__wkey_append_time(s->bkey, last_end + 1);
-    uint8_t before[8];
-    memcpy(before, s->bkey->data, 8);
-    return emit_range(s, before, 8, 0, error);
+    return emit_due(s, last_end, error);
 }
 
 static const rill__node_ops_t suppress_ops = {

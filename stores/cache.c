@@ -1,8 +1,17 @@
 /* cache.c: the record cache (a thread's byte budget) and the caching layer over a store.
  *
- * Structures. A caching store keeps its entries in a GTree ordered like every
- * store (so range scans can merge it with the wrapped store), and its dirty
- * entries on an intrusive list in the order they were last written. The
+ * Structures. A caching store finds its entries by key in an intrusive hash
+ * table (chained, power-of-two buckets, the key's 64-bit hash kept in the
+ * entry): every get, put and delete is one hash probe. Range scans need the
+ * entries in store order (to merge them with the wrapped store): a GTree
+ * ordered like every store holds them, built on a range scan and kept while
+ * range scans keep coming: once more inserts and removals than
+ * 2 x (entries at the last scan) + 1024 have passed since that scan, it is dropped (so a
+ * store scanned once at start — the stream-time lookup of a window store —
+ * and then read by point stops paying for it; a rebuild costs about what
+ * those inserts would have cost). Stores never scanned — a count-by-key
+ * table — never build it. Its dirty
+ * entries are on an intrusive list in the order they were last written. The
  * thread's rill__record_cache_t keeps every entry of every store on one
  * intrusive LRU list (head = least recently used) and the byte total.
  *
@@ -10,16 +19,18 @@
  *
  *        put / delete                 flush (commit or eviction)
  *   ──────────────────► DIRTY ──────────────────────────────────► CLEAN
- *                         ▲   value or tombstone written down      │
+ *                         ▲        value written down              │
  *                         └──────────── put / delete ──────────────┘
  *   get miss with a value ─► CLEAN ── LRU eviction (over budget) ──► freed
+ *   DIRTY tombstone ── flush (written down) ──► freed
  *
  * A DIRTY entry is never freed: eviction flushes its store first, then
  * re-reads the LRU head (the flush's forwards may have changed the cache).
  *
  * Invariants: cache->bytes = sum of entry sizes; an entry is on the dirty
  * list iff dirty; a CLEAN entry's value equals the wrapped store's (NULL
- * value = known absent). */
+ * value = known absent); every entry is in the hash table, and in the tree iff
+ * the tree exists (cs->tree != NULL). */
 #include "config.h"
 
 #include <string.h>
@@ -27,7 +38,7 @@
 #include "stores/cache.h"
 #include "stores/kv-private.h"
 
-/* per-entry overhead beyond key and value: the entry and its tree node */
+/* per-entry overhead beyond key and value: the entry, its tree node and bucket slot */
 #define ENTRY_OVERHEAD 112
 
 typedef struct cstore cstore_t;
@@ -35,6 +46,8 @@ typedef struct cstore cstore_t;
 typedef struct centry {
     struct centry *lru_prev, *lru_next;
     struct centry *dirty_prev, *dirty_next;
+    struct centry *hash_next; /* bucket chain */
+    uint64_t hash;
     cstore_t *owner;
     GBytes *value; /* NULL = tombstone (dirty) or known absent (clean) */
     int64_t timestamp;
@@ -56,7 +69,12 @@ struct rill__record_cache {
 struct cstore {
     rill__kv_store_t base;
     rill__record_cache_t *cache;
-    GTree *tree; /* centry_t* (as key) -> centry_t*, not owning */
+    centry_t **buckets; /* n_buckets (a power of two) chains */
+    size_t n_buckets;
+    size_t n_entries;
+    GTree *tree; /* centry_t* (as key) -> centry_t*, not owning; NULL when not in use */
+    size_t tree_changes; /* inserts + removals since the last range scan */
+    size_t tree_base;    /* entries at the last range scan */
     centry_t *dirty_head, *dirty_tail;
     size_t n_dirty;
     rill__kv_forward_fn forward;
@@ -96,12 +114,108 @@ static void probe_fini(probe_t *pr)
         g_free(pr->e);
 }
 
+/* ---- hash index -------------------------------------------------------------- */
+
+/* A 64-bit hash of the key bytes, a word at a time (keys are short: a record
+ * key plus, for window stores, 8-16 bytes of timestamps). */
+static uint64_t key_hash(const void *key, size_t key_len)
+{
+    const uint8_t *p = key;
+    uint64_t h = 0x9e3779b97f4a7c15ULL ^ (key_len * 0xff51afd7ed558ccdULL);
+    while (key_len >= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 31;
+        p += 8;
+        key_len -= 8;
+    }
+    if (key_len) {
+        uint64_t w = 0;
+        memcpy(&w, p, key_len);
+        h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+    }
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static centry_t *lookup_hashed(cstore_t *cs, const void *key, size_t key_len, uint64_t hash)
+{
+    for (centry_t *e = cs->buckets[hash & (cs->n_buckets - 1)]; e; e = e->hash_next)
+        if (e->hash == hash && e->key_len == key_len &&
+            (key_len == 0 || memcmp(e->key, key, key_len) == 0))
+            return e;
+    return NULL;
+}
+
 static centry_t *lookup(cstore_t *cs, const void *key, size_t key_len)
 {
-    probe_t pr;
-    centry_t *e = g_tree_lookup(cs->tree, probe_init(&pr, key, key_len));
-    probe_fini(&pr);
-    return e;
+    return lookup_hashed(cs, key, key_len, key_hash(key, key_len));
+}
+
+/* Doubles the bucket array when the table is fuller than one entry a bucket. */
+static void hash_grow(cstore_t *cs)
+{
+    size_t n = cs->n_buckets * 2;
+    centry_t **b = g_new0(centry_t *, n);
+    for (size_t i = 0; i < cs->n_buckets; i++) {
+        centry_t *e = cs->buckets[i];
+        while (e) {
+            centry_t *next = e->hash_next;
+            e->hash_next = b[e->hash & (n - 1)];
+            b[e->hash & (n - 1)] = e;
+            e = next;
+        }
+    }
+    g_free(cs->buckets);
+    cs->buckets = b;
+    cs->n_buckets = n;
+}
+
+static void hash_insert(cstore_t *cs, centry_t *e)
+{
+    if (cs->n_entries >= cs->n_buckets)
+        hash_grow(cs);
+    centry_t **slot = &cs->buckets[e->hash & (cs->n_buckets - 1)];
+    e->hash_next = *slot;
+    *slot = e;
+    cs->n_entries++;
+}
+
+static void hash_remove(cstore_t *cs, centry_t *e)
+{
+    centry_t **pp = &cs->buckets[e->hash & (cs->n_buckets - 1)];
+    while (*pp != e)
+        pp = &(*pp)->hash_next;
+    *pp = e->hash_next;
+    e->hash_next = NULL;
+    cs->n_entries--;
+}
+
+/* Counts an insert or removal in the ordered index; drops the index when
+ * range scans have stopped (see the top of the file). */
+static void tree_changed(cstore_t *cs)
+{
+    if (++cs->tree_changes > 2 * cs->tree_base + 1024) {
+        g_tree_destroy(cs->tree);
+        cs->tree = NULL;
+    }
+}
+
+/* The ordered index, built from the hash table if not in use. */
+static GTree *ordered(cstore_t *cs)
+{
+    cs->tree_changes = 0;
+    cs->tree_base = cs->n_entries;
+    if (cs->tree == NULL) {
+        cs->tree = g_tree_new_full(entry_cmp, NULL, NULL, NULL);
+        for (size_t i = 0; i < cs->n_buckets; i++)
+            for (centry_t *e = cs->buckets[i]; e; e = e->hash_next)
+                g_tree_insert(cs->tree, e, e);
+    }
+    return cs->tree;
 }
 
 /* ---- lists ----------------------------------------------------------------- */
@@ -168,7 +282,11 @@ static void entry_free(cstore_t *cs, centry_t *e)
 {
     g_assert(!e->dirty);
     rill__record_cache_t *c = cs->cache;
-    g_tree_remove(cs->tree, e);
+    hash_remove(cs, e);
+    if (cs->tree) {
+        g_tree_remove(cs->tree, e);
+        tree_changed(cs);
+    }
     lru_unlink(c, e);
     c->bytes -= e->size;
     c->entries--;
@@ -182,14 +300,20 @@ static void entry_set(cstore_t *cs, const void *key, size_t key_len, GBytes *val
                       int64_t timestamp, bool dirty)
 {
     rill__record_cache_t *c = cs->cache;
-    centry_t *e = lookup(cs, key, key_len);
+    uint64_t hash = key_hash(key, key_len);
+    centry_t *e = lookup_hashed(cs, key, key_len, hash);
     if (e == NULL) {
         e = g_malloc0(sizeof *e + key_len);
         e->owner = cs;
+        e->hash = hash;
         e->key_len = key_len;
         if (key_len)
             memcpy(e->key, key, key_len);
-        g_tree_insert(cs->tree, e, e);
+        hash_insert(cs, e);
+        if (cs->tree) {
+            g_tree_insert(cs->tree, e, e);
+            tree_changed(cs);
+        }
         c->entries++;
     } else {
         lru_unlink(c, e);
@@ -265,6 +389,15 @@ static rill_err_t flush_dirty(cstore_t *cs, rill_error_t **error)
         }
         err = rill__kv_put_batch(inner, batch, m, error);
         g_free(batch);
+        /* a deletion written down leaves nothing worth keeping: a get misses
+         * (absent below) and a range scan need not step over it */
+        for (i = 0; err == RILL_OK && i < n; i++) {
+            if (snap[i].value != NULL)
+                continue;
+            centry_t *e = lookup(cs, keys->data + snap[i].key_off, snap[i].key_len);
+            if (e != NULL && !e->dirty && e->value == NULL)
+                entry_free(cs, e);
+        }
         cs->cache->stats.flushes++;
         cs->cache->stats.flushed += m;
     }
@@ -467,10 +600,10 @@ static rill__kv_iter_t *cache_range(rill__kv_store_t *store, const void *from, s
     GTreeNode *node;
     if (from) {
         probe_t pr;
-        node = g_tree_lower_bound(cs->tree, probe_init(&pr, from, from_len));
+        node = g_tree_lower_bound(ordered(cs), probe_init(&pr, from, from_len));
         probe_fini(&pr);
     } else {
-        node = g_tree_node_first(cs->tree);
+        node = g_tree_node_first(ordered(cs));
     }
     size_t cap = 0;
     for (; node; node = g_tree_node_next(node)) {
@@ -507,11 +640,12 @@ static rill_err_t cache_close(rill__kv_store_t *store, rill_error_t **error)
     /* kv.c flushed before; entries still dirty here (a failed flush) are dropped */
     while (cs->dirty_head)
         dirty_unlink(cs, cs->dirty_head);
-    centry_t *e;
-    while ((e = g_tree_node_first(cs->tree) ? g_tree_node_value(g_tree_node_first(cs->tree))
-                                             : NULL))
-        entry_free(cs, e);
-    g_tree_destroy(cs->tree);
+    for (size_t i = 0; i < cs->n_buckets; i++)
+        while (cs->buckets[i])
+            entry_free(cs, cs->buckets[i]);
+    if (cs->tree)
+        g_tree_destroy(cs->tree);
+    g_free(cs->buckets);
     cs->cache->n_stores--;
     rill__kv_store_t *inner = store->inner;
     rill_err_t err = inner->ops->close(inner, error);
@@ -540,7 +674,8 @@ rill__kv_store_t *rill__kv_caching_new(rill__kv_store_t *inner, rill__record_cac
     cstore_t *cs = g_new0(cstore_t, 1);
     rill__kv_store_init(&cs->base, &cache_ops, inner->name, inner);
     cs->cache = cache;
-    cs->tree = g_tree_new_full(entry_cmp, NULL, NULL, NULL);
+    cs->n_buckets = 64;
+    cs->buckets = g_new0(centry_t *, cs->n_buckets);
     cs->forward = forward;
     cs->forward_ud = ud;
     cs->send_old_values = send_old_values;

@@ -382,6 +382,65 @@ static void test_cache__iterators_merge_cache_and_store(void **state)
     stack_fini(&st);
 }
 
+/* The ordered index a range scan needs is dropped after many writes without a
+ * scan, and rebuilt by the next one: scans before, after and in between see
+ * every cached entry, in order, merged with the store's. */
+static void test_cache__range_scans_survive_dropping_the_ordered_index(void **state)
+{
+    stack_t_ st;
+    stack_init(&st, 64u << 20, false);
+    put(st.store, "k9999", "below", 1);
+    assert_int_equal(rill__kv_flush(st.store, NULL), RILL_OK);
+    g_autofree char *first = dump(st.store); /* builds the index */
+    assert_string_equal(first, "k9999=below,");
+    char key[16];
+    for (int i = 5000; i > 0; i--) { /* far more than 2 x 1 + 1024 changes: index dropped */
+        snprintf(key, sizeof key, "k%04d", i);
+        put(st.store, key, "v", 2);
+    }
+    for (int i = 1; i <= 5000; i += 2) {
+        snprintf(key, sizeof key, "k%04d", i);
+        assert_int_equal(rill__kv_delete(st.store, key, strlen(key), 3, NULL, NULL), RILL_OK);
+    }
+    rill__kv_iter_t *it = rill__kv_range(st.store, "k0100", 5, "k0106", 5, NULL);
+    const void *k, *v;
+    size_t kl, vl;
+    const char *want[] = {"k0100", "k0102", "k0104"};
+    for (int i = 0; i < 3; i++) {
+        assert_true(rill__kv_iter_next(it, &k, &kl, &v, &vl));
+        assert_int_equal(kl, 5);
+        assert_memory_equal(k, want[i], 5);
+    }
+    assert_false(rill__kv_iter_next(it, &k, &kl, &v, &vl));
+    rill__kv_iter_destroy(it);
+    /* a full scan: 2,500 live cached keys in order, then the store's */
+    it = rill__kv_all(st.store, NULL);
+    int n = 0;
+    char prev[16] = "";
+    while (rill__kv_iter_next(it, &k, &kl, &v, &vl)) {
+        char cur[16];
+        assert_true(kl < sizeof cur);
+        memcpy(cur, k, kl);
+        cur[kl] = '\0';
+        assert_true(strcmp(prev, cur) < 0);
+        strcpy(prev, cur);
+        n++;
+    }
+    rill__kv_iter_destroy(it);
+    assert_int_equal(n, 2501);
+    assert_string_equal(prev, "k9999");
+    /* the flush writes the deletions down and frees them: only live entries stay */
+    assert_int_equal(rill__kv_flush(st.store, NULL), RILL_OK);
+    rill__record_cache_stats_t stats;
+    rill__record_cache_get_stats(st.cache, &stats);
+    assert_int_equal(stats.entries, 2501);
+    g_autofree char *gone = get(st.store, "k0001");
+    assert_null(gone);
+    g_autofree char *kept = get(st.store, "k0002");
+    assert_string_equal(kept, "v");
+    stack_fini(&st);
+}
+
 static void test_cache__forward_may_write_other_cached_stores(void **state)
 {
     /* a tiny budget, and a downstream table on the same cache: evictions of
@@ -513,6 +572,7 @@ int main(void)
         cmocka_unit_test(test_cache__evicts_under_the_byte_budget),
         cmocka_unit_test(test_cache__budget_is_shared_by_stores),
         cmocka_unit_test(test_cache__iterators_merge_cache_and_store),
+        cmocka_unit_test(test_cache__range_scans_survive_dropping_the_ordered_index),
         cmocka_unit_test(test_cache__forward_may_write_other_cached_stores),
         cmocka_unit_test(test_cache__on_and_off_give_the_same_state),
         cmocka_unit_test(test_cache__forward_error_stops_the_flush),
