@@ -374,14 +374,16 @@ int rill__kconsumer_caught_up(rill__kconsumer_t *consumer, const char *topic, in
         list->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
         position = list->elems[0].offset;
     rd_kafka_topic_partition_list_destroy(list);
-    if (position >= 0 && high >= 0)
-        return position >= high ? 1 : 0;
-    /* nothing consumed yet: an end-of-partition event at (or past) the last
-     * high watermark seen means the partition is empty from where we start */
+    /* An end-of-partition event at (or past) the last high watermark seen
+     * settles it: the fetch position is at the end, even where the position
+     * of the last record handed over is not (nothing consumed since the
+     * assignment, or transaction markers after the last record). */
     char key[512];
     g_snprintf(key, sizeof(key), "%s/%d", topic, (int)partition);
     const int64_t *eof = g_hash_table_lookup(consumer->eof, key);
-    if (eof && (position < 0 || position >= *eof))
-        return high < 0 || *eof >= high ? 1 : 0;
-    return -1;
+    if (eof && (high < 0 || *eof >= high) && (position < 0 || position <= *eof))
+        return 1;
+    if (position >= 0 && high >= 0)
+        return position >= high ? 1 : 0;
+    return eof ? 0 : -1;
 }
