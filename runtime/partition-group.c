@@ -37,6 +37,7 @@ struct rill__pgroup {
     size_t resume_at;
     int64_t idle_ms;
     int64_t idle_since; /* monotonic ms, -1: not waiting for idle inputs */
+    int64_t lag_since;  /* monotonic ms, -1: not waiting for a lagging input */
     size_t total;
     uint64_t enforced;
 };
@@ -56,6 +57,7 @@ rill__pgroup_t *rill__pgroup_new(int n_inputs, const char *const *topics, int ma
     group->resume_at = (size_t)max_buffered / 2;
     group->idle_ms = idle_ms;
     group->idle_since = -1;
+    group->lag_since = -1;
     return group;
 }
 
@@ -125,12 +127,12 @@ const rill__raw_record_t *rill__pgroup_next(rill__pgroup_t *group, int64_t now_m
                                             int *input)
 {
     if (group->total == 0) {
-        group->idle_since = -1; /* an idle wait starts again with the next record */
+        group->idle_since = group->lag_since = -1; /* waits start again with the next record */
         return NULL;
     }
     int best = -1;
     int64_t best_ts = 0;
-    bool waiting_idle = false;
+    bool waiting_idle = false, lagging = false;
     for (int i = 0; i < group->n; i++) {
         pg_record_t *head = g_queue_peek_head(&group->inputs[i].queue);
         if (head) {
@@ -143,11 +145,19 @@ const rill__raw_record_t *rill__pgroup_next(rill__pgroup_t *group, int64_t now_m
         if (group->idle_ms < 0)
             continue;
         if (caught_up(ud, i) != 1) {
-            group->idle_since = -1; /* records are on their way: wait for them */
-            return NULL;
+            /* records are on their way: wait for them, within the bound */
+            if (group->lag_since < 0)
+                group->lag_since = now_ms;
+            if (now_ms - group->lag_since < RILL__PGROUP_LAG_WAIT_MS) {
+                group->idle_since = -1;
+                return NULL;
+            }
+            lagging = true;
         }
         waiting_idle = true;
     }
+    if (!lagging)
+        group->lag_since = -1;
     if (waiting_idle && group->idle_ms > 0) {
         if (group->idle_since < 0)
             group->idle_since = now_ms;
@@ -157,7 +167,7 @@ const rill__raw_record_t *rill__pgroup_next(rill__pgroup_t *group, int64_t now_m
     if (waiting_idle)
         group->enforced++;
     else
-        group->idle_since = -1;
+        group->idle_since = group->lag_since = -1;
     *input = best;
     return &((pg_record_t *)g_queue_peek_head(&group->inputs[best].queue))->raw;
 }
@@ -170,7 +180,7 @@ bool rill__pgroup_pop(rill__pgroup_t *group, int input)
     g_assert(head);
     g_free(head);
     if (--group->total == 0)
-        group->idle_since = -1; /* the next record waits afresh */
+        group->idle_since = group->lag_since = -1; /* the next record waits afresh */
     if (in->paused && in->queue.length <= group->resume_at) {
         in->paused = false;
         return true;

@@ -14,12 +14,18 @@
  *   every input has a record buffered          → ready (smallest head first)
  *   idle_ms < 0                                → ready if any input has one
  *   an empty input is lagging or its lag is
- *     unknown (the caller's caught_up says)   → wait
+ *     unknown (the caller's caught_up says)   → wait, at most
+ *                                                RILL__PGROUP_LAG_WAIT_MS
  *   every empty input is caught up:
  *     idle_ms == 0                             → ready
  *     idle_ms  > 0                             → ready once idle_ms have passed
  *                                                since this began (enforced
  *                                                processing), wait until then
+ *
+ * The bound on the lag wait is rill's, not Kafka Streams': a partition whose
+ * last records are transaction markers can look lagging to librdkafka
+ * (position before the marker, high watermark after it) for ever; after the
+ * bound the task goes on as if it were caught up, so it never stalls.
  *
  * Back-pressure: an input whose buffer reaches max_buffered records is
  * reported "pause" once (rill__pgroup_add returns true); it is reported
@@ -40,6 +46,9 @@
 #include "runtime/task.h"
 
 typedef struct rill__pgroup rill__pgroup_t;
+
+/* The longest a group waits for an input that looks lagging (see above). */
+#define RILL__PGROUP_LAG_WAIT_MS 10000
 
 /* Whether the partition of input is caught up with its log end: 1 yes,
  * 0 no (records are on the broker, not fetched yet), -1 unknown. */

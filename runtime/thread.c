@@ -91,6 +91,7 @@ typedef struct slot {
      * timestamp first (NULL: one input, records go straight to the task). */
     rill__pgroup_t *pgroup;
     const char **pgroup_topics; /* input i's topic, for the group (borrowed from inputs) */
+    int8_t *caught_up;          /* per input, asked once per drain round (-2: not yet) */
 } slot_t;
 
 struct rill__thread {
@@ -407,6 +408,7 @@ static void slot_destroy(gpointer p)
         slot->thread->n_pgroups--;
     }
     g_free(slot->pgroup_topics);
+    g_free(slot->caught_up);
     rill__task_destroy(slot->task);
     for (guint i = 0; i < slot->inputs->len; i++)
         g_free(g_array_index(slot->inputs, input_t, i).topic);
@@ -605,6 +607,7 @@ static rill_err_t on_assigned(void *ud, const rill__tp_t *tps, int n, rill_error
         slot_metrics_add(slot);
         if (slot->inputs->len > 1 && !slot->pgroup) {
             slot->pgroup_topics = g_new(const char *, slot->inputs->len);
+            slot->caught_up = g_new(int8_t, slot->inputs->len);
             for (guint i = 0; i < slot->inputs->len; i++)
                 slot->pgroup_topics[i] = g_array_index(slot->inputs, input_t, i).topic;
             slot->pgroup = rill__pgroup_new((int)slot->inputs->len, slot->pgroup_topics,
@@ -699,12 +702,15 @@ static rill_err_t on_record(void *ud, const rill__raw_record_t *record, rill_err
     return process(thread, slot, in, record, error);
 }
 
-/* Whether input i of a slot is caught up (rill__pgroup_caught_up_fn). */
+/* Whether input i of a slot is caught up (rill__pgroup_caught_up_fn): asked
+ * of the consumer once per drain round (nothing is fetched during one). */
 static int slot_caught_up(void *ud, int input)
 {
     slot_t *slot = ud;
-    return rill__kconsumer_caught_up(slot->thread->consumer, slot->pgroup_topics[input],
-                                     slot->partition);
+    if (slot->caught_up[input] == -2)
+        slot->caught_up[input] = (int8_t)rill__kconsumer_caught_up(
+            slot->thread->consumer, slot->pgroup_topics[input], slot->partition);
+    return slot->caught_up[input];
 }
 
 /* Processes the buffered records of the multi-input tasks that are ready,
@@ -723,6 +729,7 @@ static void drain(rill__thread_t *thread)
             continue;
         const rill__raw_record_t *record;
         int index;
+        memset(slot->caught_up, -2, slot->inputs->len);
         while ((record = rill__pgroup_next(slot->pgroup, now, slot_caught_up, slot, &index))) {
             input_t *in = &g_array_index(slot->inputs, input_t, index);
             rill_error_t *error = NULL;

@@ -156,7 +156,7 @@ static void test_pgroup__waits_for_lagging_input(void **state)
     assert_null(rill__pgroup_next(group, 0, caught_up, NULL, &input));
     assert_true(lag_asked > 0);
     reset_lag(-1); /* b's lag unknown: wait too */
-    assert_null(rill__pgroup_next(group, 1000000, caught_up, NULL, &input));
+    assert_null(rill__pgroup_next(group, RILL__PGROUP_LAG_WAIT_MS - 1, caught_up, NULL, &input));
     /* b's records arrive: the smaller timestamp goes first */
     add(group, 1, 0, 50);
     lag_asked = 0;
@@ -198,6 +198,29 @@ static void test_pgroup__idle_wait_for_caught_up_input(void **state)
     add(group, 0, 3, 400);
     add(group, 1, 0, 450);
     assert_int_equal(take(group, 3200, &input), 400);
+    rill__pgroup_destroy(group);
+}
+
+static void test_pgroup__lag_wait_is_bounded(void **state)
+{
+    (void)state;
+    rill__pgroup_t *group = rill__pgroup_new(2, topics, 100, 0);
+    add(group, 0, 0, 100);
+    add(group, 0, 1, 200);
+    int input;
+    reset_lag(0); /* b looks lagging for ever */
+    assert_null(rill__pgroup_next(group, 1000, caught_up, NULL, &input));
+    assert_null(rill__pgroup_next(group, 1000 + RILL__PGROUP_LAG_WAIT_MS - 1, caught_up, NULL,
+                                  &input));
+    assert_int_equal(take(group, 1000 + RILL__PGROUP_LAG_WAIT_MS, &input), 100);
+    assert_int_equal(take(group, 1000 + RILL__PGROUP_LAG_WAIT_MS, &input), 200);
+    /* emptied: the next record waits again */
+    add(group, 0, 2, 300);
+    assert_null(rill__pgroup_next(group, 1000 + RILL__PGROUP_LAG_WAIT_MS, caught_up, NULL,
+                                  &input));
+    /* b's record arrives: no wait, smallest first */
+    add(group, 1, 0, 250);
+    assert_int_equal(take(group, 0, &input), 250);
     rill__pgroup_destroy(group);
 }
 
@@ -245,6 +268,7 @@ int main(void)
         cmocka_unit_test(test_pgroup__record_copied),
         cmocka_unit_test(test_pgroup__waits_for_lagging_input),
         cmocka_unit_test(test_pgroup__idle_wait_for_caught_up_input),
+        cmocka_unit_test(test_pgroup__lag_wait_is_bounded),
         cmocka_unit_test(test_pgroup__idle_disabled_never_waits),
         cmocka_unit_test(test_pgroup__pause_and_resume_thresholds),
     };
