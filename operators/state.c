@@ -38,7 +38,8 @@ typedef struct store_entry {
     char *topic; /* the changelog */
     bool persistent;
     int64_t next_offset; /* next changelog offset this task will write */
-    rill__kv_store_t *store; /* the top layer */
+    rill__kv_store_t *store; /* the top layer (a window store's: its logged stack) */
+    rill__window_store_t *window; /* a window store (rill__state_window_store), or NULL */
 } store_entry_t;
 
 struct state {
@@ -197,7 +198,8 @@ static void state_free(void *p)
     for (guint i = state->stores->len; i-- > 0;) {
         store_entry_t *entry = g_ptr_array_index(state->stores, i);
         rill_error_t *error = NULL;
-        if (rill__kv_close(entry->store, &error) != RILL_OK) {
+        if ((entry->window != NULL ? rill__window_store_close(entry->window, &error)
+                                   : rill__kv_close(entry->store, &error)) != RILL_OK) {
             RILL_LOG_WARN("state", "task %s: closing store %s: %s", rill__task_id(state->task),
                           entry->name, rill_error_message(error));
             rill_error_destroy(error);
@@ -454,4 +456,66 @@ void rill__state_defer_free(rill__pnode_t *pnode, void *ptr, void (*destroy)(voi
         destroy(ptr);
     else
         g_array_append_val(state->deferred, d);
+}
+
+rill__window_store_t *rill__state_window_store(rill__pnode_t *pnode,
+                                               const rill__window_store_config_t *config,
+                                               bool in_memory, rill_error_t **error)
+{
+    state_t *state = state_of(pnode, error);
+    if (state == NULL)
+        return NULL;
+    for (guint i = 0; i < state->stores->len; i++) {
+        store_entry_t *entry = g_ptr_array_index(state->stores, i);
+        if (strcmp(entry->name, config->name) == 0) {
+            if (entry->window == NULL)
+                rill_error_set(error, RILL_ERR_INVALID_ARG,
+                               "store %s is a key-value store, not a window store", config->name);
+            return entry->window;
+        }
+    }
+    store_entry_t *entry = g_new0(store_entry_t, 1);
+    entry->state = state;
+    entry->name = g_strdup(config->name);
+    entry->topic = rill__changelog_topic(state->env->application_id, config->name);
+    entry->persistent = !in_memory && state->task_dir != NULL;
+    rill__window_store_config_t wc = *config;
+    rill__changelog_sink_t sink = {.send = changelog_send, .ud = entry};
+    wc.changelog = &sink;
+    wc.rocksdb = NULL;
+    wc.path = NULL;
+    g_autofree char *path = NULL;
+    int64_t start = 0;
+    bool checkpointed = false;
+    if (entry->persistent) {
+        if (!state->shared_ref) {
+            if (shared_acquire(error) == NULL)
+                goto fail;
+            state->shared_ref = true;
+        }
+        path = g_build_filename(state->task_dir, "rocksdb", config->name, NULL);
+        checkpointed =
+            rill__checkpoint_get(state->checkpoint, entry->topic, state->partition, &start);
+        wc.rocksdb = shared;
+        wc.path = path;
+    }
+    entry->window = rill__window_store_open(&wc, error);
+    if (entry->window == NULL)
+        goto fail;
+    rill__kv_store_t *segments = rill__window_store_segments(entry->window);
+    /* as for key-value stores: no checkpoint, so empty it and restore from the start */
+    if ((entry->persistent && !checkpointed && clear_store(segments, error) != RILL_OK) ||
+        restore(state, segments, entry, start, error) != RILL_OK) {
+        rill_error_prefix(error, "restoring store %s: ", config->name);
+        rill__window_store_close(entry->window, NULL);
+        goto fail;
+    }
+    entry->store = rill__window_store_kv(entry->window);
+    g_ptr_array_add(state->stores, entry);
+    return entry->window;
+fail:
+    g_free(entry->name);
+    g_free(entry->topic);
+    g_free(entry);
+    return NULL;
 }

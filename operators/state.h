@@ -26,6 +26,7 @@
 #include "runtime/node.h"
 #include "stores/cache.h"
 #include "stores/kv.h"
+#include "stores/window.h"
 
 /* Opens (or finds, if another node of the task opened it) the store named
  * name for pnode's task, restored. forward (may be NULL) receives the cache's
@@ -48,6 +49,16 @@ rill__kv_store_t *rill__state_segmented_store(rill__pnode_t *pnode, const char *
 /* Frees ptr with destroy after the task's stores are closed (closing a store
  * flushes its cache, whose forward callback may still use ptr). */
 void rill__state_defer_free(rill__pnode_t *pnode, void *ptr, void (*destroy)(void *ptr));
+
+/* Opens (or finds) the window store config->name for pnode's task, restored
+ * like rill__state_store's and logged to <application.id>-<name>-changelog
+ * (config's rocksdb, path and changelog are set here: RocksDB under the task
+ * directory unless in_memory or the task has no state.dir). Writes go
+ * through change-logging, not the record cache. (transfer none: the task
+ * owns the store until it is destroyed) */
+rill__window_store_t *rill__state_window_store(rill__pnode_t *pnode,
+                                               const rill__window_store_config_t *config,
+                                               bool in_memory, rill_error_t **error);
 
 /* A table's update as it travels between rill's table operators: the record's
  * value is a POINTER value to a rill__change_t (borrowed for the call). */

@@ -84,6 +84,8 @@ void rill__node_free(rill__node_t *node)
     g_ptr_array_free(node->children, TRUE);
     g_ptr_array_free(node->parents, TRUE);
     g_ptr_array_free(node->stores, TRUE);
+    if (node->store_configs != NULL)
+        g_hash_table_destroy(node->store_configs);
     g_strfreev(node->source.topics);
     g_free(node->source.repartition_name);
     rill_serde_unref(node->source.key_serde);
@@ -438,6 +440,16 @@ void rill__builder_keep(rill_stream_t *stream, void *ptr, void (*destroy)(void *
 {
     kept_t k = {ptr, destroy};
     g_array_append_val(stream->builder->kept, k);
+}
+
+void rill__stream_store_changelog_config(rill_stream_t *stream, const char *store,
+                                         char **config)
+{
+    rill__node_t *node = stream->node;
+    if (node->store_configs == NULL)
+        node->store_configs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+                                                    (GDestroyNotify)g_strfreev);
+    g_hash_table_insert(node->store_configs, g_strdup(store), config);
 }
 
 rill__node_t *rill__stream_node(rill_stream_t *stream)

@@ -88,6 +88,9 @@ struct rill__node {
     GPtrArray *children; /* rill__node_t *, borrowed */
     GPtrArray *parents;
     GPtrArray *stores; /* char *, names of attached stores */
+    /* stores whose changelog topic has its own configs: name -> NULL-terminated
+     * name, value, ... (char **), or NULL (rill__stream_store_changelog_config) */
+    GHashTable *store_configs;
     rill__source_spec_t source;
     rill__sink_spec_t sink;
     int subtopology; /* set by build */
@@ -161,6 +164,12 @@ rill_err_t rill__builder_fail(rill_stream_t *stream, rill_err_t code, const char
 char *rill__builder_new_name(rill_stream_t *stream, const char *kind);
 /* The node behind a stream (for operators that need it). */
 rill__node_t *rill__stream_node(rill_stream_t *stream);
+/* The configs to create the changelog topic of store (attached to stream's
+ * node) with, instead of cleanup.policy=compact: name, value, ..., NULL
+ * (transfer full, g_strfreev), e.g. a windowed store's
+ * (rill__windowed_changelog_config: compact,delete and a retention). */
+void rill__stream_store_changelog_config(rill_stream_t *stream, const char *store,
+                                         char **config);
 /* Whether the stream's key was changed since its source. */
 bool rill__stream_key_changed(const rill_stream_t *stream);
 /* The source serdes upstream of stream (first source found), or NULL. */

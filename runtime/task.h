@@ -120,8 +120,10 @@ const char *const *rill__topology_source_topics(const rill_topology_t *topology,
 int rill__topology_subtopology_of(const rill_topology_t *topology, const char *topic);
 /* Internal topics (repartition, and later changelog) the app must create
  * before it starts: NULL-terminated names, borrowed. The partition count of
- * each is that of the source topics of the sub-topology that writes it,
- * which the app finds with rill__topology_internal_topic_source(). */
+ * each is that of the user topics read by the sub-topology that reads it
+ * (it is co-partitioned with them: a join), else that of the source topics
+ * of the sub-topology that writes it, which the app finds with
+ * rill__topology_internal_topic_source(). */
 const char *const *rill__topology_internal_topics(const rill_topology_t *topology);
 const char *rill__topology_internal_topic_source(const rill_topology_t *topology,
                                                  const char *internal_topic);

@@ -37,6 +37,7 @@ typedef struct rill__changelog_spec {
     char *store;
     char *topic; /* <application.id>-<store>-changelog */
     int subtopology;
+    char **config; /* the topic's configs (name, value, ..., NULL), or NULL: compact */
 } rill__changelog_spec_t;
 
 /* The ops of the nodes the runtime itself provides (task.c). */

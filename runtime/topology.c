@@ -21,9 +21,12 @@
 
 char *rill__repartition_topic(const char *application_id, const char *name)
 {
+    /* the foreign-key join's topics keep Kafka Streams' names:
+     * <application.id>-<name>-subscription-registration-topic / -response-topic */
+    const char *suffix = g_str_has_suffix(name, "-topic") ? "" : "-repartition";
     if (application_id != NULL && application_id[0] != '\0')
-        return g_strdup_printf("%s-%s-repartition", application_id, name);
-    return g_strdup_printf("%s-repartition", name);
+        return g_strdup_printf("%s-%s%s", application_id, name, suffix);
+    return g_strdup_printf("%s%s", name, suffix);
 }
 
 static int uf_find(int *parent, int i)
@@ -40,6 +43,7 @@ static void changelog_spec_free(void *p)
     rill__changelog_spec_t *spec = p;
     g_free(spec->store);
     g_free(spec->topic);
+    g_strfreev(spec->config);
     g_free(spec);
 }
 
@@ -103,6 +107,10 @@ static void fill_topic_lists(rill_topology_t *topology)
                               ? g_strdup_printf("%s-%s-changelog", topology->application_id, store)
                               : g_strdup_printf("%s-changelog", store);
             spec->subtopology = node->subtopology;
+            char **config = node->store_configs != NULL
+                                ? g_hash_table_lookup(node->store_configs, store)
+                                : NULL;
+            spec->config = g_strdupv(config);
             g_ptr_array_add(topology->changelogs, spec);
             g_ptr_array_add(internal, spec->topic);
         }
@@ -247,6 +255,17 @@ const char *rill__topology_internal_topic_source(const rill_topology_t *topology
     const rill__changelog_spec_t *changelog = changelog_of_topic(topology, internal_topic);
     if (changelog != NULL) /* as many partitions as the writer's (first) source topic */
         return topology->subs[changelog->subtopology].source_topics[0];
+    /* read together with user topics (a join's repartitioned side, the
+     * foreign-key join's topics): it must be co-partitioned with them */
+    int reader = rill__topology_subtopology_of(topology, internal_topic);
+    if (reader >= 0 && internal_sink(topology, internal_topic) != NULL) {
+        const rill__subtopology_t *sub = &topology->subs[reader];
+        for (guint i = 0; i < sub->sources->len; i++) {
+            const rill__node_t *source = g_ptr_array_index(sub->sources, i);
+            if (source->source.repartition_name == NULL)
+                return source->source.topic;
+        }
+    }
     for (guint hops = 0; hops <= topology->nodes->len; hops++) {
         const rill__node_t *sink = internal_sink(topology, topic);
         if (sink == NULL)
@@ -272,8 +291,9 @@ const char *const *rill__topology_internal_topic_config(const rill_topology_t *t
         "cleanup.policy", "delete", "segment.bytes", "52428800", "retention.ms", "-1", NULL,
     };
     static const char *const changelog[] = {"cleanup.policy", "compact", NULL};
-    if (changelog_of_topic(topology, internal_topic) != NULL)
-        return changelog;
+    const rill__changelog_spec_t *spec = changelog_of_topic(topology, internal_topic);
+    if (spec != NULL)
+        return spec->config != NULL ? (const char *const *)spec->config : changelog;
     return internal_sink(topology, internal_topic) != NULL ? repartition : NULL;
 }
 

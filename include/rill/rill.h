@@ -17,6 +17,7 @@
 #include <rill/global.h>
 #include <rill/store.h>
 #include <rill/driver.h>
+#include <rill/join.h>
 #include <rill/config.h>
 #include <rill/app.h>
 #include <rill/query.h>
