@@ -79,6 +79,13 @@ static const key_def_t defs[] = {
      "Standby replicas of each stateful task (only 0 is supported yet)."},
     {RILL_CONFIG_INPUT_BUFFER_MAX_BYTES, KIND_INT, "67108864", 1048576, INT64_MAX, NULL,
      "Bytes of prefetched input all stream threads together may buffer."},
+    {RILL_CONFIG_BUFFERED_RECORDS_PER_PARTITION, KIND_INT, "1000", 1, INT32_MAX, NULL,
+     "Records a task reading several partitions buffers per partition to order them by "
+     "timestamp; a full partition is paused until it drains to half."},
+    {RILL_CONFIG_MAX_TASK_IDLE_MS, KIND_INT, "0", -1, INT32_MAX, NULL,
+     "How long a task reading several partitions waits for one that has no record buffered: "
+     "0 waits only while it has records on the broker not fetched yet; N also waits N ms for a "
+     "caught-up one; -1 never waits."},
     {RILL_CONFIG_DEFAULT_KEY_SERDE, KIND_ENUM, "bytes", 0, 0, serdes,
      "Serde of keys where the topology names none."},
     {RILL_CONFIG_DEFAULT_VALUE_SERDE, KIND_ENUM, "bytes", 0, 0, serdes,

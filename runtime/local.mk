@@ -17,3 +17,4 @@ librill_la_LDFLAGS = $(AM_LDFLAGS) -version-info 0:0:0 -no-undefined
 include runtime/core.mk
 include runtime/app.mk
 include runtime/stateful.mk
+include runtime/partition-group.mk

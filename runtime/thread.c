@@ -73,6 +73,7 @@
 #include "runtime/config-private.h"
 #include "runtime/kafka/changelog.h"
 #include "runtime/kafka/kafka.h"
+#include "runtime/partition-group.h"
 
 /* The offsets of one input partition of a task. */
 typedef struct input {
@@ -109,6 +110,11 @@ typedef struct slot {
     GPtrArray *store_names;  /* char *: stores with size children (removed with the task) */
     rill__task_stats_t seen; /* task stats already added to the counters */
     GPtrArray *lags;         /* lag_probe_t*, NULL: not registered */
+    /* Tasks with several inputs buffer them and process the smallest
+     * timestamp first (NULL: one input, records go straight to the task). */
+    rill__pgroup_t *pgroup;
+    const char **pgroup_topics; /* input i's topic, for the group (borrowed from inputs) */
+    int8_t *caught_up;          /* per input, asked once per drain round (-2: not yet) */
 } slot_t;
 
 struct rill__thread {
@@ -146,6 +152,9 @@ struct rill__thread {
     uint64_t seen_skipped;   /* thread->skipped already added to m_invalid_ts */
     int64_t batch_start_us;  /* first record of the current poll batch, 0: none */
     GHashTable *restore_topics; /* changelogs with a restored child (removed at the end) */
+    int n_pgroups;             /* slots with a partition group (0: nothing to drain) */
+    int buffered_per_partition; /* buffered.records.per.partition */
+    int64_t max_task_idle_ms;   /* max.task.idle.ms */
 };
 
 static guint64 slot_key(int subtopology, int32_t partition)
@@ -412,6 +421,19 @@ static void slot_destroy(gpointer p)
 {
     slot_t *slot = p;
     slot_metrics_remove(slot);
+    if (slot->pgroup) {
+        /* buffered records not processed are dropped: the offsets committed
+         * stop before them, so whoever reads the partition next reads them;
+         * a paused input is resumed (the consumer may keep the partition) */
+        for (guint i = 0; slot->thread->consumer && i < slot->inputs->len; i++)
+            if (rill__pgroup_paused(slot->pgroup, (int)i))
+                rill__kconsumer_pause(slot->thread->consumer, slot->pgroup_topics[i],
+                                      slot->partition, false);
+        rill__pgroup_destroy(slot->pgroup);
+        slot->thread->n_pgroups--;
+    }
+    g_free(slot->pgroup_topics);
+    g_free(slot->caught_up);
     rill__task_destroy(slot->task);
     for (guint i = 0; i < slot->inputs->len; i++)
         g_free(g_array_index(slot->inputs, input_t, i).topic);
@@ -611,8 +633,20 @@ static rill_err_t create_tasks(rill__thread_t *thread, const rill__tp_t *tps, in
                                   want);
     }
     g_hash_table_iter_init(&it, thread->slots);
-    while (g_hash_table_iter_next(&it, &k, &v))
-        slot_metrics_add(v);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        slot_t *slot = v;
+        slot_metrics_add(slot);
+        if (slot->inputs->len > 1 && !slot->pgroup) {
+            slot->pgroup_topics = g_new(const char *, slot->inputs->len);
+            slot->caught_up = g_new(int8_t, slot->inputs->len);
+            for (guint i = 0; i < slot->inputs->len; i++)
+                slot->pgroup_topics[i] = g_array_index(slot->inputs, input_t, i).topic;
+            slot->pgroup = rill__pgroup_new((int)slot->inputs->len, slot->pgroup_topics,
+                                            thread->buffered_per_partition,
+                                            thread->max_task_idle_ms);
+            thread->n_pgroups++;
+        }
+    }
     return RILL_OK;
 }
 
@@ -750,6 +784,9 @@ static void on_revoked(void *ud, const rill__tp_t *tps, int n)
 
 /* ---- records ---- */
 
+static rill_err_t process(rill__thread_t *thread, slot_t *slot, input_t *in,
+                          const rill__raw_record_t *record, rill_error_t **error);
+
 static rill_err_t on_record(void *ud, const rill__raw_record_t *record, rill_error_t **error)
 {
     rill__thread_t *thread = ud;
@@ -774,8 +811,9 @@ static rill_err_t on_record(void *ud, const rill__raw_record_t *record, rill_err
         return RILL_OK;
     }
     input_t *in = NULL;
-    for (guint i = 0; i < slot->inputs->len; i++) {
-        input_t *cand = &g_array_index(slot->inputs, input_t, i);
+    guint index = 0;
+    for (; index < slot->inputs->len; index++) {
+        input_t *cand = &g_array_index(slot->inputs, input_t, index);
         if (slot->inputs->len == 1 || strcmp(cand->topic, record->topic) == 0) {
             in = cand;
             break;
@@ -787,6 +825,62 @@ static rill_err_t on_record(void *ud, const rill__raw_record_t *record, rill_err
 
     if (thread->m_process_latency && thread->batch_start_us == 0)
         thread->batch_start_us = rill__clock_mono_us();
+    if (slot->pgroup) {
+        /* processed by drain(), in timestamp order across the inputs */
+        if (rill__pgroup_add(slot->pgroup, (int)index, record))
+            rill__kconsumer_pause(thread->consumer, in->topic, slot->partition, true);
+        return RILL_OK;
+    }
+    return process(thread, slot, in, record, error);
+}
+
+/* Whether input i of a slot is caught up (rill__pgroup_caught_up_fn): asked
+ * of the consumer once per drain round (nothing is fetched during one). */
+static int slot_caught_up(void *ud, int input)
+{
+    slot_t *slot = ud;
+    if (slot->caught_up[input] == -2)
+        slot->caught_up[input] = (int8_t)rill__kconsumer_caught_up(
+            slot->thread->consumer, slot->pgroup_topics[input], slot->partition);
+    return slot->caught_up[input];
+}
+
+/* Processes the buffered records of the multi-input tasks that are ready,
+ * smallest timestamp first, until each waits or is empty. */
+static void drain(rill__thread_t *thread)
+{
+    if (thread->n_pgroups == 0)
+        return;
+    int64_t now = rill__clock_mono_ms();
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, thread->slots);
+    while (g_hash_table_iter_next(&it, NULL, &v) && !thread->failed) {
+        slot_t *slot = v;
+        if (!slot->pgroup)
+            continue;
+        const rill__raw_record_t *record;
+        int index;
+        memset(slot->caught_up, -2, slot->inputs->len);
+        while ((record = rill__pgroup_next(slot->pgroup, now, slot_caught_up, slot, &index))) {
+            input_t *in = &g_array_index(slot->inputs, input_t, index);
+            rill_error_t *error = NULL;
+            if (process(thread, slot, in, record, &error) != RILL_OK) {
+                fail(thread, error);
+                return;
+            }
+            if (rill__pgroup_pop(slot->pgroup, index))
+                rill__kconsumer_pause(thread->consumer, in->topic, slot->partition, false);
+        }
+    }
+}
+
+/* Runs one record through its task (right away for single-input tasks,
+ * from the partition group's buffer for the others). */
+static rill_err_t process(rill__thread_t *thread, slot_t *slot, input_t *in,
+                          const rill__raw_record_t *record, rill_error_t **error)
+{
+    rill_app_t *app = thread->app;
     rill__raw_record_t copy;
     const rill__raw_record_t *r = record;
     if (app->ts_policy == RILL__TS_WALL_CLOCK ||
@@ -873,6 +967,7 @@ static gpointer thread_main(gpointer p)
                                      n);
         }
         thread->batch_start_us = 0;
+        drain(thread);
         rill__kproducer_poll(thread->producer);
         int64_t now = rill__clock_mono_ms();
         if (now - thread->last_punctuate_ms >= 10) {
@@ -948,6 +1043,9 @@ rill__thread_t *rill__thread_start(rill_app_t *app, int index, rill_error_t **er
     thread->slots = g_hash_table_new_full(key_hash, key_equal, g_free, slot_destroy);
     thread->commit_tps = g_array_new(FALSE, FALSE, sizeof(rill__tp_t));
     thread->rebalancing = true;
+    thread->buffered_per_partition =
+        (int)rill__config_int(app->config, RILL_CONFIG_BUFFERED_RECORDS_PER_PARTITION);
+    thread->max_task_idle_ms = rill__config_int(app->config, RILL_CONFIG_MAX_TASK_IDLE_MS);
 
     thread->producer =
         rill__kproducer_new(app->config, index, app->production_fail, &app->stop, error);

@@ -51,6 +51,15 @@ typedef struct rill_config rill_config_t;
  * record there (with rill.error* headers) instead of only logging it. */
 #define RILL_CONFIG_DEAD_LETTER_TOPIC "errors.dead.letter.queue.topic.name"
 #define RILL_CONFIG_INPUT_BUFFER_MAX_BYTES "input.buffer.max.bytes"
+/* A task reading several partitions (joins, merges: one partition of each
+ * source topic of its sub-topology) buffers up to this many records per
+ * partition, processes the buffered record with the smallest timestamp next,
+ * and pauses a partition whose buffer is full. */
+#define RILL_CONFIG_BUFFERED_RECORDS_PER_PARTITION "buffered.records.per.partition"
+/* How long such a task waits for an input partition that has no record
+ * buffered but is caught up (0: not at all; -1: never wait, not even for
+ * partitions with records still to fetch). */
+#define RILL_CONFIG_MAX_TASK_IDLE_MS "max.task.idle.ms"
 /* HOST:PORT where the app serves Prometheus metrics at GET /metrics (port 0:
  * any free port, see rill_app_metrics_port()); unset: no metrics endpoint. */
 #define RILL_CONFIG_METRICS_LISTENER "metrics.listener"

@@ -25,6 +25,7 @@ struct rill__kconsumer {
     rill_error_t *rebalance_error; /* from cbs.assigned, reported by the next poll */
     GArray *headers;               /* rill__header_t scratch */
     GArray *tps;                   /* rill__tp_t scratch */
+    GHashTable *eof; /* "topic/partition" -> int64_t*: offset of its last end-of-partition event */
 };
 
 static const rill__tp_t *convert(rill__kconsumer_t *consumer,
@@ -57,6 +58,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, parts);
     } else {
         consumer->cbs.revoked(consumer->cbs.ud, tps, parts->cnt);
+        g_hash_table_remove_all(consumer->eof);
         rd_kafka_assign(rk, NULL);
     }
 }
@@ -74,6 +76,9 @@ rill__kconsumer_t *rill__kconsumer_new(const rill_config_t *config, int thread_i
     consumer->cbs = *cbs;
     consumer->headers = g_array_new(FALSE, FALSE, sizeof(rill__header_t));
     consumer->tps = g_array_new(FALSE, FALSE, sizeof(rill__tp_t));
+    consumer->eof = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    /* end-of-partition events tell a multi-input task that an input is caught up */
+    rd_kafka_conf_set(conf, "enable.partition.eof", "true", NULL, 0);
     rd_kafka_conf_set_opaque(conf, consumer);
     rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
 
@@ -84,6 +89,7 @@ rill__kconsumer_t *rill__kconsumer_new(const rill_config_t *config, int thread_i
         rill_error_set(error, RILL_ERR_KAFKA, "cannot create consumer %s: %s", client_id, errstr);
         g_array_free(consumer->headers, TRUE);
         g_array_free(consumer->tps, TRUE);
+        g_hash_table_destroy(consumer->eof);
         g_free(consumer);
         return NULL;
     }
@@ -100,6 +106,7 @@ rill__kconsumer_t *rill__kconsumer_new(const rill_config_t *config, int thread_i
         rd_kafka_destroy(consumer->rk);
         g_array_free(consumer->headers, TRUE);
         g_array_free(consumer->tps, TRUE);
+        g_hash_table_destroy(consumer->eof);
         g_free(consumer);
         return NULL;
     }
@@ -122,8 +129,17 @@ static rill_err_t handle_message(rill__kconsumer_t *consumer, rd_kafka_message_t
                                  rill_error_t **error)
 {
     if (msg->err) {
-        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+            if (msg->rkt) {
+                int64_t *offset = g_new(int64_t, 1);
+                *offset = msg->offset;
+                g_hash_table_insert(consumer->eof,
+                                    g_strdup_printf("%s/%d", rd_kafka_topic_name(msg->rkt),
+                                                    (int)msg->partition),
+                                    offset);
+            }
             return RILL_OK;
+        }
         if (error_is_fatal(consumer->rk, msg->err)) {
             char reason[512] = "";
             if (msg->err == RD_KAFKA_RESP_ERR__FATAL)
@@ -359,5 +375,49 @@ void rill__kconsumer_close(rill__kconsumer_t *consumer)
     rill_error_destroy(consumer->rebalance_error);
     g_array_free(consumer->headers, TRUE);
     g_array_free(consumer->tps, TRUE);
+    g_hash_table_destroy(consumer->eof);
     g_free(consumer);
+}
+
+void rill__kconsumer_pause(rill__kconsumer_t *consumer, const char *topic, int32_t partition,
+                           bool pause)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic, partition);
+    rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(consumer->rk, list)
+                                    : rd_kafka_resume_partitions(consumer->rk, list);
+    if (!err)
+        err = list->elems[0].err;
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err) /* not assigned any more: nothing to pause */
+        RILL_LOG_DEBUG("runtime.kafka", "consumer %s: %s %s [%d]: %s",
+                       rd_kafka_name(consumer->rk), pause ? "pause" : "resume", topic,
+                       (int)partition, rd_kafka_err2str(err));
+}
+
+int rill__kconsumer_caught_up(rill__kconsumer_t *consumer, const char *topic, int32_t partition)
+{
+    int64_t low = -1, high = -1;
+    if (rd_kafka_get_watermark_offsets(consumer->rk, topic, partition, &low, &high) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        high = -1;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic, partition);
+    int64_t position = -1;
+    if (rd_kafka_position(consumer->rk, list) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        list->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        position = list->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(list);
+    /* An end-of-partition event at (or past) the last high watermark seen
+     * settles it: the fetch position is at the end, even where the position
+     * of the last record handed over is not (nothing consumed since the
+     * assignment, or transaction markers after the last record). */
+    char key[512];
+    g_snprintf(key, sizeof(key), "%s/%d", topic, (int)partition);
+    const int64_t *eof = g_hash_table_lookup(consumer->eof, key);
+    if (eof && (high < 0 || *eof >= high) && (position < 0 || position <= *eof))
+        return 1;
+    if (position >= 0 && high >= 0)
+        return position >= high ? 1 : 0;
+    return eof ? 0 : -1;
 }

@@ -118,6 +118,16 @@ int64_t rill__kconsumer_end_offset(rill__kconsumer_t *consumer, const char *topi
  * Prefetched records of those partitions are dropped. */
 rill_err_t rill__kconsumer_seek(rill__kconsumer_t *consumer, const rill__tp_t *tps, int n,
                                 rill_error_t **error);
+/* Stops (pause) or restarts fetching topic [partition]: a multi-input task
+ * pauses an input whose buffer is full (runtime/partition-group.h). Records
+ * already returned are the caller's; fetching resumes after the last one. */
+void rill__kconsumer_pause(rill__kconsumer_t *consumer, const char *topic, int32_t partition,
+                           bool pause);
+/* Whether the consumer has handed over every record of topic [partition]
+ * the broker had at its last fetch: 1 yes, 0 no, -1 unknown. Local state
+ * only (position, cached high watermark, end-of-partition events), no
+ * network: cheap enough to ask per record. Thread: the stream thread. */
+int rill__kconsumer_caught_up(rill__kconsumer_t *consumer, const char *topic, int32_t partition);
 
 /* Leaves the group (serving the final revoke) and frees the consumer. */
 void rill__kconsumer_close(rill__kconsumer_t *consumer);
