@@ -317,9 +317,15 @@ static void test_query__close_during_the_global_bootstrap(void **state)
     rd_kafka_mock_topic_create(cluster->mcluster, "qc-counts-changelog", 1, 1);
     rd_kafka_mock_topic_create(cluster->mcluster, "qc-mem-counts-changelog", 1, 1);
     produce(cluster, "products", "p1", "widget", NULL);
-    /* a slow bootstrap: several round trips of 3 s each, so that the close
-     * below lands inside it even when a loaded machine delays this thread */
-    rd_kafka_mock_broker_set_rtt(cluster->mcluster, 1, 3000);
+    /* a bootstrap that cannot finish: every Fetch fails with a retriable
+     * error (the client retries it), while Metadata and ListOffsets answer
+     * at once, so that the close below lands inside the bootstrap however
+     * slowly this thread is scheduled */
+    static rd_kafka_resp_err_t fetch_errors[20000];
+    for (size_t i = 0; i < G_N_ELEMENTS(fetch_errors); i++)
+        fetch_errors[i] = RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION;
+    rd_kafka_mock_push_request_errors_array(cluster->mcluster, 1 /* Fetch */,
+                                            G_N_ELEMENTS(fetch_errors), fetch_errors);
     rill_topology_t *topology = query_topology();
     rill_config_t *config = rill_config_new();
     rill_config_set(config, "application.id", "qc", NULL);
