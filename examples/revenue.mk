@@ -8,6 +8,7 @@ revenue_integration_tests = \
 	tests/integration/0320-revenue.sh \
 	tests/integration/0321-revenue-kill9.sh \
 	tests/integration/0322-revenue-state-lost.sh \
-	tests/integration/0323-revenue-two-instances.sh
+	tests/integration/0323-revenue-two-instances.sh \
+	tests/integration/0324-revenue-loaded-check.sh
 TESTS += $(revenue_integration_tests)
 EXTRA_DIST += $(revenue_integration_tests)

@@ -11,6 +11,7 @@
  * table's store) without table updates reaching the join. */
 #include "config.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #include <glib.h>
@@ -18,6 +19,7 @@
 #include <rill/table.h>
 
 #include "common/buf.h"
+#include "common/log.h"
 #include "operators/callback.h"
 #include "operators/state.h"
 #include "runtime/serde-private.h"
@@ -202,6 +204,19 @@ static rill_err_t join_process(rill__pnode_t *pnode, const rill_record_t *record
         const void *data = g_bytes_get_data(bytes, &len);
         err = rill__serde_deserialize(join->value_serde, data != NULL ? data : "", len,
                                       &table_value, &join->value_scratch, error);
+    }
+    if (err == RILL_OK && bytes == NULL && !config->left) {
+        /* an inner join drops a record without a table row, as Kafka Streams
+         * does; counted (reason join_miss) and logged, so that a table that
+         * is empty when it should not be shows */
+        rill__task_record_dropped(pnode->task, RILL__DROP_JOIN_MISS);
+        if (RILL_LOG_ENABLED(RILL_LOG_LVL_DEBUG))
+            RILL_LOG_DEBUG("operators.join",
+                           "task %s: %s: no row in table %s for the key of %s@%" PRId32
+                           "/%" PRId64 ": dropped (inner join)",
+                           rill__pnode_task_id(pnode), pnode->node->name, config->store,
+                           record->topic != NULL ? record->topic : "?", record->partition,
+                           record->offset);
     }
     if (err == RILL_OK && (bytes != NULL || config->left)) {
         err = config->joiner(record, &table_value, &out, config->user_data, error);

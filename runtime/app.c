@@ -430,7 +430,8 @@ static rill_err_t metrics_start(rill_app_t *app, rill_error_t **error)
         "Input records a task dropped, by reason: late (after its window closed), "
         "deserialization / processing / production (skipped by a LogAndContinue handler), "
         "null_key (a keyed operator cannot use it), invalid_timestamp "
-        "(LogAndSkipOnInvalidTimestamp)",
+        "(LogAndSkipOnInvalidTimestamp), join_miss (an inner stream-table join found no "
+        "table row for the key)",
         RILL_METRIC_COUNTER, dropped_labels, NULL, 0);
     static const char *const store_labels[] = {"application_id", "thread", "task", "store",
                                                NULL};

@@ -504,6 +504,7 @@ const char *rill__drop_reason_name(rill__drop_reason_t reason)
         [RILL__DROP_PRODUCTION] = "production",
         [RILL__DROP_NULL_KEY] = "null_key",
         [RILL__DROP_INVALID_TIMESTAMP] = "invalid_timestamp",
+        [RILL__DROP_JOIN_MISS] = "join_miss",
     };
     if ((unsigned)reason < RILL__DROP_REASON_COUNT)
         return names[reason];

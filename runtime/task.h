@@ -181,6 +181,7 @@ typedef enum rill__drop_reason {
     RILL__DROP_PRODUCTION,      /* "production": likewise, after a sink failed */
     RILL__DROP_NULL_KEY,        /* "null_key": a keyed operator (aggregate, join) cannot use it */
     RILL__DROP_INVALID_TIMESTAMP, /* "invalid_timestamp": LogAndSkipOnInvalidTimestamp */
+    RILL__DROP_JOIN_MISS,       /* "join_miss": an inner stream-table join found no table row */
     RILL__DROP_REASON_COUNT
 } rill__drop_reason_t;
 /* The label of reason ("late", ...), static; "unknown" out of range. */

@@ -125,7 +125,8 @@ RILL_EXPORT int64_t rill_driver_stream_time(const rill_driver_t *driver, const c
  * makes new tasks): of task "S_P" (NULL = every task) for reason (NULL =
  * every reason) — the reason label of rill_app_dropped_records_total:
  * "late", "deserialization", "processing", "production", "null_key",
- * "invalid_timestamp". 0 for an unknown task or reason. */
+ * "invalid_timestamp", "join_miss" (an inner stream-table join found no
+ * table row). 0 for an unknown task or reason. */
 RILL_EXPORT uint64_t rill_driver_dropped_records(const rill_driver_t *driver, const char *task_id,
                                                  const char *reason);
 

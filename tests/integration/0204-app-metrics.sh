@@ -130,7 +130,8 @@ families = {"rill_app_records_consumed_total": "counter", "rill_app_records_prod
             "rill_app_store_keys": "gauge", "rill_app_store_bytes": "gauge"}
 for name, kind in families.items():
     if typed.get(name) != kind: problems.append("family %s: type %s" % (name, typed.get(name)))
-reasons = {"late", "deserialization", "processing", "production", "null_key", "invalid_timestamp"}
+reasons = {"late", "deserialization", "processing", "production", "null_key", "invalid_timestamp",
+               "join_miss"}
 dropped = {(l["task"], l["reason"]): v for k, l, v in samples if k == "rill_app_dropped_records_total"}
 if set(dropped) != {(t, r) for t in ("0_0", "0_1", "0_2") for r in reasons}:
     problems.append("dropped series: %s" % sorted(dropped))

@@ -73,7 +73,8 @@ else:
         problems.append("count updates sent %s" % sent)
     dropped = {(l["task"], l["reason"]): v for k, l, v in samples if k == "rill_app_dropped_records_total"}
     tasks = {"0_0", "0_1", "0_2", "1_0", "1_1", "1_2"}
-    reasons = {"late", "deserialization", "processing", "production", "null_key", "invalid_timestamp"}
+    reasons = {"late", "deserialization", "processing", "production", "null_key", "invalid_timestamp",
+                   "join_miss"}
     if set(dropped) != {(t, r) for t in tasks for r in reasons}: problems.append("dropped %s" % sorted(dropped))
     if any(v != 0 for v in dropped.values()): problems.append("dropped %s" % dropped)
     if not problems:

@@ -90,6 +90,10 @@ static void test_join__stream_table_inner_and_left(void **unused)
     assert_string_equal(inner, "u1=o2 by ann,u1=o3 by anne");
     g_autofree char *left = drain(driver, "left");
     assert_string_equal(left, "u1=o1 by ?,u1=o2 by ann,u1=o3 by anne,u1=o4 by ?");
+    /* the inner join's misses (o1 before the row, o4 after its deletion) are
+     * counted, not silent; the left join drops nothing */
+    assert_int_equal(rill_driver_dropped_records(driver, "0_0", "join_miss"), 2);
+    assert_int_equal(rill_driver_dropped_records(driver, NULL, NULL), 2);
     /* one sub-topology reads both topics: the join's task holds the table */
     g_autofree char *description = rill_topology_describe(topology, RILL_DESCRIBE_TEXT);
     assert_null(strstr(description, "Sub-topology: 1"));

@@ -417,6 +417,7 @@ static void test_driver__dropped_records_by_reason(void **state)
     assert_int_equal(rill_driver_dropped_records(driver, NULL, "no-such-reason"), 0);
     assert_int_equal(rill_driver_dropped_records(NULL, NULL, NULL), 0);
     assert_string_equal(rill__drop_reason_name(RILL__DROP_INVALID_TIMESTAMP), "invalid_timestamp");
+    assert_string_equal(rill__drop_reason_name(RILL__DROP_JOIN_MISS), "join_miss");
     assert_string_equal(rill__drop_reason_name(RILL__DROP_REASON_COUNT), "unknown");
     rill_value_destroy(key);
     rill_value_destroy(value);
