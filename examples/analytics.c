@@ -347,6 +347,7 @@ static bool event_member(const char *name, jkind_t kind, const char *text, size_
     parse_state_t *st = ud;
     event_t *ev = st->event;
     if (strcmp(name, "type") == 0) {
+        st->has_type = false; /* the last "type" counts */
         if (kind != J_STRING)
             return false;
         for (int k = 0; k < 3; k++)
@@ -361,14 +362,12 @@ static bool event_member(const char *name, jkind_t kind, const char *text, size_
             return false;
         memcpy(ev->user, text, len + 1);
         st->has_user = true;
-    } else if (strcmp(name, "product") == 0) {
-        if (kind != J_STRING)
-            return false;
-        snprintf(ev->product, sizeof ev->product, "%s", text);
-    } else if (strcmp(name, "region") == 0) {
-        if (kind != J_STRING || len >= sizeof ev->region)
-            return false;
-        memcpy(ev->region, text, len + 1);
+    } else if (strcmp(name, "product") == 0) { /* informative only: other types ignored */
+        if (kind == J_STRING)
+            snprintf(ev->product, sizeof ev->product, "%s", text);
+    } else if (strcmp(name, "region") == 0) { /* set by the join; written in repartitions */
+        if (kind == J_STRING)
+            snprintf(ev->region, sizeof ev->region, "%s", text);
     } else if (strcmp(name, "ua") == 0) {
         if (kind != J_STRING)
             return false;
@@ -378,22 +377,19 @@ static bool event_member(const char *name, jkind_t kind, const char *text, size_
             return false;
         ev->ts = strtoll(text, NULL, 10);
         st->has_ts = true;
-    } else if (strcmp(name, "amount") == 0) {
-        if (kind != J_NUMBER || text[0] == '-' || len > 30)
-            return false;
+    } else if (strcmp(name, "amount") == 0) { /* required (and checked) for purchases only */
         char num[32];
-        memcpy(num, text, len);
-        num[len] = '\0';
-        double amount = strtod(num, NULL);
-        if (!(amount >= 0 && amount < 9e15))
-            return false;
-        ev->amount_cents = llround(amount * 100.0);
-        st->has_amount = true;
+        double amount = -1;
+        if (kind == J_NUMBER && len < sizeof num) {
+            memcpy(num, text, len);
+            num[len] = '\0';
+            amount = strtod(num, NULL);
+        }
+        st->has_amount = amount >= 0 && amount < 9e15;
+        ev->amount_cents = st->has_amount ? llround(amount * 100.0) : 0;
     } else if (strcmp(name, "amount_cents") == 0) { /* as this file writes it */
-        if (kind != J_NUMBER || !integral || text[0] == '-' || len > 18)
-            return false;
-        ev->amount_cents = strtoll(text, NULL, 10);
-        st->has_amount = true;
+        st->has_amount = kind == J_NUMBER && integral && text[0] != '-' && len <= 18;
+        ev->amount_cents = st->has_amount ? strtoll(text, NULL, 10) : 0;
     }
     return true;
 }
