@@ -162,6 +162,13 @@ wait_until() { # wait_until SECONDS WHAT COMMAND...
         sleep 0.5
     done
 }
+# every stream thread in the group (no rebalance once the clicks flow) and the table loaded
+members() {
+    "$rill" groups describe "$app_id" -b "$bootstrap" 2>/dev/null |
+        sed -n 's/.*State: Stable.*Members: \([0-9]*\).*/\1/p'
+}
+all_joined() { [ "$(members)" = "$threads" ]; }
+wait_until 120 "the app's $threads threads to join its group" all_joined
 wait_until 120 "the app to load the user table" caught_up users
 
 say "producing the clickstream at $rate events/s"
