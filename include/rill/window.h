@@ -35,7 +35,8 @@
  * largest timestamp the task has seen (and, after a restart, at least the
  * largest window start restored from the store). A window CLOSES when stream
  * time >= its end + grace_ms (sessions: last record + inactivity gap +
- * grace). A record all of whose windows are closed is LATE: it is dropped,
+ * grace). A record all of whose windows are closed is LATE (a session record
+ * also when it would extend or merge a closed session): it is dropped,
  * counted in the app metric rill_app_dropped_records_total{reason="late"}
  * (per task; see docs/windows.md) and logged at debug level; a record some of
  * whose (hopping) windows are still open updates those only. A window

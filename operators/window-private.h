@@ -1,0 +1,116 @@
+/* window-private.h: what the windowed operators share: the windowed key value, window specs, and the aggregation config that suppression reads.
+ *
+ * A windowed key travels between operators as a POINTER value whose ptr is a
+ * struct rill_windowed (len = its size, magic set): the windowed aggregation
+ * forwards one that lives on its stack with a borrowed view of the grouping
+ * key, so forwarding an update allocates nothing; serdes make heap ones that
+ * own their key (destroy = rill__windowed_free). */
+#ifndef RILL_OPERATORS_WINDOW_PRIVATE_H
+#define RILL_OPERATORS_WINDOW_PRIVATE_H
+
+#include <rill/window.h>
+
+#include "operators/state.h"
+#include "runtime/node.h"
+
+#define RILL__WINDOWED_MAGIC 0x57494e44u /* "WIND" */
+
+struct rill_windowed {
+    uint32_t magic;
+    rill_value_t key; /* owned (destroy set) or a borrowed view */
+    int64_t start;
+    int64_t end;
+};
+
+/* Sets value to a POINTER to windowed (borrowed: destroy NULL). */
+void rill__windowed_view(rill_value_t *value, struct rill_windowed *windowed);
+/* Frees a heap windowed key and what its key owns. */
+void rill__windowed_free(void *windowed);
+
+typedef enum rill__window_kind {
+    RILL__WINDOW_TIME,    /* tumbling / hopping: [start, start + size) */
+    RILL__WINDOW_SLIDING, /* [start, start + size], size = time difference */
+    RILL__WINDOW_SESSION, /* [first, last], gap */
+} rill__window_kind_t;
+
+typedef struct rill__window_spec {
+    rill__window_kind_t kind;
+    int64_t size;    /* time windows: size; sliding: time difference; sessions: gap */
+    int64_t advance; /* time windows */
+    int64_t grace;
+    int64_t retention; /* resolved: never 0 */
+} rill__window_spec_t;
+
+/* How far past a window's end stream time must be for it to close: grace,
+ * plus the gap for sessions (a session can still grow until then). */
+static inline int64_t rill__window_close_delay(const rill__window_spec_t *spec)
+{
+    return spec->kind == RILL__WINDOW_SESSION ? spec->size + spec->grace : spec->grace;
+}
+
+/* The windowed handles of window.h, owned by the builder. */
+struct rill_time_windowed {
+    rill_stream_t *stream;
+    rill__window_spec_t spec;
+    bool emit_final;
+};
+struct rill_session_windowed {
+    rill_stream_t *stream;
+    rill__window_spec_t spec;
+    bool emit_final;
+};
+
+typedef enum rill__wagg_op { RILL__WAGG_COUNT, RILL__WAGG_REDUCE, RILL__WAGG_AGGREGATE } rill__wagg_op_t;
+
+/* A windowed aggregation node's config (immutable once built). */
+typedef struct rill__wagg_config {
+    rill__window_spec_t spec;
+    rill__wagg_op_t op;
+    char *store;
+    bool in_memory;
+    rill_serde_t *key_serde; /* NULL: the task's default key serde (else bytes) */
+    rill_serde_t *value_serde; /* NULL: int64 for count, else the task's default */
+    rill_reducer_fn reducer;
+    rill_initializer_fn initializer;
+    rill_aggregator_fn adder;
+    rill_merger_fn merger;
+    void *user_data;
+} rill__wagg_config_t;
+
+/* The serdes a task uses for config's keys and aggregates. */
+void rill__wagg_serdes(const rill__wagg_config_t *config, const rill__task_env_t *env,
+                       const rill_serde_t **key_serde, const rill_serde_t **value_serde);
+
+/* The windowed aggregation config of the node behind stream, or NULL if it
+ * is not a windowed aggregation. */
+const rill__wagg_config_t *rill__wagg_config_of(rill_stream_t *stream);
+
+/* Adds a windowed aggregation of config (transfer full) below stream:
+ * window-time.c for time and sliding windows, window-session.c for sessions.
+ * Applies emit_final. (transfer none) */
+rill_table_t *rill__wagg_add(rill_stream_t *stream, rill__wagg_config_t *config,
+                             const rill_materialized_t *materialized, bool emit_final);
+void rill__wagg_config_free(void *config);
+
+/* The node ops of each kind (window-time.c, window-sliding.c, window-session.c). */
+extern const rill__node_ops_t rill__window_time_ops;
+extern const rill__node_ops_t rill__window_sliding_ops;
+extern const rill__node_ops_t rill__window_session_ops;
+
+/* Counts and logs (debug) a record dropped because all its windows are closed. */
+void rill__window_record_late(rill__pnode_t *pnode, const char *what, int64_t timestamp,
+                              int64_t stream_time);
+
+/* The persisted stream time of a windowed store (see window-time.c): a
+ * reserved store key 0x00 0x02 | suffix, which no E(key) 0x00 0x01 encoding
+ * starts with, carrying the aggregation's stream time as its suffix's time,
+ * so that a restart (and a restore) gets back the exact stream time that
+ * decided lateness before it. suffix_len: 12 (window stores) or 16
+ * (sessions). */
+void rill__window_stream_time_key(GByteArray *out, size_t suffix_len, int64_t stream_time);
+/* The largest persisted stream time in store (a kv stack over a segmented
+ * store), or INT64_MIN. */
+rill_err_t rill__window_stream_time_load(rill__kv_store_t *store, size_t suffix_len,
+                                         int64_t *stream_time, rill_error_t **error);
+
+#endif /* RILL_OPERATORS_WINDOW_PRIVATE_H */
