@@ -4,3 +4,4 @@ noinst_PROGRAMS += examples/event-router
 examples_event_router_SOURCES = examples/event-router.c
 examples_event_router_LDADD = librill.la
 include examples/stateful.mk
+include examples/analytics.mk

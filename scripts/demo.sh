@@ -219,7 +219,12 @@ if "$py" "$top/tests/integration/analytics_reference.py" compare "$dir/ref/windo
         >>"$dir/compare.txt"; then
     say "every window and session equals the reference computed independently in Python:"
     sed 's/^/  /' "$dir/compare.txt"
-    say "done; stopping"
+    kill -TERM "$app_pid"
+    app_status=0
+    wait "$app_pid" || app_status=$?
+    app_pid=
+    [ "$app_status" -eq 0 ] || die "the app exited with status $app_status"
+    say "done: the app stopped cleanly; stopping the broker"
 else
     cat "$dir/compare.txt"
     die "the results differ from the reference"

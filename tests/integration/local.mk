@@ -8,3 +8,4 @@ include tests/integration/runtime.mk
 include tests/integration/stores.mk
 include tests/integration/tools.mk
 include tests/integration/stateful.mk
+include tests/integration/demo.mk
