@@ -200,7 +200,8 @@ for ((p = 0; p < partitions; p++)); do
     printf 'tick\t{"type":"page_view","user":"tick","ts":%s,"ua":"rill-demo-clock-bot"}\n' "$close_ms" |
         "$rill" produce clicks -p "$p" -K "$(printf '\t')" -q -b "$bootstrap" || die "closing tick"
 done
-say "all $events events produced; waiting for the last windows to close"
+# (on a terminal the summary redraws its table in place: no lines in between)
+[ -t 1 ] || say "all $events events produced; waiting for the last windows to close"
 summary_ok=yes
 wait "$summary_pid" || summary_ok=no
 summary_pid=
