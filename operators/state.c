@@ -166,6 +166,17 @@ static rill_err_t state_flush(void *p, rill_error_t **error)
     return RILL_OK;
 }
 
+/* The stores' sizes, for the app's metrics (rill__task_store_sizes). */
+static void state_sizes(void *p, rill__store_size_fn fn, void *ud)
+{
+    state_t *state = p;
+    for (guint i = 0; i < state->stores->len; i++) {
+        store_entry_t *entry = g_ptr_array_index(state->stores, i);
+        fn(ud, entry->name, rill__kv_approximate_count(entry->store),
+           rill__kv_approximate_bytes(entry->store));
+    }
+}
+
 static void state_free(void *p)
 {
     state_t *state = p;
@@ -247,6 +258,7 @@ static state_t *state_of(rill__pnode_t *pnode, rill_error_t **error)
     if (state->checkpoint == NULL)
         state->checkpoint = rill__checkpoint_new();
     rill__task_set_state(task, state, state_flush, state_free);
+    rill__task_set_state_sizes(task, state_sizes);
     return state;
 }
 

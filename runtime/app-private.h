@@ -31,6 +31,7 @@ typedef struct rill__app_metrics {
     rill_metrics_t *registry;                /* NULL: metrics off */
     rill_metric_family_t *consumed;          /* counter {application_id, thread, task} */
     rill_metric_family_t *produced;          /* counter {application_id, thread} */
+    rill_metric_family_t *sent;              /* counter {application_id, thread, task} */
     rill_metric_family_t *process_latency;   /* histogram {application_id, thread} */
     rill_metric_family_t *commit_latency;    /* histogram {application_id, thread} */
     rill_metric_family_t *commits;           /* counter {application_id, thread} */
@@ -39,6 +40,10 @@ typedef struct rill__app_metrics {
     rill_metric_family_t *state;             /* gauge {application_id, state} */
     rill_metric_family_t *restored;          /* counter {application_id, thread, changelog} */
     rill_metric_family_t *dropped; /* counter {application_id, thread, task, reason} */
+    rill_metric_family_t *restore_planned;   /* counter {application_id, thread, changelog} */
+    rill_metric_family_t *restore_remaining; /* gauge {application_id, thread, changelog} */
+    rill_metric_family_t *store_keys;  /* gauge {application_id, thread, task, store} */
+    rill_metric_family_t *store_bytes; /* gauge {application_id, thread, task, store} */
     int port;                                /* bound port, -1: none */
 } rill__app_metrics_t;
 

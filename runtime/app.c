@@ -17,11 +17,15 @@
  * state is ERROR (or about to be, while threads stop); the listener sees
  * every change, in order (transitions are serialised by listener_lock, and
  * the listener runs outside app->lock so that it may read the app). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
 
 #include <rill/app.h>
+#include <rill/topology.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -123,6 +127,42 @@ static rill__ts_policy_t ts_policy_of(const char *name)
     return RILL__TS_FAIL;
 }
 
+/* Describe mode (see rill_app_new in rill/app.h): prints the topology and
+ * exits when RILL_DESCRIBE is set; returns otherwise. */
+static void describe_if_asked(rill_topology_t *topology, const rill_config_t *config)
+{
+    const char *mode = g_getenv("RILL_DESCRIBE");
+    if (mode == NULL || *mode == '\0')
+        return;
+    rill_describe_format_t format;
+    if (g_ascii_strcasecmp(mode, "text") == 0) {
+        format = RILL_DESCRIBE_TEXT;
+    } else if (g_ascii_strcasecmp(mode, "dot") == 0) {
+        format = RILL_DESCRIBE_DOT;
+    } else {
+        fprintf(stderr, "rill: RILL_DESCRIBE=%s: expected 'text' or 'dot'\n", mode);
+        exit(2);
+    }
+    const char *id = rill_config_get(config, RILL_CONFIG_APPLICATION_ID);
+    if (id != NULL && *id != '\0')
+        rill__topology_set_application_id(topology, id);
+    const char *path = g_getenv("RILL_DESCRIBE_OUTPUT");
+    FILE *out = path != NULL && *path != '\0' ? fopen(path, "w") : stdout;
+    if (out == NULL) {
+        fprintf(stderr, "rill: RILL_DESCRIBE_OUTPUT=%s: %s\n", path, g_strerror(errno));
+        exit(2);
+    }
+    char *text = rill_topology_describe(topology, format);
+    bool ok = fputs(text, out) >= 0;
+    rill_free(text);
+    ok = (out == stdout ? fflush(out) : fclose(out)) == 0 && ok;
+    if (!ok) {
+        fprintf(stderr, "rill: writing the topology description: %s\n", g_strerror(errno));
+        exit(2);
+    }
+    exit(0);
+}
+
 rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
                          rill_error_t **error)
 {
@@ -130,6 +170,7 @@ rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
         rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_app_new: NULL topology or config");
         return NULL;
     }
+    describe_if_asked(topology, config);
     if (rill_config_validate(config, error) != RILL_OK)
         return NULL;
     int subs = rill__topology_subtopology_count(topology);
@@ -344,6 +385,10 @@ static rill_err_t metrics_start(rill_app_t *app, rill_error_t **error)
     m->produced = rill__metrics_family(m->registry, "rill_app_records_produced_total",
                                        "Records the thread produced and the brokers acknowledged",
                                        RILL_METRIC_COUNTER, thread_labels, NULL, 0);
+    m->sent = rill__metrics_family(m->registry, "rill_app_records_sent_total",
+                                   "Records the task's sinks handed to the producer (records "
+                                   "out, per task; acknowledged ones: records_produced_total)",
+                                   RILL_METRIC_COUNTER, task_labels, NULL, 0);
     m->process_latency = rill__metrics_family(
         m->registry, "rill_app_process_latency_seconds",
         "Mean processing time per record of each poll batch (one sample per batch)",
@@ -379,6 +424,27 @@ static rill_err_t metrics_start(rill_app_t *app, rill_error_t **error)
         "null_key (a keyed operator cannot use it), invalid_timestamp "
         "(LogAndSkipOnInvalidTimestamp)",
         RILL_METRIC_COUNTER, dropped_labels, NULL, 0);
+    static const char *const store_labels[] = {"application_id", "thread", "task", "store",
+                                               NULL};
+    m->store_keys = rill__metrics_family(
+        m->registry, "rill_app_store_keys",
+        "Approximate keys in a task's state store (RocksDB: rocksdb.estimate-num-keys; "
+        "refreshed every second)",
+        RILL_METRIC_GAUGE, store_labels, NULL, 0);
+    m->store_bytes = rill__metrics_family(
+        m->registry, "rill_app_store_bytes",
+        "Approximate bytes of a task's state store (RocksDB: SST files + memtables; memory "
+        "stores: keys + values; refreshed every second)",
+        RILL_METRIC_GAUGE, store_labels, NULL, 0);
+    m->restore_planned = rill__metrics_family(
+        m->registry, "rill_app_restore_planned_records_total",
+        "Changelog records restores set out to replay (end offset - start offset of each "
+        "partition restored); progress = restored / planned",
+        RILL_METRIC_COUNTER, restore_labels, NULL, 0);
+    m->restore_remaining = rill__metrics_family(
+        m->registry, "rill_app_restore_remaining_records",
+        "Changelog records the restores in progress have still to replay (0 when done)",
+        RILL_METRIC_GAUGE, restore_labels, NULL, 0);
     app->state_probes = state_probes_of(app);
     for (guint i = 0; i < G_N_ELEMENTS(state_names); i++) {
         const char *values[] = {app->application_id, state_names[i], NULL};

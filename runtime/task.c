@@ -69,6 +69,7 @@ struct rill_task {
     void *state; /* rill__task_set_state */
     rill_err_t (*state_flush)(void *state, rill_error_t **error);
     void (*state_free)(void *state);
+    void (*state_sizes)(void *state, rill__store_size_fn fn, void *ud);
     bool dirty; /* rill__task_mark_dirty */
 };
 
@@ -352,6 +353,7 @@ static rill_err_t sink_process(rill__pnode_t *pnode, const rill_record_t *record
         rill_error_prefix(&cause, "sink %s (topic %s): ", pnode->node->name, topic);
         return sink_fail(task, cause, error);
     }
+    task->stats.sent++;
     return RILL_OK;
 }
 
@@ -479,6 +481,18 @@ const char *rill__task_id(const rill_task_t *task)
 void rill__task_stats(const rill_task_t *task, rill__task_stats_t *stats)
 {
     *stats = task->stats;
+}
+
+void rill__task_set_state_sizes(rill_task_t *task,
+                                void (*sizes)(void *state, rill__store_size_fn fn, void *ud))
+{
+    task->state_sizes = sizes;
+}
+
+void rill__task_store_sizes(rill_task_t *task, rill__store_size_fn fn, void *ud)
+{
+    if (task->state != NULL && task->state_sizes != NULL)
+        task->state_sizes(task->state, fn, ud);
 }
 
 const char *rill__drop_reason_name(rill__drop_reason_t reason)

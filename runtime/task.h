@@ -175,11 +175,20 @@ typedef struct rill__task_stats {
     uint64_t processed;     /* input records handed to rill__task_process */
     uint64_t skipped;       /* records dropped by a log-and-continue handler */
     uint64_t dead_lettered; /* records sent to the dead-letter topic */
+    uint64_t sent;          /* records the task's sinks handed to env.sink (records out) */
     /* records dropped, by reason (log-and-continue skips are also counted
      * here, under their stage's reason) */
     uint64_t dropped[RILL__DROP_REASON_COUNT];
 } rill__task_stats_t;
 void rill__task_stats(const rill_task_t *task, rill__task_stats_t *stats);
+/* The sizes of the task's state stores, for metrics: the store set
+ * (operators/state.c) registers sizes() next to its state, and
+ * rill__task_store_sizes calls fn once per store (nothing without stores).
+ * Estimates: keys as the store counts them, bytes of its innermost layer. */
+typedef void (*rill__store_size_fn)(void *ud, const char *store, uint64_t keys, uint64_t bytes);
+void rill__task_set_state_sizes(rill_task_t *task,
+                                void (*sizes)(void *state, rill__store_size_fn fn, void *ud));
+void rill__task_store_sizes(rill_task_t *task, rill__store_size_fn fn, void *ud);
 /* The task's stream time (max timestamp seen), -1 before the first record. */
 int64_t rill__task_stream_time(const rill_task_t *task);
 void rill__task_destroy(rill_task_t *task);

@@ -34,9 +34,12 @@
  * destroyed); per record it only adds to the task's consumed counter.
  * Processing latency is one sample per poll batch (the batch's processing
  * time over its record count: two clock reads per batch, none per record).
- * Error counters are copied from the task's stats on the thread itself,
- * every punctuation round (10 ms). Lag and produced are read at scrape time
- * from librdkafka's local state; lag children go before the consumer does. */
+ * Error and dropped-record counters are copied from the task's stats on the
+ * thread itself, every punctuation round (10 ms); store sizes are read there
+ * too, once a second (a scrape must not touch a store a closing task frees).
+ * Lag and produced are read at scrape time from librdkafka (lag before a
+ * partition's first record asks the broker once where consumption starts);
+ * lag children go before the consumer does. */
 #include <math.h>
 #include <string.h>
 
@@ -62,6 +65,8 @@ typedef struct lag_probe {
     char *topic;
     int32_t partition;
     char partition_str[16];
+    int64_t start; /* where consumption starts, before the first record (-1: not known yet) */
+    int64_t start_retry_ms; /* monotonic: no lookup of start before then */
 } lag_probe_t;
 
 /* A task and its inputs. */
@@ -74,9 +79,11 @@ typedef struct slot {
     bool assigned;  /* still in the current assignment (scratch for revoke) */
     /* metrics (NULL / empty: off or not registered yet) */
     rill_metric_t *m_consumed;
+    rill_metric_t *m_sent;
     rill_metric_t *m_skipped;
     rill_metric_t *m_dead_lettered;
     rill_metric_t *m_dropped[RILL__DROP_REASON_COUNT];
+    GPtrArray *store_names;  /* char *: stores with size children (removed with the task) */
     rill__task_stats_t seen; /* task stats already added to the counters */
     GPtrArray *lags;         /* lag_probe_t*, NULL: not registered */
 } slot_t;
@@ -98,6 +105,7 @@ struct rill__thread {
     rill_error_t *error;
     int64_t next_commit_ms;
     int64_t last_punctuate_ms;
+    int64_t next_sizes_ms; /* next refresh of the store size gauges (every SIZES_EVERY_MS) */
     GArray *commit_tps; /* rill__tp_t scratch */
     /* stats, read by other threads without a lock */
     uint64_t processed;
@@ -132,10 +140,21 @@ static gboolean key_equal(gconstpointer a, gconstpointer b)
 
 /* ---- metrics ---- */
 
+/* A failed lookup of where consumption starts is retried after this, so
+ * that scrapes stay fast while the broker does not answer. */
+#define LAG_START_RETRY_MS 10000
+
+/* Runs at scrape time, under the registry lock (one scrape at a time): the
+ * probe's start fields are this callback's alone. */
 static double lag_value(void *ud)
 {
-    const lag_probe_t *probe = ud;
-    int64_t lag = rill__kconsumer_lag(probe->consumer, probe->topic, probe->partition);
+    lag_probe_t *probe = ud;
+    int64_t now = rill__clock_mono_ms();
+    bool lookup = probe->start >= 0 || now >= probe->start_retry_ms;
+    int64_t lag = rill__kconsumer_lag(probe->consumer, probe->topic, probe->partition,
+                                      lookup ? &probe->start : NULL);
+    if (lookup && probe->start < 0)
+        probe->start_retry_ms = now + LAG_START_RETRY_MS;
     return lag < 0 ? NAN : (double)lag;
 }
 
@@ -155,6 +174,7 @@ static void slot_metrics_add(slot_t *slot)
     const char *id = thread->app->application_id;
     const char *task = rill__task_id(slot->task);
     slot->m_consumed = rill__metric_child(m->consumed, (const char *[]){id, thread->name, task});
+    slot->m_sent = rill__metric_child(m->sent, (const char *[]){id, thread->name, task});
     slot->m_skipped =
         rill__metric_child(m->errors, (const char *[]){id, thread->name, task, "skipped"});
     slot->m_dead_lettered =
@@ -168,6 +188,7 @@ static void slot_metrics_add(slot_t *slot)
         probe->consumer = thread->consumer;
         probe->topic = g_strdup(g_array_index(slot->inputs, input_t, i).topic);
         probe->partition = slot->partition;
+        probe->start = -1;
         g_snprintf(probe->partition_str, sizeof(probe->partition_str), "%d",
                    (int)slot->partition);
         const char *values[] = {id, thread->name, probe->topic, probe->partition_str};
@@ -186,6 +207,7 @@ static void slot_metrics_remove(slot_t *slot)
     const char *id = thread->app->application_id;
     const char *task = rill__task_id(slot->task);
     rill__metric_remove(m->consumed, (const char *[]){id, thread->name, task});
+    rill__metric_remove(m->sent, (const char *[]){id, thread->name, task});
     rill__metric_remove(m->errors, (const char *[]){id, thread->name, task, "skipped"});
     rill__metric_remove(m->errors, (const char *[]){id, thread->name, task, "dead_lettered"});
     for (int r = 0; r < RILL__DROP_REASON_COUNT; r++) {
@@ -193,6 +215,14 @@ static void slot_metrics_remove(slot_t *slot)
                             (const char *[]){id, thread->name, task, rill__drop_reason_name(r)});
         slot->m_dropped[r] = NULL;
     }
+    for (guint i = 0; slot->store_names && i < slot->store_names->len; i++) {
+        const char *values[] = {id, thread->name, task, slot->store_names->pdata[i]};
+        rill__metric_remove(m->store_keys, values);
+        rill__metric_remove(m->store_bytes, values);
+    }
+    if (slot->store_names)
+        g_ptr_array_free(slot->store_names, TRUE);
+    slot->store_names = NULL;
     for (guint i = 0; i < slot->lags->len; i++) {
         lag_probe_t *probe = slot->lags->pdata[i];
         const char *values[] = {id, thread->name, probe->topic, probe->partition_str};
@@ -202,7 +232,7 @@ static void slot_metrics_remove(slot_t *slot)
     }
     g_ptr_array_free(slot->lags, TRUE);
     slot->lags = NULL;
-    slot->m_consumed = slot->m_skipped = slot->m_dead_lettered = NULL;
+    slot->m_consumed = slot->m_sent = slot->m_skipped = slot->m_dead_lettered = NULL;
 }
 
 /* Adds what the task's stats gained since last time to its error counters. */
@@ -217,16 +247,50 @@ static void slot_metrics_sync(slot_t *slot)
     if (now.dead_lettered != slot->seen.dead_lettered)
         rill__metric_inc(slot->m_dead_lettered,
                          (double)(now.dead_lettered - slot->seen.dead_lettered));
+    if (now.sent != slot->seen.sent)
+        rill__metric_inc(slot->m_sent, (double)(now.sent - slot->seen.sent));
     for (int r = 0; r < RILL__DROP_REASON_COUNT; r++)
         if (now.dropped[r] != slot->seen.dropped[r])
             rill__metric_inc(slot->m_dropped[r], (double)(now.dropped[r] - slot->seen.dropped[r]));
     slot->seen = now;
 }
 
+/* Sets a store's size gauges (rill__task_store_sizes' callback; ud: the slot). */
+static void slot_store_size(void *ud, const char *store, uint64_t keys, uint64_t bytes)
+{
+    slot_t *slot = ud;
+    rill__app_metrics_t *m = &slot->thread->app->metrics;
+    const char *values[] = {slot->thread->app->application_id, slot->thread->name,
+                            rill__task_id(slot->task), store};
+    rill__metric_set(rill__metric_child(m->store_keys, values), (double)keys);
+    rill__metric_set(rill__metric_child(m->store_bytes, values), (double)bytes);
+    for (guint i = 0; i < slot->store_names->len; i++)
+        if (strcmp(slot->store_names->pdata[i], store) == 0)
+            return;
+    g_ptr_array_add(slot->store_names, g_strdup(store));
+}
+
+/* Refreshes the task's store size gauges (on the thread that owns the
+ * stores: they are never read from the scrape thread). */
+static void slot_metrics_sizes(slot_t *slot)
+{
+    if (!slot->m_consumed)
+        return;
+    if (!slot->store_names)
+        slot->store_names = g_ptr_array_new_with_free_func(g_free);
+    rill__task_store_sizes(slot->task, slot_store_size, slot);
+}
+
 /* Restores count their records: env.changelog_read wraps the Kafka one
- * (looking the child up once per restored partition, not per record). */
+ * (looking the children up once per restored partition, not per record).
+ * Progress: a restore of [from, end) adds end - from to planned and to
+ * remaining, each record takes one off remaining, and what is left at the
+ * end (offsets compaction removed) is taken off then, so remaining goes
+ * back to exactly 0 when every restore of the changelog is done. */
 typedef struct restore_count {
     rill_metric_t *restored;
+    rill_metric_t *remaining;
+    int64_t left; /* this restore's part of remaining */
     rill_err_t (*fn)(void *fn_ud, const rill__raw_record_t *record, rill_error_t **error);
     void *fn_ud;
 } restore_count_t;
@@ -236,8 +300,13 @@ static rill_err_t restore_count_record(void *ud, const rill__raw_record_t *recor
 {
     restore_count_t *count = ud;
     rill_err_t rc = count->fn(count->fn_ud, record, error);
-    if (rc == RILL_OK)
+    if (rc == RILL_OK) {
         rill__metric_inc(count->restored, 1);
+        if (count->left > 0) {
+            count->left--;
+            rill__metric_inc(count->remaining, -1);
+        }
+    }
     return rc;
 }
 
@@ -249,11 +318,24 @@ static rill_err_t changelog_read_counted(void *ud, const char *topic, int32_t pa
                                          void *fn_ud, int64_t *end_offset, rill_error_t **error)
 {
     rill__thread_t *thread = ud;
+    rill__app_metrics_t *m = &thread->app->metrics;
     const char *values[] = {thread->app->application_id, thread->name, topic};
     g_hash_table_add(thread->restore_topics, g_strdup(topic));
-    restore_count_t count = {rill__metric_child(thread->app->metrics.restored, values), fn, fn_ud};
-    return rill__kafka_changelog_read(thread->app->config, topic, partition, from,
-                                      restore_count_record, &count, end_offset, error);
+    restore_count_t count = {.restored = rill__metric_child(m->restored, values),
+                             .remaining = rill__metric_child(m->restore_remaining, values),
+                             .fn = fn,
+                             .fn_ud = fn_ud};
+    int64_t end = rill__kconsumer_end_offset(thread->consumer, topic, partition);
+    if (end > from) { /* unknown (-1): progress shows restored records only */
+        count.left = end - from;
+        rill__metric_inc(rill__metric_child(m->restore_planned, values), (double)count.left);
+        rill__metric_inc(count.remaining, (double)count.left);
+    }
+    rill_err_t rc = rill__kafka_changelog_read(thread->app->config, topic, partition, from,
+                                               restore_count_record, &count, end_offset, error);
+    if (count.left > 0)
+        rill__metric_inc(count.remaining, -(double)count.left);
+    return rc;
 }
 
 static void thread_metrics_add(rill__thread_t *thread)
@@ -290,9 +372,12 @@ static void thread_metrics_remove(rill__thread_t *thread)
     GHashTableIter it;
     gpointer topic;
     g_hash_table_iter_init(&it, thread->restore_topics);
-    while (g_hash_table_iter_next(&it, &topic, NULL))
-        rill__metric_remove(m->restored,
-                            (const char *[]){thread->app->application_id, thread->name, topic});
+    while (g_hash_table_iter_next(&it, &topic, NULL)) {
+        const char *restore_values[] = {thread->app->application_id, thread->name, topic};
+        rill__metric_remove(m->restored, restore_values);
+        rill__metric_remove(m->restore_planned, restore_values);
+        rill__metric_remove(m->restore_remaining, restore_values);
+    }
     g_hash_table_destroy(thread->restore_topics);
     thread->restore_topics = NULL;
     thread->m_produced = NULL;
@@ -599,8 +684,15 @@ static rill_err_t on_record(void *ud, const rill__raw_record_t *record, rill_err
 
 /* ---- the loop ---- */
 
+/* Store sizes are estimates read from RocksDB properties: once a second is enough. */
+#define SIZES_EVERY_MS 1000
+
 static void punctuate(rill__thread_t *thread, int64_t wall_ms)
 {
+    int64_t now = rill__clock_mono_ms();
+    bool sizes = thread->m_produced != NULL && now >= thread->next_sizes_ms;
+    if (sizes)
+        thread->next_sizes_ms = now + SIZES_EVERY_MS;
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, thread->slots);
@@ -610,6 +702,8 @@ static void punctuate(rill__thread_t *thread, int64_t wall_ms)
         if (rill__task_punctuate(slot->task, wall_ms, &error) != RILL_OK)
             fail(thread, error);
         slot_metrics_sync(slot);
+        if (sizes)
+            slot_metrics_sizes(slot);
     }
     if (thread->m_invalid_ts) {
         uint64_t skipped = __atomic_load_n(&thread->skipped, __ATOMIC_RELAXED);

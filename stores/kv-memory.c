@@ -354,6 +354,11 @@ static uint64_t mem_count(rill__kv_store_t *store)
     return ((memstore_t *)store)->count;
 }
 
+static uint64_t mem_bytes(rill__kv_store_t *store)
+{
+    return ((memstore_t *)store)->data_bytes;
+}
+
 static rill_err_t mem_flush(rill__kv_store_t *store, rill_error_t **error)
 {
     return RILL_OK;
@@ -386,6 +391,7 @@ static const rill__kv_store_ops_t mem_ops = {
     .approximate_count = mem_count,
     .flush = mem_flush,
     .close = mem_close,
+    .approximate_bytes = mem_bytes,
 };
 
 rill__kv_store_t *rill__kv_memory_new(const char *name)

@@ -35,6 +35,8 @@ typedef struct rill__kv_store_ops {
     rill_err_t (*restore_end)(rill__kv_store_t *store, rill_error_t **error);
     /* flush is called by kv.c before close; close frees store (and inner) */
     rill_err_t (*close)(rill__kv_store_t *store, rill_error_t **error);
+    /* optional (innermost layers): bytes held; NULL = unknown (0) */
+    uint64_t (*approximate_bytes)(rill__kv_store_t *store);
 } rill__kv_store_ops_t;
 
 struct rill__kv_store {

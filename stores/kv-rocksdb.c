@@ -380,6 +380,19 @@ static uint64_t rdb_count(rill__kv_store_t *store)
     return n;
 }
 
+static uint64_t rdb_bytes(rill__kv_store_t *store)
+{
+    rdbstore_t *rs = (rdbstore_t *)store;
+    uint64_t sst = 0, mem = 0;
+    if (rs->db == NULL)
+        return 0;
+    if (rocksdb_property_int(rs->db, "rocksdb.total-sst-files-size", &sst) != 0)
+        sst = 0;
+    if (rocksdb_property_int(rs->db, "rocksdb.cur-size-all-mem-tables", &mem) != 0)
+        mem = 0;
+    return sst + mem;
+}
+
 static rill_err_t rdb_flush(rill__kv_store_t *store, rill_error_t **error)
 {
     rdbstore_t *rs = (rdbstore_t *)store;
@@ -551,6 +564,7 @@ static const rill__kv_store_ops_t rdb_ops = {
     .restore_begin = rdb_restore_begin,
     .restore_end = rdb_restore_end,
     .close = rdb_close,
+    .approximate_bytes = rdb_bytes,
 };
 
 rill__kv_store_t *rill__kv_rocksdb_open(rill__rocksdb_shared_t *shared, const char *path,

@@ -211,6 +211,16 @@ uint64_t rill__kv_approximate_count(rill__kv_store_t *store)
     return store ? store->ops->approximate_count(store) : 0;
 }
 
+uint64_t rill__kv_approximate_bytes(rill__kv_store_t *store)
+{
+    if (store == NULL)
+        return 0;
+    rill__kv_store_t *inner = rill__kv_store_innermost(store);
+    return inner->ops->approximate_bytes != NULL
+               ? inner->ops->approximate_bytes(inner)
+               : 0;
+}
+
 rill_err_t rill__kv_flush(rill__kv_store_t *store, rill_error_t **error)
 {
     if (store == NULL)

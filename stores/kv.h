@@ -104,6 +104,9 @@ rill__kv_iter_t *rill__kv_all(rill__kv_store_t *store, rill_error_t **error);
 
 /* An estimate of the number of keys (exact for the memory store). */
 uint64_t rill__kv_approximate_count(rill__kv_store_t *store);
+/* An estimate of the bytes the store's innermost layer holds (RocksDB: SST
+ * files + memtables; memory: keys + values), 0 if it cannot tell. For metrics. */
+uint64_t rill__kv_approximate_bytes(rill__kv_store_t *store);
 
 /* Makes everything written so far durable in this store and the layers below
  * (the cache writes its dirty entries down and forwards them; RocksDB flushes

@@ -64,5 +64,6 @@ int cli_consume(int argc, char **argv);
 int cli_groups(int argc, char **argv);
 int cli_reset(int argc, char **argv);
 int cli_broker(int argc, char **argv);
+int cli_describe(int argc, char **argv);
 
 #endif

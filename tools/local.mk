@@ -9,6 +9,7 @@ rill_SOURCES = \
 	%reldir%/cmd-consume.c \
 	%reldir%/cmd-groups.c \
 	%reldir%/cmd-broker.c \
-	%reldir%/cmd-reset.c
+	%reldir%/cmd-reset.c \
+	%reldir%/cmd-describe.c
 rill_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS) $(JSONGLIB_CFLAGS)
 rill_LDADD = librill.la libcommon.la $(RDKAFKA_LIBS) $(JSONGLIB_LIBS) $(GLIB_LIBS)

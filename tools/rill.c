@@ -21,6 +21,7 @@ static const struct {
     {"consume", cli_consume, "print the records of a topic"},
     {"groups", cli_groups, "list, describe (with lag), reset and delete consumer groups"},
     {"reset", cli_reset, "reset an app: input offsets, internal topics, local state"},
+    {"describe", cli_describe, "print an app's topology as text or Graphviz DOT"},
 };
 
 static void usage(FILE *out)

@@ -60,7 +60,16 @@ typedef void (*rill_app_state_listener_t)(rill_app_state_t old_state, rill_app_s
 
 /* A new app in state CREATED. topology: (transfer none) must outlive the app
  * and not change after this call. config: (transfer none) copied; it must
- * pass rill_config_validate(). */
+ * pass rill_config_validate().
+ *
+ * Describe mode (what `rill describe -- ./my-app ARGS` uses): when the
+ * environment has RILL_DESCRIBE=text or RILL_DESCRIBE=dot, rill_app_new
+ * writes rill_topology_describe() of topology in that format (internal
+ * topics named with config's application.id) to the file named by
+ * RILL_DESCRIBE_OUTPUT (default: stdout) and exits the process with status
+ * 0, before it validates config or connects to anything. Any other value of
+ * RILL_DESCRIBE, or an output it cannot write, exits with status 2 and a
+ * message on stderr. */
 RILL_EXPORT rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
                                      rill_error_t **error);
 

@@ -236,13 +236,61 @@ rill_err_t rill__kconsumer_commit(rill__kconsumer_t *consumer, const rill__tp_t 
     }
 }
 
-int64_t rill__kconsumer_lag(rill__kconsumer_t *consumer, const char *topic, int32_t partition)
+/* Bound on each broker round trip of a lag lookup (it runs at scrape time). */
+#define LAG_LOOKUP_TIMEOUT_MS 2000
+
+/* Where consumption of topic [partition] starts when nothing was consumed
+ * yet (see rill__kconsumer_lag), or -1 if that cannot be told. */
+static int64_t start_offset(rill__kconsumer_t *consumer, const char *topic, int32_t partition,
+                            int64_t *high)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(list, topic, partition);
+    int64_t committed = -1;
+    if (rd_kafka_committed(consumer->rk, list, LAG_LOOKUP_TIMEOUT_MS) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR &&
+        list->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        committed = list->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(list);
+    if (committed >= 0)
+        return committed;
+    char reset[32] = "";
+    size_t size = sizeof(reset);
+    if (rd_kafka_conf_get(rd_kafka_conf(consumer->rk), "auto.offset.reset", reset, &size) !=
+        RD_KAFKA_CONF_OK)
+        return -1;
+    int64_t low = -1, hi = -1;
+    if (rd_kafka_query_watermark_offsets(consumer->rk, topic, partition, &low, &hi,
+                                         LAG_LOOKUP_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    if (*high < 0)
+        *high = hi;
+    if (strcmp(reset, "earliest") == 0 || strcmp(reset, "smallest") == 0 ||
+        strcmp(reset, "beginning") == 0)
+        return low;
+    if (strcmp(reset, "latest") == 0 || strcmp(reset, "largest") == 0 ||
+        strcmp(reset, "end") == 0)
+        return hi;
+    return -1; /* "error": consumption would fail, there is no start */
+}
+
+int64_t rill__kconsumer_end_offset(rill__kconsumer_t *consumer, const char *topic,
+                                   int32_t partition)
+{
+    int64_t low = -1, high = -1;
+    if (rd_kafka_query_watermark_offsets(consumer->rk, topic, partition, &low, &high,
+                                         LAG_LOOKUP_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return -1;
+    return high;
+}
+
+int64_t rill__kconsumer_lag(rill__kconsumer_t *consumer, const char *topic, int32_t partition,
+                            int64_t *start)
 {
     int64_t low = -1, high = -1;
     if (rd_kafka_get_watermark_offsets(consumer->rk, topic, partition, &low, &high) !=
-            RD_KAFKA_RESP_ERR_NO_ERROR ||
-        high < 0)
-        return -1;
+        RD_KAFKA_RESP_ERR_NO_ERROR)
+        high = -1;
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(list, topic, partition);
     int64_t position = -1;
@@ -250,7 +298,17 @@ int64_t rill__kconsumer_lag(rill__kconsumer_t *consumer, const char *topic, int3
         list->elems[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
         position = list->elems[0].offset;
     rd_kafka_topic_partition_list_destroy(list);
-    if (position < 0)
+    if (position < 0 && start != NULL) { /* nothing consumed yet */
+        if (*start < 0)
+            *start = start_offset(consumer, topic, partition, &high);
+        position = *start;
+        int64_t lo = -1;
+        if (position >= 0 && high < 0 &&
+            rd_kafka_query_watermark_offsets(consumer->rk, topic, partition, &lo, &high,
+                                             LAG_LOOKUP_TIMEOUT_MS) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            high = -1;
+    }
+    if (position < 0 || high < 0)
         return -1;
     return high > position ? high - position : 0;
 }

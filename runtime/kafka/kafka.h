@@ -97,11 +97,21 @@ int rill__kconsumer_poll(rill__kconsumer_t *consumer, int timeout_ms, int max_re
 rill_err_t rill__kconsumer_commit(rill__kconsumer_t *consumer, const rill__tp_t *tps, int n,
                                   rill_error_t **error);
 
-/* Consumer lag of topic [partition]: the cached high watermark minus the
- * position (offset after the last record handed to cbs.record), or -1 if
- * either is not known yet. Reads librdkafka's local state only (no broker
- * round trip); safe from any thread while the consumer exists. */
-int64_t rill__kconsumer_lag(rill__kconsumer_t *consumer, const char *topic, int32_t partition);
+/* Consumer lag of topic [partition]: the high watermark minus the position
+ * (offset after the last record handed to cbs.record), or -1 if either is
+ * not known. Once a record was consumed it reads librdkafka's local state
+ * only. Before that the position is where consumption starts: *start if
+ * >= 0, else found once (bounded broker round trips, result kept in *start):
+ * the group's committed offset, else by auto.offset.reset (earliest: the low
+ * watermark; latest: the high one); and the high watermark is queried if no
+ * fetch brought it yet. Safe from any thread while the consumer exists; one
+ * caller at a time per *start. */
+int64_t rill__kconsumer_lag(rill__kconsumer_t *consumer, const char *topic, int32_t partition,
+                            int64_t *start);
+/* The high watermark of topic [partition], asked of the broker (bounded
+ * wait), or -1 if it cannot be had. For restore progress. */
+int64_t rill__kconsumer_end_offset(rill__kconsumer_t *consumer, const char *topic,
+                                   int32_t partition);
 
 /* Leaves the group (serving the final revoke) and frees the consumer. */
 void rill__kconsumer_close(rill__kconsumer_t *consumer);

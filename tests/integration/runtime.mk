@@ -15,6 +15,7 @@ runtime_integration_tests = \
 	tests/integration/0202-two-instances.sh \
 	tests/integration/0203-kill9-takeover.sh \
 	tests/integration/0204-app-metrics.sh \
-	tests/integration/0205-restore-metrics.sh
+	tests/integration/0205-restore-metrics.sh \
+	tests/integration/0206-store-metrics.sh
 TESTS += $(runtime_integration_tests)
 EXTRA_DIST += $(runtime_integration_tests)

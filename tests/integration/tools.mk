@@ -6,3 +6,4 @@ tools_itests_sh = \
 TESTS += $(tools_itests_sh)
 EXTRA_DIST += $(tools_itests_sh)
 tools_itests_sh += tests/integration/0503-installed-library.sh
+tools_itests_sh += tests/integration/0504-describe.sh

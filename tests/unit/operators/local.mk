@@ -27,5 +27,7 @@ tests_unit_operators_test_merge_LDADD = $(OPERATORS_TEST_LIBS)
 tests_unit_operators_test_to_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_operators_test_to_LDADD = $(OPERATORS_TEST_LIBS)
 tests_unit_operators_test_process_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_operators_test_process_LDADD = $(OPERATORS_TEST_LIBS)
+# test-process uses a store (a value transformer's): it links the stores too
+tests_unit_operators_test_process_LDADD = liboperators.la libruntime.la libstores.la libcommon.la \
+	$(ROCKSDB_LIBS) $(RDKAFKA_LIBS) $(JSONGLIB_LIBS) $(UNIT_LIBS)
 include tests/unit/operators/stateful.mk
