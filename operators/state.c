@@ -433,7 +433,9 @@ static rill__kv_store_t *open_store(rill__pnode_t *pnode, const char *name, bool
     }
     rill__changelog_sink_t sink = {.send = changelog_send, .ud = entry};
     rill__kv_store_t *logged = rill__kv_logging_new(inner, &sink);
-    entry->store = rill__kv_caching_new(logged, state->cache, forward, ud, true);
+    /* windowed stores forward no old values: nothing below a windowed table uses them,
+     * and reading them would cost a store read per flushed window */
+    entry->store = rill__kv_caching_new(logged, state->cache, forward, ud, segmented == NULL);
     g_ptr_array_add(state->stores, entry);
     return entry->store;
 fail:

@@ -15,7 +15,10 @@
  *     over max_records / max_bytes ? SHUT_DOWN: fail the task │ EMIT_EARLY: emit the oldest
  *     every entry with end + close delay <= observed: forward (key, final), delete
  *
- * (close delay = grace, plus the inactivity gap for sessions). Why the
+ * (close delay = grace, plus the inactivity gap for sessions). An in-memory
+ * index of the buffered window ends (a GTree, rebuilt from the store at
+ * start) tells whether any window is due, so an update scans the store only
+ * when something is to be emitted. Why the
  * buffer's own observed time rather than the task's stream time: with the
  * record cache on, the aggregation's updates arrive at its flush, in the
  * order they were written, each with the time of the record that wrote it.
@@ -57,6 +60,8 @@ typedef struct suppress {
     int64_t observed; /* INT64_MIN before any update */
     uint64_t records;
     uint64_t bytes;
+    GTree *ends; /* window end (int64_t *) -> entries with that end (GUINT_TO_POINTER):
+                  * finds the earliest end without scanning the store */
     rill_buffer_t key_out, value_out;
     GByteArray *bkey, *bvalue;
     rill_wbuf_t f_key, f_value;
@@ -78,7 +83,48 @@ static void suppress_destroy(void *p)
     rill__wbuf_free(&s->f_value);
     g_byte_array_unref(s->bkey);
     g_byte_array_unref(s->bvalue);
+    g_tree_unref(s->ends);
     g_free(s);
+}
+
+static gint cmp_end(gconstpointer a, gconstpointer b, gpointer unused)
+{
+    (void)unused;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Counts one more (delta 1) or one less (-1) entry ending at end. */
+static void ends_add(suppress_t *s, int64_t end, int delta)
+{
+    gpointer key = NULL, value = NULL;
+    guint n = g_tree_lookup_extended(s->ends, &end, &key, &value) ? GPOINTER_TO_UINT(value) : 0;
+    n = delta > 0 ? n + 1 : n > 0 ? n - 1 : 0;
+    if (n == 0) {
+        g_tree_remove(s->ends, &end);
+        return;
+    }
+    if (key == NULL) {
+        key = g_new(int64_t, 1);
+        *(int64_t *)key = end;
+    }
+    g_tree_steal(s->ends, key); /* keep the key already stored */
+    g_tree_insert(s->ends, key, GUINT_TO_POINTER(n));
+}
+
+static gboolean first_end(gpointer key, gpointer value, gpointer data)
+{
+    (void)value;
+    *(int64_t *)data = *(const int64_t *)key;
+    return TRUE; /* stop at the first */
+}
+
+/* The earliest window end buffered, or INT64_MAX. */
+static int64_t earliest_end(suppress_t *s)
+{
+    int64_t end = INT64_MAX;
+    g_tree_foreach(s->ends, first_end, &end);
+    return end;
 }
 
 static void put_be64(uint8_t *p, int64_t v)
@@ -109,6 +155,8 @@ static rill_err_t count_buffer(suppress_t *s, rill_error_t **error)
     while (rill__kv_iter_next(iter, &key, &key_len, &value, &value_len)) {
         s->records++;
         s->bytes += key_len + value_len;
+        if (key_len >= 16)
+            ends_add(s, rill__wkey_time_get(key), 1);
     }
     rill_err_t err = rill__kv_iter_status(iter, error);
     rill__kv_iter_destroy(iter);
@@ -129,6 +177,7 @@ static rill_err_t suppress_init(rill__pnode_t *pnode, rill_error_t **error)
     rill__wbuf_init(&s->f_value, 0);
     s->bkey = g_byte_array_new();
     s->bvalue = g_byte_array_new();
+    s->ends = g_tree_new_full(cmp_end, NULL, g_free, NULL);
     s->store = rill__state_store(pnode, config->store, true, NULL, NULL, error);
     if (s->store == NULL || count_buffer(s, error) != RILL_OK) {
         suppress_destroy(s);
@@ -214,6 +263,7 @@ static rill_err_t emit_range(suppress_t *s, const void *before, size_t before_le
         if (err == RILL_OK) {
             s->records--;
             s->bytes -= kl + vl;
+            ends_add(s, rill__wkey_time_get(k), -1);
         }
         g_bytes_unref(e->key);
         g_bytes_unref(e->value);
@@ -258,6 +308,7 @@ static rill_err_t suppress_process(rill__pnode_t *pnode, const rill_record_t *re
     if (old != NULL) {
         s->records--;
         s->bytes -= s->bkey->len + g_bytes_get_size(old);
+        ends_add(s, windowed->end, -1);
         g_bytes_unref(old);
     }
     if (change->new_value.type == RILL_VALUE_NULL) { /* the window is gone (merged session) */
@@ -277,6 +328,7 @@ static rill_err_t suppress_process(rill__pnode_t *pnode, const rill_record_t *re
             return err;
         s->records++;
         s->bytes += s->bkey->len + s->bvalue->len;
+        ends_add(s, windowed->end, 1);
     }
 
     while (over(config, s)) {
@@ -291,15 +343,17 @@ static rill_err_t suppress_process(rill__pnode_t *pnode, const rill_record_t *re
             return err;
     }
 
-    /* every window with end + close_delay <= observed is final */
+    /* every window with end + close_delay <= observed is final (the index
+     * says whether there is one, so that most updates scan nothing) */
     if (s->observed == INT64_MIN || s->observed - config->close_delay < INT64_MIN / 2)
         return RILL_OK;
     int64_t last_end = s->observed - config->close_delay;
+    if (earliest_end(s) > last_end)
+        return RILL_OK;
+    g_byte_array_set_size(s->bkey, 0);
+    rill__wkey_append_time(s->bkey, last_end + 1);
     uint8_t before[8];
-    GByteArray *bound = g_byte_array_new();
-    rill__wkey_append_time(bound, last_end + 1);
-    memcpy(before, bound->data, 8);
-    g_byte_array_unref(bound);
+    memcpy(before, s->bkey->data, 8);
     return emit_range(s, before, 8, 0, error);
 }
 

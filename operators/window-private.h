@@ -108,6 +108,13 @@ void rill__window_record_late(rill__pnode_t *pnode, const char *what, int64_t ti
  * decided lateness before it. suffix_len: 12 (window stores) or 16
  * (sessions). */
 void rill__window_stream_time_key(GByteArray *out, size_t suffix_len, int64_t stream_time);
+/* Writes stream_time under the reserved key (and deletes the one of
+ * *persisted) if it moved; *persisted is then stream_time. Called by the
+ * aggregations' flush, before the store's flush: the cache writes the key
+ * after the windows written before it, so a restore that sees it has them. */
+rill_err_t rill__window_stream_time_persist(rill__kv_store_t *store, GByteArray *scratch,
+                                           size_t suffix_len, int64_t stream_time,
+                                           int64_t *persisted, rill_error_t **error);
 /* The largest persisted stream time in store (a kv stack over a segmented
  * store), or INT64_MIN. */
 rill_err_t rill__window_stream_time_load(rill__kv_store_t *store, size_t suffix_len,

@@ -159,7 +159,9 @@ static void wsession_state_free(rill__pnode_t *pnode)
 static rill_err_t wsession_flush(rill__pnode_t *pnode, rill_error_t **error)
 {
     wsession_t *w = pnode->state;
-    return rill__kv_flush(w->store, error);
+    rill_err_t err = rill__window_stream_time_persist(w->store, w->skey, RILL__SESSION_SUFFIX_LEN,
+                                                      w->stream_time, &w->persisted_time, error);
+    return err == RILL_OK ? rill__kv_flush(w->store, error) : err;
 }
 
 typedef struct session {
@@ -209,20 +211,6 @@ static rill_err_t find_sessions(wsession_t *w, const void *key, size_t key_len,
     return err;
 }
 
-static rill_err_t persist_stream_time(wsession_t *w, int64_t timestamp, rill_error_t **error)
-{
-    if (w->stream_time == w->persisted_time)
-        return RILL_OK;
-    rill__window_stream_time_key(w->skey, RILL__SESSION_SUFFIX_LEN, w->stream_time);
-    rill_err_t err = rill__kv_put(w->store, w->skey->data, w->skey->len, "", 0, timestamp, error);
-    if (err == RILL_OK && w->persisted_time != INT64_MIN) {
-        rill__window_stream_time_key(w->skey, RILL__SESSION_SUFFIX_LEN, w->persisted_time);
-        err = rill__kv_delete(w->store, w->skey->data, w->skey->len, timestamp, NULL, error);
-    }
-    if (err == RILL_OK)
-        w->persisted_time = w->stream_time;
-    return err;
-}
 
 /* agg = the merge of the sessions' aggregates (in order), then the record added. */
 static rill_err_t compute(wsession_t *w, const rill__wagg_config_t *config,
@@ -358,7 +346,7 @@ static rill_err_t wsession_process(rill__pnode_t *pnode, const rill_record_t *re
         (touches_closed || end + gap + config->spec.grace <= w->stream_time)) {
         rill__window_record_late(pnode, config->store, t, w->stream_time);
         g_array_free(sessions, TRUE);
-        return persist_stream_time(w, t, error);
+        return RILL_OK;
     }
     rill_value_t agg = RILL__VALUE_NULL_INIT;
     GBytes *value = NULL;
@@ -381,8 +369,6 @@ static rill_err_t wsession_process(rill__pnode_t *pnode, const rill_record_t *re
     if (value != NULL)
         g_bytes_unref(value);
     g_array_free(sessions, TRUE);
-    if (err == RILL_OK)
-        err = persist_stream_time(w, t, error);
     return err;
 }
 

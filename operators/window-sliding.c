@@ -188,7 +188,9 @@ static void wslide_state_free(rill__pnode_t *pnode)
 static rill_err_t wslide_flush(rill__pnode_t *pnode, rill_error_t **error)
 {
     wslide_t *w = pnode->state;
-    return rill__kv_flush(w->store, error);
+    rill_err_t err = rill__window_stream_time_persist(w->store, w->skey, RILL__WINDOW_SUFFIX_LEN,
+                                                      w->stream_time, &w->persisted_time, error);
+    return err == RILL_OK ? rill__kv_flush(w->store, error) : err;
 }
 
 static void set_tagged(wslide_t *w, uint8_t tag, const void *key, size_t key_len)
@@ -311,20 +313,6 @@ static rill_err_t recompute(wslide_t *w, const rill__wagg_config_t *config,
     return err;
 }
 
-static rill_err_t persist_stream_time(wslide_t *w, int64_t timestamp, rill_error_t **error)
-{
-    if (w->stream_time == w->persisted_time)
-        return RILL_OK;
-    rill__window_stream_time_key(w->skey, RILL__WINDOW_SUFFIX_LEN, w->stream_time);
-    rill_err_t err = rill__kv_put(w->store, w->skey->data, w->skey->len, "", 0, timestamp, error);
-    if (err == RILL_OK && w->persisted_time != INT64_MIN) {
-        rill__window_stream_time_key(w->skey, RILL__WINDOW_SUFFIX_LEN, w->persisted_time);
-        err = rill__kv_delete(w->store, w->skey->data, w->skey->len, timestamp, NULL, error);
-    }
-    if (err == RILL_OK)
-        w->persisted_time = w->stream_time;
-    return err;
-}
 
 static rill_err_t wslide_process(rill__pnode_t *pnode, const rill_record_t *record,
                                  rill_error_t **error)
@@ -343,7 +331,7 @@ static rill_err_t wslide_process(rill__pnode_t *pnode, const rill_record_t *reco
     const int64_t st = w->stream_time;
     if (t + d + grace <= st) { /* every window holding t (end <= t + d) is closed */
         rill__window_record_late(pnode, config->store, t, st);
-        return persist_stream_time(w, t, error);
+        return RILL_OK;
     }
     const void *key, *vdata = NULL;
     size_t key_len, vlen = 0;
@@ -400,8 +388,6 @@ static rill_err_t wslide_process(rill__pnode_t *pnode, const rill_record_t *reco
     }
     g_array_free(starts, TRUE);
     g_array_free(records, TRUE);
-    if (err == RILL_OK)
-        err = persist_stream_time(w, t, error);
     return err;
 }
 

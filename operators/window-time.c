@@ -15,12 +15,15 @@
  * (at once with caching off), which goes downstream as a table update
  * (rill__change_t) whose key is a windowed key (window-private.h).
  *
- * Stream time survives restarts: the node keeps it in its own store under a
- * reserved key (0x00 0x02 | T(st) | 0, a key no E(key) starts with) written
- * after the windows a record updated, so the changelog carries it in order
- * with them; a restore finds the largest one. Without that, a restarted task
- * would start from an earlier stream time, accept again records that were
- * late before the crash, and re-open (and re-emit) windows that had closed.
+ * Stream time survives restarts: at each flush (commit) the node writes it
+ * into its own store under a reserved key (0x00 0x02 | T(st) | 0, a key no
+ * E(key) starts with), last, so the changelog carries it after the windows
+ * it covers; a restore finds the largest one. A restarted task thus resumes
+ * at the stream time of the last commit, which is where its input resumes:
+ * it replays the records after the commit with the lateness decisions they
+ * had. Without that it would start from an earlier stream time, accept again
+ * records that were late before, and re-open (and re-emit) windows that had
+ * closed before the commit.
  *
  * Invariants: a window is updated only while stream time < its end + grace,
  * so after suppression sees stream time pass end + grace (window-
@@ -59,6 +62,24 @@ void rill__window_stream_time_key(GByteArray *out, size_t suffix_len, int64_t st
     rill__wkey_append_time(out, stream_time);
     static const uint8_t zeros[8] = {0};
     g_byte_array_append(out, zeros, (guint)(suffix_len - 8));
+}
+
+rill_err_t rill__window_stream_time_persist(rill__kv_store_t *store, GByteArray *scratch,
+                                           size_t suffix_len, int64_t stream_time,
+                                           int64_t *persisted, rill_error_t **error)
+{
+    if (stream_time == *persisted)
+        return RILL_OK;
+    rill__window_stream_time_key(scratch, suffix_len, stream_time);
+    rill_err_t err =
+        rill__kv_put(store, scratch->data, scratch->len, "", 0, stream_time, error);
+    if (err == RILL_OK && *persisted != INT64_MIN) {
+        rill__window_stream_time_key(scratch, suffix_len, *persisted);
+        err = rill__kv_delete(store, scratch->data, scratch->len, stream_time, NULL, error);
+    }
+    if (err == RILL_OK)
+        *persisted = stream_time;
+    return err;
 }
 
 rill_err_t rill__window_stream_time_load(rill__kv_store_t *store, size_t suffix_len,
@@ -246,24 +267,9 @@ static void wtime_state_free(rill__pnode_t *pnode)
 static rill_err_t wtime_flush(rill__pnode_t *pnode, rill_error_t **error)
 {
     wtime_t *w = pnode->state;
-    return rill__kv_flush(w->store, error);
-}
-
-/* Writes the node's stream time to its store if it moved (after the
- * windows, so that the changelog has them first). */
-static rill_err_t persist_stream_time(wtime_t *w, int64_t timestamp, rill_error_t **error)
-{
-    if (w->stream_time == w->persisted_time)
-        return RILL_OK;
-    rill__window_stream_time_key(w->skey, RILL__WINDOW_SUFFIX_LEN, w->stream_time);
-    rill_err_t err = rill__kv_put(w->store, w->skey->data, w->skey->len, "", 0, timestamp, error);
-    if (err == RILL_OK && w->persisted_time != INT64_MIN) {
-        rill__window_stream_time_key(w->skey, RILL__WINDOW_SUFFIX_LEN, w->persisted_time);
-        err = rill__kv_delete(w->store, w->skey->data, w->skey->len, timestamp, NULL, error);
-    }
-    if (err == RILL_OK)
-        w->persisted_time = w->stream_time;
-    return err;
+    rill_err_t err = rill__window_stream_time_persist(w->store, w->skey, RILL__WINDOW_SUFFIX_LEN,
+                                                      w->stream_time, &w->persisted_time, error);
+    return err == RILL_OK ? rill__kv_flush(w->store, error) : err;
 }
 
 /* floor(a / b) for b > 0. */
@@ -362,7 +368,7 @@ static rill_err_t wtime_process(rill__pnode_t *pnode, const rill_record_t *recor
     }
     if (accepted == 0)
         rill__window_record_late(pnode, config->store, t, w->stream_time);
-    return persist_stream_time(w, t, error);
+    return RILL_OK;
 }
 
 const rill__node_ops_t rill__window_time_ops = {

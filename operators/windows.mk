@@ -20,3 +20,4 @@ check_PROGRAMS += tests/unit/operators/test-suppress
 TESTS += tests/unit/operators/test-suppress
 tests_unit_operators_test_suppress_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_operators_test_suppress_LDADD = $(WINDOW_TEST_LIBS)
+EXTRA_DIST += docs/windows.md

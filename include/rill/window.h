@@ -32,8 +32,9 @@
  *     sessions are deleted downstream: a (key, null) update).
  *
  * Time, grace and lateness (per task, as Kafka Streams): stream time is the
- * largest timestamp the task has seen (and, after a restart, at least the
- * largest window start restored from the store). A window CLOSES when stream
+ * largest timestamp the aggregation has seen in the task (kept in its store
+ * at each commit, so a restarted task resumes at the stream time of its last
+ * commit, where its input resumes). A window CLOSES when stream
  * time >= its end + grace_ms (sessions: last record + inactivity gap +
  * grace). A record all of whose windows are closed is LATE (a session record
  * also when it would extend or merge a closed session): it is dropped,
@@ -46,7 +47,8 @@
  *
  * The result of a windowed aggregation is a table keyed by windowed keys:
  * each record's key is a POINTER value that rill_value_windowed() reads
- * (the grouping key, the window start and end). Without suppression it
+ * (the grouping key, the window start and end); its updates carry the new
+ * aggregate only (no old value). Without suppression it
  * updates as records arrive (one update per window per record with caching
  * off, fewer with the record cache on: statestore.cache.max.bytes). The
  * store is a segmented window store (or a session store), change-logged to
