@@ -68,3 +68,8 @@ bench_eos_group_bench_SOURCES = bench/eos-group-bench.c \
 	tests/integration/kafka-util.c tests/integration/kafka-util.h
 bench_eos_group_bench_CFLAGS = $(AM_CFLAGS) $(RDKAFKA_CFLAGS)
 bench_eos_group_bench_LDADD = $(RDKAFKA_LIBS) $(GLIB_LIBS)
+# global-bench: stream-global-table join vs stream-table join, through the driver (docs/benchmarks.md).
+EXTRA_PROGRAMS += bench/global-bench
+bench_targets += bench/global-bench$(EXEEXT)
+bench_global_bench_SOURCES = bench/global-bench.c
+bench_global_bench_LDADD = librill.la $(GLIB_LIBS)

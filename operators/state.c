@@ -437,6 +437,7 @@ static rill__kv_store_t *open_store(rill__pnode_t *pnode, const char *name, bool
      * and reading them would cost a store read per flushed window */
     entry->store = rill__kv_caching_new(logged, state->cache, forward, ud, segmented == NULL);
     g_ptr_array_add(state->stores, entry);
+    rill__task_store_opened(pnode->task, name, entry->store); /* queryable state */
     return entry->store;
 fail:
     g_free(entry->name);

@@ -322,12 +322,9 @@ static rill_err_t update_window(wtime_t *w, const rill__wagg_config_t *config,
     size_t len = 0;
     if (err == RILL_OK)
         err = rill__serde_serialize(w->value_serde, &out, &w->value_out, &data, &len, error);
-    if (err == RILL_OK) {
-        /* the key buffer was reused by nothing since: rebuild it to be safe */
-        rill__wkey_window(w->skey, key, key_len, start, 0);
+    if (err == RILL_OK) /* w->skey still holds the window's store key */
         err = rill__kv_put(w->store, w->skey->data, w->skey->len, data != NULL ? data : "", len,
                            record->timestamp, error);
-    }
     rill__value_clear(&old);
     rill__value_clear(&out);
     if (old_bytes != NULL)
@@ -479,9 +476,10 @@ rill_grouped_windowed_by_sliding(rill_grouped_t *grouped, const rill_sliding_win
         .size = windows->time_difference_ms,
         .grace = windows->grace_ms,
     };
-    /* a record can still change windows starting up to d before it */
+    /* a record still accepted (t + d + grace > stream time) folds the records
+     * back to t - 2d - 1 (window-sliding.c): keep 3d + grace + 2 */
     if (!resolve_retention(grouped->stream, what, windows->retention_ms,
-                           2 * spec.size + spec.grace + 1, &spec.retention))
+                           3 * spec.size + spec.grace + 2, &spec.retention))
         return NULL;
     return time_windowed_new(grouped, &spec);
 }

@@ -78,6 +78,12 @@ struct rill_app {
     bool closing;
 
     volatile int stop; /* set once: threads leave their loop */
+    /* global tables (runtime/global.h; NULL: none), set by rill_app_start
+     * before the stream threads start, freed by rill_app_destroy after them */
+    struct rill__globals *globals;
+    struct rill__global_thread *global_thread;
+    /* queryable state (runtime/query.c): the stores the tasks have open */
+    struct rill__query_registry *queryable;
     rill__app_metrics_t metrics; /* set up by rill_app_start, before the threads */
     struct state_probe *state_probes; /* one per state, for the rill_app_state gauge */
 };
@@ -92,6 +98,28 @@ void rill__thread_join(rill__thread_t *thread);
  * not had its first assignment yet). Call under app->lock. */
 bool rill__thread_rebalancing(const rill__thread_t *thread);
 void rill__thread_stats(rill__thread_t *thread, rill_app_stats_t *stats);
+
+/* ---- global-thread.c ---- */
+
+typedef struct rill__global_thread rill__global_thread_t;
+/* Bootstraps globals (on the caller's thread), then starts the global
+ * thread that keeps them up to date until app->stop. */
+rill__global_thread_t *rill__global_thread_start(rill_app_t *app, struct rill__globals *globals,
+                                                 rill_error_t **error);
+/* Waits for the global thread (after app->stop) and frees it; NULL: no-op. */
+void rill__global_thread_join(rill__global_thread_t *thread);
+
+/* ---- query.c ---- */
+
+typedef struct rill__query_registry rill__query_registry_t;
+rill__query_registry_t *rill__query_registry_new(void);
+void rill__query_registry_free(rill__query_registry_t *registry);
+/* The rill__task_env_t hooks (store_ud: the registry). */
+void rill__query_store_opened(void *registry, rill_task_t *task, int subtopology,
+                              int32_t partition, const char *name, struct rill__kv_store *store);
+void rill__query_task_closing(void *registry, rill_task_t *task);
+/* Whether application.server is "host:port" (port 0-65535). */
+bool rill__query_server_valid(const char *server);
 
 /* ---- app.c, called by the threads ---- */
 

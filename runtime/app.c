@@ -31,6 +31,7 @@
 #include "common/log.h"
 #include "runtime/app-private.h"
 #include "runtime/config-private.h"
+#include "runtime/global.h"
 #include "runtime/kafka/kafka.h"
 
 #define START_TIMEOUT_MS 30000
@@ -173,6 +174,12 @@ rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
     describe_if_asked(topology, config);
     if (rill_config_validate(config, error) != RILL_OK)
         return NULL;
+    const char *server = rill_config_get(config, RILL_CONFIG_APPLICATION_SERVER);
+    if (server != NULL && !rill__query_server_valid(server)) {
+        rill_error_set(error, RILL_ERR_INVALID_CONFIG,
+                       "application.server '%s' is not HOST:PORT (port 0-65535)", server);
+        return NULL;
+    }
     int subs = rill__topology_subtopology_count(topology);
     if (subs <= 0) {
         rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_app_new: the topology has no source");
@@ -204,6 +211,7 @@ rill_app_t *rill_app_new(rill_topology_t *topology, const rill_config_t *config,
     g_cond_init(&app->cond);
     app->state = RILL_APP_CREATED;
     app->metrics.port = -1;
+    app->queryable = rill__query_registry_new();
 
     rill__topology_set_application_id(topology, app->application_id);
     app->source_topics = g_ptr_array_new_with_free_func(g_free);
@@ -505,6 +513,26 @@ rill_err_t rill_app_start(rill_app_t *app, rill_error_t **error)
     RILL_LOG_INFO("runtime.app", "%s: starting %d stream threads against %s", app->application_id,
                   app->num_threads, rill_config_get(app->config, RILL_CONFIG_BOOTSTRAP_SERVERS));
     set_state(app, RILL_APP_REBALANCING);
+    /* global tables: bootstrapped before any task processes a record */
+    if (rill__topology_global_count(app->topology) > 0) {
+        app->globals = rill__globals_new(app->topology, app->state_dir, app->application_id, err);
+        if (app->globals != NULL)
+            app->global_thread = rill__global_thread_start(app, app->globals, err);
+        if (app->global_thread == NULL) {
+            rill_err_t code = rill_error_code(*err);
+            g_mutex_lock(&app->lock);
+            bool closing = app->closing;
+            g_mutex_unlock(&app->lock);
+            if (closing) { /* rill_app_close() interrupted the bootstrap: not a failure */
+                set_state(app, RILL_APP_PENDING_SHUTDOWN);
+                set_state(app, RILL_APP_NOT_RUNNING);
+            } else {
+                fail_start(app, err);
+            }
+            rill_error_destroy(local);
+            return code;
+        }
+    }
     g_mutex_lock(&app->lock);
     app->threads = g_new0(rill__thread_t *, app->num_threads);
     g_mutex_unlock(&app->lock);
@@ -682,6 +710,10 @@ void rill_app_destroy(rill_app_t *app)
             rill__thread_join(app->threads[i]);
         g_free(app->threads);
     }
+    app->stop = 1; /* (set by close already) the global thread outlives the stream threads */
+    rill__global_thread_join(app->global_thread);
+    rill__globals_destroy(app->globals);
+    rill__query_registry_free(app->queryable); /* every task is closed */
     rill_error_destroy(app->error);
     g_ptr_array_free(app->source_topics, TRUE);
     rill_config_destroy(app->config);

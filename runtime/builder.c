@@ -16,6 +16,7 @@
 
 #include <rill/topology.h>
 
+#include "runtime/global.h"
 #include "runtime/node.h"
 #include "runtime/topology-private.h"
 
@@ -36,6 +37,8 @@ struct rill_builder {
     GArray *kept;       /* kept_t */
     GHashTable *names;  /* node name -> node (keys borrowed from nodes) */
     GHashTable *topics; /* source topic -> node (keys borrowed) */
+    GPtrArray *globals; /* rill__global_spec_t *, owned (runtime/global.h) */
+    const rill__globals_ops_t *globals_ops;
     rill_error_t *error;
     int next_id;
     bool built;
@@ -49,6 +52,7 @@ RILL_EXPORT rill_builder_t *rill_builder_new(void)
     builder->kept = g_array_new(FALSE, FALSE, sizeof(kept_t));
     builder->names = g_hash_table_new(g_str_hash, g_str_equal);
     builder->topics = g_hash_table_new(g_str_hash, g_str_equal);
+    builder->globals = g_ptr_array_new_with_free_func((GDestroyNotify)rill__global_spec_free);
     return builder;
 }
 
@@ -58,6 +62,7 @@ RILL_EXPORT void rill_builder_destroy(rill_builder_t *builder)
         return;
     g_hash_table_destroy(builder->names);
     g_hash_table_destroy(builder->topics);
+    g_ptr_array_free(builder->globals, TRUE);
     g_ptr_array_free(builder->nodes, TRUE);
     g_ptr_array_free(builder->streams, TRUE);
     for (guint i = 0; i < builder->kept->len; i++) {
@@ -200,6 +205,62 @@ bool rill__topic_name_valid(const char *name)
     return true;
 }
 
+static bool global_topic(const rill_builder_t *builder, const char *topic)
+{
+    for (guint i = 0; i < builder->globals->len; i++)
+        if (strcmp(((rill__global_spec_t *)g_ptr_array_index(builder->globals, i))->topic,
+                   topic) == 0)
+            return true;
+    return false;
+}
+
+rill__global_spec_t *rill__builder_add_global(rill_builder_t *builder, const char *topic,
+                                              const char *name, const rill_serde_t *key_serde,
+                                              const rill_serde_t *value_serde, bool in_memory,
+                                              const rill__globals_ops_t *ops)
+{
+    if (builder->built) {
+        builder_fail(builder, RILL_ERR_INVALID_STATE,
+                     "the builder has built its topology: it takes no more global tables");
+        return NULL;
+    }
+    if (!rill__topic_name_valid(topic)) {
+        builder_fail(builder, RILL_ERR_INVALID_ARG,
+                     "rill_builder_global_table: '%s' is not a valid topic name",
+                     topic != NULL ? topic : "(null)");
+        return NULL;
+    }
+    if (g_hash_table_contains(builder->topics, topic) || global_topic(builder, topic)) {
+        builder_fail(builder, RILL_ERR_EXISTS,
+                     "topic '%s' is already read by another source of this topology", topic);
+        return NULL;
+    }
+    g_autofree char *store =
+        name != NULL ? g_strdup(name)
+                     : g_strdup_printf("%s-STATE-STORE-%010d", topic, builder->next_id++);
+    if (!rill__topic_name_valid(store)) { /* names a directory: keep it a plain name */
+        builder_fail(builder, RILL_ERR_INVALID_ARG,
+                     "global table store name '%s' must be 1-249 of [a-zA-Z0-9._-]", store);
+        return NULL;
+    }
+    for (guint i = 0; i < builder->globals->len; i++)
+        if (strcmp(((rill__global_spec_t *)g_ptr_array_index(builder->globals, i))->store,
+                   store) == 0) {
+            builder_fail(builder, RILL_ERR_EXISTS, "a global store named '%s' exists already",
+                         store);
+            return NULL;
+        }
+    rill__global_spec_t *spec = g_new0(rill__global_spec_t, 1);
+    spec->topic = g_strdup(topic);
+    spec->store = g_steal_pointer(&store);
+    spec->key_serde = key_serde != NULL ? rill_serde_ref(key_serde) : NULL;
+    spec->value_serde = value_serde != NULL ? rill_serde_ref(value_serde) : NULL;
+    spec->in_memory = in_memory;
+    g_ptr_array_add(builder->globals, spec);
+    builder->globals_ops = ops;
+    return spec;
+}
+
 static rill_stream_t *add_source(rill_builder_t *builder, const char *const *topics,
                                  const char *repartition_name, const rill_consumed_t *consumed)
 {
@@ -218,7 +279,7 @@ static rill_stream_t *add_source(rill_builder_t *builder, const char *const *top
         return NULL;
     }
     for (const char *const *t = topics; *t != NULL; t++) {
-        if (g_hash_table_contains(builder->topics, *t)) {
+        if (g_hash_table_contains(builder->topics, *t) || global_topic(builder, *t)) {
             builder_fail(builder, RILL_ERR_EXISTS,
                          "topic '%s' is already read by another source of this topology", *t);
             return NULL;
@@ -431,7 +492,23 @@ RILL_EXPORT rill_topology_t *rill_builder_build(rill_builder_t *builder, rill_er
     g_hash_table_remove_all(builder->topics);
     builder->built = true;
     rill_topology_t *topology = rill__topology_new(nodes, error);
-    if (topology == NULL)
+    if (topology == NULL) {
         rill_error_prefix(error, "building the topology: ");
+        return NULL;
+    }
+    /* global tables: copies, so that the topology may outlive the builder */
+    topology->globals = g_ptr_array_new_with_free_func((GDestroyNotify)rill__global_spec_free);
+    topology->globals_ops = builder->globals_ops;
+    for (guint i = 0; i < builder->globals->len; i++) {
+        const rill__global_spec_t *spec = g_ptr_array_index(builder->globals, i);
+        if (rill__topology_changelog(topology, spec->store) != NULL) {
+            rill_error_set(error, RILL_ERR_EXISTS,
+                           "building the topology: global store '%s' has the name of a state "
+                           "store of the topology", spec->store);
+            rill_topology_destroy(topology);
+            return NULL;
+        }
+        g_ptr_array_add(topology->globals, rill__global_spec_copy(spec));
+    }
     return topology;
 }

@@ -94,6 +94,9 @@ static const key_def_t defs[] = {
      "reason in rill.error* headers."},
     {RILL_CONFIG_METRICS_LISTENER, KIND_STRING, NULL, 0, 0, NULL,
      "HOST:PORT of the Prometheus endpoint (GET /metrics; port 0: any free port); unset: off."},
+    {RILL_CONFIG_APPLICATION_SERVER, KIND_STRING, NULL, 0, 0, NULL,
+     "HOST:PORT where this instance serves queries of its state; other instances learn it "
+     "through the group (rill_app_key_owner). Unset: this instance cannot be named an owner."},
 };
 
 #define N_DEFS (sizeof(defs) / sizeof(defs[0]))

@@ -20,6 +20,7 @@
 
 #include <rill/driver.h>
 
+#include "runtime/global.h"
 #include "runtime/partitioner.h"
 #include "runtime/record-private.h"
 #include "runtime/serde-private.h"
@@ -57,7 +58,11 @@ struct rill_driver {
     GHashTable *changelogs; /* "topic/partition" -> GPtrArray of captured_t * (owned) */
     size_t cache_max_bytes;
     char *state_dir;
+    rill__globals_t *globals; /* global tables' stores (NULL: none); records of their topics go here */
+    const rill__globals_ops_t *globals_ops;
 };
+
+static bool global_topic(const rill_driver_t *driver, const char *topic);
 
 static captured_t *captured_new(const char *topic, int32_t partition, int64_t offset,
                                 const void *key, size_t key_len, const void *value,
@@ -150,7 +155,7 @@ static rill_err_t driver_send(void *ud, const char *topic, int32_t partition, co
     int64_t offset = next_offset(driver, topic, partition);
     captured_t *c = captured_new(topic, partition, offset, key, key_len, value, value_len,
                                  timestamp, headers, header_count);
-    if (rill__topology_subtopology_of(driver->topology, topic) >= 0)
+    if (rill__topology_subtopology_of(driver->topology, topic) >= 0 || global_topic(driver, topic))
         g_queue_push_tail(&driver->pending, captured_copy(c));
     if (g_str_has_suffix(topic, "-changelog") && is_internal(driver, topic)) {
         /* kept for restores, and readable as an output */
@@ -262,6 +267,19 @@ RILL_EXPORT rill_driver_t *rill_driver_new(rill_topology_t *topology,
     driver->state_dir = g_strdup(config->state_dir);
     g_queue_init(&driver->pending);
     rill__topology_set_application_id(topology, driver->application_id);
+    rill_error_t *cause = NULL;
+    driver->globals_ops = rill__topology_globals_ops(topology);
+    if (driver->globals_ops != NULL)
+        driver->globals = driver->globals_ops->open(topology, driver->state_dir,
+                                                    driver->application_id, &cause);
+    if (cause != NULL) {
+        if (error != NULL && *error == NULL)
+            *error = cause;
+        else
+            rill_error_destroy(cause);
+        rill_driver_destroy(driver);
+        return NULL;
+    }
     return driver;
 }
 
@@ -270,6 +288,8 @@ RILL_EXPORT void rill_driver_destroy(rill_driver_t *driver)
     if (driver == NULL)
         return;
     g_hash_table_destroy(driver->tasks);
+    if (driver->globals != NULL) /* after the tasks: their joins read it */
+        driver->globals_ops->close(driver->globals);
     g_hash_table_destroy(driver->outputs);
     g_hash_table_destroy(driver->changelogs);
     g_free(driver->state_dir);
@@ -300,6 +320,7 @@ static rill_task_t *task_for(rill_driver_t *driver, int sub, int32_t partition,
         .changelog_ud = driver,
         .cache_max_bytes = driver->cache_max_bytes,
         .state_dir = driver->state_dir,
+        .globals = driver->globals,
     };
     task = rill__task_new(driver->topology, sub, partition, &env, error);
     if (task != NULL)
@@ -307,8 +328,32 @@ static rill_task_t *task_for(rill_driver_t *driver, int sub, int32_t partition,
     return task;
 }
 
+/* Whether topic feeds a global table. */
+static bool global_topic(const rill_driver_t *driver, const char *topic)
+{
+    const char *const *topics =
+        driver->globals != NULL ? driver->globals_ops->topics(driver->globals) : NULL;
+    for (int i = 0; topics != NULL && topics[i] != NULL; i++)
+        if (strcmp(topics[i], topic) == 0)
+            return true;
+    return false;
+}
+
 static rill_err_t process_captured(rill_driver_t *driver, const captured_t *c, rill_error_t **error)
 {
+    if (global_topic(driver, c->topic)) { /* a global table's update: at once, no task */
+        rill__raw_record_t raw = {
+            .topic = c->topic,
+            .partition = c->partition,
+            .offset = c->offset,
+            .timestamp = c->timestamp,
+            .key = c->key,
+            .key_len = c->key_len,
+            .value = c->value,
+            .value_len = c->value_len,
+        };
+        return driver->globals_ops->apply(driver->globals, &raw, error);
+    }
     int sub = rill__topology_subtopology_of(driver->topology, c->topic);
     if (sub < 0)
         return rill_error_set(error, RILL_ERR_NOT_FOUND, "the topology reads no topic '%s'",
@@ -345,7 +390,7 @@ RILL_EXPORT rill_err_t rill_driver_pipe(rill_driver_t *driver, const char *topic
 {
     if (driver == NULL || topic == NULL || input == NULL)
         return rill_error_set(error, RILL_ERR_INVALID_ARG, "rill_driver_pipe: NULL argument");
-    if (rill__topology_subtopology_of(driver->topology, topic) < 0)
+    if (rill__topology_subtopology_of(driver->topology, topic) < 0 && !global_topic(driver, topic))
         return rill_error_set(error, RILL_ERR_NOT_FOUND, "the topology reads no topic '%s'", topic);
     int32_t partition = input->partition;
     if (partition < 0)

@@ -655,10 +655,19 @@ rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error)
     return RILL_OK;
 }
 
+void rill__task_store_opened(rill_task_t *task, const char *name, struct rill__kv_store *store)
+{
+    if (task->env.store_opened != NULL)
+        task->env.store_opened(task->env.store_ud, task, task->sub->id, task->partition, name,
+                               store);
+}
+
 void rill__task_destroy(rill_task_t *task)
 {
     if (task == NULL)
         return;
+    if (task->env.task_closing != NULL) /* no query reads its stores from here on */
+        task->env.task_closing(task->env.store_ud, task);
     for (guint i = task->initialized; i-- > 0;) {
         rill__pnode_t *pnode = &task->pnodes[i];
         if (pnode->node->ops->state_free != NULL)

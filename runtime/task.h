@@ -25,6 +25,8 @@
 
 typedef struct rill_task rill_task_t;
 typedef struct rill_topology rill_topology_t;
+struct rill__kv_store; /* stores/kv.h */
+struct rill__globals;  /* runtime/global.h */
 
 /* A record header, borrowed. */
 typedef struct rill__header {
@@ -87,6 +89,17 @@ typedef struct rill__task_env {
     void *changelog_ud;
     /* statestore.cache.max.bytes of each task's record cache; 0 = caching off. */
     size_t cache_max_bytes;
+    /* The global stores (runtime/global.h) the joins with global tables read;
+     * NULL = the topology has none. Borrowed for the task's life. */
+    struct rill__globals *globals;
+    /* Queryable state (runtime/query.c): told of each store a task opened
+     * (restored; store is the top layer) and of each task about to close
+     * (before its stores close; it may wait for reads in progress). NULL =
+     * nobody listens (the test driver). */
+    void (*store_opened)(void *ud, rill_task_t *task, int subtopology, int32_t partition,
+                         const char *name, struct rill__kv_store *store);
+    void (*task_closing)(void *ud, rill_task_t *task);
+    void *store_ud;
 } rill__task_env_t;
 
 /* Parses an error-handler setting for the app config: "fail" / "log-and-fail",
@@ -146,6 +159,9 @@ void *rill__task_state(const rill_task_t *task);
 void rill__task_set_state(rill_task_t *task, void *state,
                           rill_err_t (*flush)(void *state, rill_error_t **error),
                           void (*free_fn)(void *state));
+/* A state store of the task was opened and restored (operators/state.c):
+ * tells env.store_opened. store: the top layer, borrowed until the task closes. */
+void rill__task_store_opened(rill_task_t *task, const char *name, struct rill__kv_store *store);
 /* Marks the task as closing dirty (a crash, a failure): rill__task_destroy
  * then drops what its caches hold and what was not committed instead of
  * writing it out (the state it leaves must be restored). */

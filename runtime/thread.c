@@ -810,6 +810,10 @@ rill__thread_t *rill__thread_start(rill_app_t *app, int index, rill_error_t **er
     thread->env.default_value_serde = app->default_value_serde;
     thread->env.changelog_read = rill__kafka_changelog_read; /* state stores */
     thread->env.changelog_ud = app->config;
+    thread->env.globals = app->globals;       /* global tables' stores (NULL: none) */
+    thread->env.store_opened = rill__query_store_opened; /* stores rill_app_store() reads */
+    thread->env.task_closing = rill__query_task_closing;
+    thread->env.store_ud = app->queryable;
     thread->env.cache_max_bytes =
         (size_t)rill__config_int(app->config, RILL_CONFIG_CACHE_MAX_BYTES) /
         (size_t)app->num_threads;

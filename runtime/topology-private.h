@@ -28,6 +28,8 @@ struct rill_topology {
     char *application_id;
     char **internal_topics; /* NULL-terminated, borrowed from the sink nodes and changelogs */
     GPtrArray *changelogs;  /* rill__changelog_spec_t *, owned: one per state store */
+    GPtrArray *globals;     /* rill__global_spec_t *, owned: global tables (runtime/global.h) */
+    const struct rill__globals_ops *globals_ops; /* their store set's entry points (static) */
 };
 
 /* The changelog topic of a state store and the sub-topology that writes it. */

@@ -16,6 +16,7 @@
 #include <rill/topology.h>
 
 #include "runtime/task.h"
+#include "runtime/global.h"
 #include "runtime/topology-private.h"
 
 char *rill__repartition_topic(const char *application_id, const char *name)
@@ -181,6 +182,8 @@ RILL_EXPORT void rill_topology_destroy(rill_topology_t *topology)
     g_free(topology->internal_topics);
     if (topology->changelogs != NULL)
         g_ptr_array_free(topology->changelogs, TRUE);
+    if (topology->globals != NULL)
+        g_ptr_array_free(topology->globals, TRUE);
     g_free(topology->application_id);
     g_ptr_array_free(topology->nodes, TRUE);
     g_free(topology);
@@ -353,6 +356,12 @@ static void describe_text(GString *out, const rill_topology_t *topology)
         }
         g_string_append(out, "\n");
     }
+    /* global tables: no node, no task; one store per instance (runtime/global.h) */
+    for (guint i = 0; topology->globals != NULL && i < topology->globals->len; i++) {
+        const struct rill_global_table *spec = g_ptr_array_index(topology->globals, i);
+        g_string_append_printf(out, "   Global store: %s (topic: %s)\n", spec->store,
+                               spec->topic);
+    }
 }
 
 /* A DOT id: the name quoted, with quotes and backslashes escaped. */
@@ -427,6 +436,23 @@ static void describe_dot(GString *out, const rill_topology_t *topology)
             dot_id(out, "topic:", topic);
             g_string_append(out, ";\n");
         }
+    }
+    /* global tables: their topic feeds a store outside every sub-topology */
+    for (guint i = 0; topology->globals != NULL && i < topology->globals->len; i++) {
+        const struct rill_global_table *spec = g_ptr_array_index(topology->globals, i);
+        g_string_append(out, "  ");
+        dot_id(out, "topic:", spec->topic);
+        g_string_append(out, " [shape=ellipse, label=");
+        dot_id(out, "", spec->topic);
+        g_string_append(out, "];\n  ");
+        dot_id(out, "global:", spec->store);
+        g_string_append(out, " [shape=cylinder, label=");
+        dot_id(out, "global store ", spec->store);
+        g_string_append(out, "];\n  ");
+        dot_id(out, "topic:", spec->topic);
+        g_string_append(out, " -> ");
+        dot_id(out, "global:", spec->store);
+        g_string_append(out, ";\n");
     }
     g_hash_table_destroy(topics);
     g_string_append(out, "}\n");

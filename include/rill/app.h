@@ -79,8 +79,9 @@ RILL_EXPORT rill_err_t rill_app_set_state_listener(rill_app_t *app,
                                                    void *user_data, rill_error_t **error);
 
 /* Checks the source topics (they must exist; those of one sub-topology must
- * have the same partition count), creates the internal topics, and starts
- * the stream threads. Returns once the threads run; their group membership
+ * have the same partition count), creates the internal topics, bootstraps
+ * the global tables (rill/global.h: reads their topics to the end, while
+ * the state is REBALANCING) and starts the stream threads. Returns once the threads run; their group membership
  * and tasks follow (state REBALANCING, then RUNNING). On failure the app
  * goes to ERROR and the error says why. Only from CREATED. */
 RILL_EXPORT rill_err_t rill_app_start(rill_app_t *app, rill_error_t **error);

@@ -54,6 +54,8 @@ typedef struct rill_config rill_config_t;
 /* HOST:PORT where the app serves Prometheus metrics at GET /metrics (port 0:
  * any free port, see rill_app_metrics_port()); unset: no metrics endpoint. */
 #define RILL_CONFIG_METRICS_LISTENER "metrics.listener"
+/* host:port where this instance answers queries of its state (rill/query.h) */
+#define RILL_CONFIG_APPLICATION_SERVER "application.server"
 
 /* A new config holding only defaults (transfer full; rill_config_destroy). */
 RILL_EXPORT rill_config_t *rill_config_new(void);

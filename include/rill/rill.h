@@ -14,10 +14,12 @@
 #include <rill/processor.h>
 #include <rill/table.h>
 #include <rill/window.h>
+#include <rill/global.h>
 #include <rill/store.h>
 #include <rill/driver.h>
 #include <rill/config.h>
 #include <rill/app.h>
+#include <rill/query.h>
 
 RILL_BEGIN_DECLS
 

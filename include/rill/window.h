@@ -116,7 +116,8 @@ static inline rill_time_windows_t rill_time_windows_of_size(int64_t size_ms, int
 typedef struct rill_sliding_windows {
     int64_t time_difference_ms; /* > 0: the largest time between two records of one window */
     int64_t grace_ms;           /* >= 0 */
-    int64_t retention_ms;       /* 0 = max(time_difference + grace, 1 day) */
+    int64_t retention_ms;       /* 0 = max(3 * time_difference + grace + 2, 1 day);
+                                 * else at least that (the records a late one needs) */
 } rill_sliding_windows_t;
 
 /* Session windows (Kafka Streams' SessionWindows). */

@@ -174,5 +174,10 @@ char *rill__kafka_client_id(const rill_config_t *config, const char *role, int i
         base = rill_config_get(config, RILL_CONFIG_APPLICATION_ID);
     if (index < 0)
         return g_strdup_printf("%s-%s", base, role);
+    /* stream threads' consumers carry application.server to the other
+     * instances through the group coordinator (runtime/query.c) */
+    const char *server = rill_config_get(config, RILL_CONFIG_APPLICATION_SERVER);
+    if (server != NULL && *server != '\0' && strcmp(role, "consumer") == 0)
+        return g_strdup_printf("%s-StreamThread-%d-%s@%s", base, index + 1, role, server);
     return g_strdup_printf("%s-StreamThread-%d-%s", base, index + 1, role);
 }
