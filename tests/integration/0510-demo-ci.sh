@@ -9,7 +9,8 @@
 command -v setsid >/dev/null || { echo "SKIP: setsid is missing"; exit 77; }
 py=/usr/bin/python3
 export TMPDIR=$TEST_TMP
-"$RILL_SRCDIR/scripts/demo.sh" --ci --build-dir "$RILL_BUILDDIR" >"$TEST_TMP/demo.out" 2>&1
+# (bounded below run-bounded's 300 s, so that the demo's own cleanup always runs)
+timeout 200 "$RILL_SRCDIR/scripts/demo.sh" --ci --build-dir "$RILL_BUILDDIR" >"$TEST_TMP/demo.out" 2>&1
 status=$?
 cat "$TEST_TMP/demo.out"
 [ "$status" -eq 0 ] || fail "demo.sh --ci exited with $status"
