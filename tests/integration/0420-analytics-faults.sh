@@ -28,7 +28,11 @@ start_cluster users:$P clicks:$P region-stats:$P user-sessions:$P clicks.dead-le
 lines=$(wc -l <"$TEST_TMP/clicks")
 
 APP=$RILL_BUILDDIR/examples/analytics
-args=(-b "$BOOTSTRAP" --application-id an-0420 --state-dir "$TEST_TMP/state" --threads 2
+# One stream thread: with two, a thread starved of CPU (a loaded machine) lets the
+# other push its tasks' event time ahead of the grace period, and the starved
+# one's records then arrive late and are dropped (by design); one consumer keeps
+# the partitions within a fetch of each other. 0421 runs two instances.
+args=(-b "$BOOTSTRAP" --application-id an-0420 --state-dir "$TEST_TMP/state" --threads 1
     --grace-ms "$grace" -c commit.interval.ms=500 -c consumer.max.partition.fetch.bytes=65536
     -c consumer.session.timeout.ms=6000)
 produce_lines users "$TEST_TMP/users"
