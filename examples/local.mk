@@ -5,3 +5,4 @@ examples_event_router_SOURCES = examples/event-router.c
 examples_event_router_LDADD = librill.la
 include examples/stateful.mk
 include examples/revenue.mk
+include examples/analytics.mk

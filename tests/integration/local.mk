@@ -9,3 +9,4 @@ include tests/integration/stores.mk
 include tests/integration/tools.mk
 include tests/integration/stateful.mk
 include tests/integration/partition-group.mk
+include tests/integration/demo.mk
