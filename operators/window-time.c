@@ -266,10 +266,16 @@ static void wtime_state_free(rill__pnode_t *pnode)
 
 static rill_err_t wtime_flush(rill__pnode_t *pnode, rill_error_t **error)
 {
+    return rill__kv_flush(((wtime_t *)pnode->state)->store, error);
+}
+
+/* The stream time, once what the flush above produced is acknowledged
+ * (rill__window_stream_time_persist). */
+static rill_err_t wtime_flush_marks(rill__pnode_t *pnode, rill_error_t **error)
+{
     wtime_t *w = pnode->state;
-    rill_err_t err = rill__window_stream_time_persist(w->store, w->skey, RILL__WINDOW_SUFFIX_LEN,
-                                                      w->stream_time, &w->persisted_time, error);
-    return err == RILL_OK ? rill__kv_flush(w->store, error) : err;
+    return rill__window_stream_time_persist(w->store, w->skey, RILL__WINDOW_SUFFIX_LEN,
+                                            w->stream_time, &w->persisted_time, error);
 }
 
 /* floor(a / b) for b > 0. */
@@ -374,6 +380,7 @@ const rill__node_ops_t rill__window_time_ops = {
     .init = wtime_init,
     .state_free = wtime_state_free,
     .flush = wtime_flush,
+    .flush_marks = wtime_flush_marks,
     .config_free = rill__wagg_config_free,
     .stateful = true,
 };
