@@ -15,10 +15,12 @@
  * (at once with caching off), which goes downstream as a table update
  * (rill__change_t) whose key is a windowed key (window-private.h).
  *
- * Stream time survives restarts: at each flush (commit) the node writes it
- * into its own store under a reserved key (0x00 0x02 | T(st) | 0, a key no
- * E(key) starts with), last, so the changelog carries it after the windows
- * it covers; a restore finds the largest one. A restarted task thus resumes
+ * Stream time survives restarts: at each commit the node writes it into its
+ * own store under a reserved key (0x00 0x02 | T(st) | 0, a key no E(key)
+ * starts with) in the commit's second phase (flush_marks, runtime/node.h),
+ * once everything the stores' flush produced (windows, the suppression
+ * buffer's changelog, output) is acknowledged, so a restore that sees it has
+ * every write it covers; a restore finds the largest one. A restarted task thus resumes
  * at the stream time of the last commit, which is where its input resumes:
  * it replays the records after the commit with the lateness decisions they
  * had. Without that it would start from an earlier stream time, accept again
