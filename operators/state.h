@@ -14,9 +14,10 @@
  * (persistent stores with a valid checkpoint) or from offset 0 (the local
  * store wiped first), to the changelog's end, through env.changelog_read,
  * in batches of RILL__RESTORE_BATCH_DEFAULT records, progress logged.
- * rill__task_flush flushes the nodes (their caches forward downstream) and
- * then the store set: every store flushed, then .checkpoint written with
- * each persistent store's next changelog offset (end of restore + records
+ * rill__task_flush (each of its two phases, runtime/task.h) flushes the
+ * nodes (their caches forward downstream) and then the store set: every
+ * store flushed, then .checkpoint written with each persistent store's next
+ * changelog offset (end of restore + records
  * logged since: one writer per changelog partition). */
 #ifndef RILL_OPERATORS_STATE_H
 #define RILL_OPERATORS_STATE_H

@@ -120,8 +120,14 @@ void rill__window_record_late(rill__pnode_t *pnode, const char *what, int64_t ti
 void rill__window_stream_time_key(GByteArray *out, size_t suffix_len, int64_t stream_time);
 /* Writes stream_time under the reserved key (and deletes the one of
  * *persisted) if it moved; *persisted is then stream_time. Called by the
- * aggregations' flush, before the store's flush: the cache writes the key
- * after the windows written before it, so a restore that sees it has them. */
+ * aggregations' flush_marks (runtime/node.h), after the stores' flush and
+ * once all it produced is acknowledged, so that a restore that sees the key
+ * has every write it covers: the windows (same changelog) and what went to
+ * other topics (the suppression buffer's changelog, the output). Written
+ * with the windows instead, a kill before the other changelogs were
+ * acknowledged restored a stream time that dropped the replayed records as
+ * late while their updates had not reached the suppression buffer: emitted
+ * counts below the truth. */
 rill_err_t rill__window_stream_time_persist(rill__kv_store_t *store, GByteArray *scratch,
                                            size_t suffix_len, int64_t stream_time,
                                            int64_t *persisted, rill_error_t **error);

@@ -159,10 +159,16 @@ static void wsession_state_free(rill__pnode_t *pnode)
 
 static rill_err_t wsession_flush(rill__pnode_t *pnode, rill_error_t **error)
 {
+    return rill__kv_flush(((wsession_t *)pnode->state)->store, error);
+}
+
+/* The stream time, once what the flush above produced is acknowledged
+ * (rill__window_stream_time_persist). */
+static rill_err_t wsession_flush_marks(rill__pnode_t *pnode, rill_error_t **error)
+{
     wsession_t *w = pnode->state;
-    rill_err_t err = rill__window_stream_time_persist(w->store, w->skey, RILL__SESSION_SUFFIX_LEN,
-                                                      w->stream_time, &w->persisted_time, error);
-    return err == RILL_OK ? rill__kv_flush(w->store, error) : err;
+    return rill__window_stream_time_persist(w->store, w->skey, RILL__SESSION_SUFFIX_LEN,
+                                            w->stream_time, &w->persisted_time, error);
 }
 
 typedef struct session {
@@ -379,6 +385,7 @@ const rill__node_ops_t rill__window_session_ops = {
     .init = wsession_init,
     .state_free = wsession_state_free,
     .flush = wsession_flush,
+    .flush_marks = wsession_flush_marks,
     .config_free = rill__wagg_config_free,
     .stateful = true,
 };

@@ -187,10 +187,16 @@ static void wslide_state_free(rill__pnode_t *pnode)
 
 static rill_err_t wslide_flush(rill__pnode_t *pnode, rill_error_t **error)
 {
+    return rill__kv_flush(((wslide_t *)pnode->state)->store, error);
+}
+
+/* The stream time, once what the flush above produced is acknowledged
+ * (rill__window_stream_time_persist). */
+static rill_err_t wslide_flush_marks(rill__pnode_t *pnode, rill_error_t **error)
+{
     wslide_t *w = pnode->state;
-    rill_err_t err = rill__window_stream_time_persist(w->store, w->skey, RILL__WINDOW_SUFFIX_LEN,
-                                                      w->stream_time, &w->persisted_time, error);
-    return err == RILL_OK ? rill__kv_flush(w->store, error) : err;
+    return rill__window_stream_time_persist(w->store, w->skey, RILL__WINDOW_SUFFIX_LEN,
+                                            w->stream_time, &w->persisted_time, error);
 }
 
 static void set_tagged(wslide_t *w, uint8_t tag, const void *key, size_t key_len)
@@ -398,6 +404,7 @@ const rill__node_ops_t rill__window_sliding_ops = {
     .init = wslide_init,
     .state_free = wslide_state_free,
     .flush = wslide_flush,
+    .flush_marks = wslide_flush_marks,
     .config_free = rill__wagg_config_free,
     .stateful = true,
 };

@@ -15,10 +15,12 @@
  * (at once with caching off), which goes downstream as a table update
  * (rill__change_t) whose key is a windowed key (window-private.h).
  *
- * Stream time survives restarts: at each flush (commit) the node writes it
- * into its own store under a reserved key (0x00 0x02 | T(st) | 0, a key no
- * E(key) starts with), last, so the changelog carries it after the windows
- * it covers; a restore finds the largest one. A restarted task thus resumes
+ * Stream time survives restarts: at each commit the node writes it into its
+ * own store under a reserved key (0x00 0x02 | T(st) | 0, a key no E(key)
+ * starts with) in the commit's second phase (flush_marks, runtime/node.h),
+ * once everything the stores' flush produced (windows, the suppression
+ * buffer's changelog, output) is acknowledged, so a restore that sees it has
+ * every write it covers; a restore finds the largest one. A restarted task thus resumes
  * at the stream time of the last commit, which is where its input resumes:
  * it replays the records after the commit with the lateness decisions they
  * had. Without that it would start from an earlier stream time, accept again
@@ -266,10 +268,16 @@ static void wtime_state_free(rill__pnode_t *pnode)
 
 static rill_err_t wtime_flush(rill__pnode_t *pnode, rill_error_t **error)
 {
+    return rill__kv_flush(((wtime_t *)pnode->state)->store, error);
+}
+
+/* The stream time, once what the flush above produced is acknowledged
+ * (rill__window_stream_time_persist). */
+static rill_err_t wtime_flush_marks(rill__pnode_t *pnode, rill_error_t **error)
+{
     wtime_t *w = pnode->state;
-    rill_err_t err = rill__window_stream_time_persist(w->store, w->skey, RILL__WINDOW_SUFFIX_LEN,
-                                                      w->stream_time, &w->persisted_time, error);
-    return err == RILL_OK ? rill__kv_flush(w->store, error) : err;
+    return rill__window_stream_time_persist(w->store, w->skey, RILL__WINDOW_SUFFIX_LEN,
+                                            w->stream_time, &w->persisted_time, error);
 }
 
 /* floor(a / b) for b > 0. */
@@ -374,6 +382,7 @@ const rill__node_ops_t rill__window_time_ops = {
     .init = wtime_init,
     .state_free = wtime_state_free,
     .flush = wtime_flush,
+    .flush_marks = wtime_flush_marks,
     .config_free = rill__wagg_config_free,
     .stateful = true,
 };

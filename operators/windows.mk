@@ -21,3 +21,7 @@ TESTS += tests/unit/operators/test-suppress
 tests_unit_operators_test_suppress_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_operators_test_suppress_LDADD = $(WINDOW_TEST_LIBS)
 EXTRA_DIST += docs/windows.md
+check_PROGRAMS += tests/unit/operators/test-window-commit
+TESTS += tests/unit/operators/test-window-commit
+tests_unit_operators_test_window_commit_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_operators_test_window_commit_LDADD = $(WINDOW_TEST_LIBS)

@@ -47,6 +47,11 @@ typedef struct rill__node_ops {
     /* Optional: writes out what the node buffers (caches, stores), before
      * the task's offsets are committed (rill__task_flush). */
     rill_err_t (*flush)(rill__pnode_t *pnode, rill_error_t **error);
+    /* Optional: writes what claims that the first flush is complete (a
+     * windowed aggregation's stream time), once everything that flush
+     * produced is acknowledged (rill__task_flush_marks); the task's stores
+     * are flushed again after it. */
+    rill_err_t (*flush_marks)(rill__pnode_t *pnode, rill_error_t **error);
     /* Frees node->config when the topology goes. */
     void (*config_free)(void *config);
     /* The node's stores (node->stores) are state stores the task creates

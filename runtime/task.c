@@ -631,22 +631,27 @@ rill_err_t rill__task_punctuate(rill_task_t *task, int64_t wall_ms, rill_error_t
     return punctuate(task, task->stream_time, wall_ms, error);
 }
 
-rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error)
+/* Calls each node's flush (marks false) or flush_marks (true), then flushes the stores. */
+static rill_err_t flush_phase(rill_task_t *task, bool marks, rill_error_t **error)
 {
     /* parents first: what a parent's flush forwards reaches its children
      * before they flush in turn */
+    bool any = !marks;
     for (guint i = 0; i < task->initialized; i++) {
         rill__pnode_t *pnode = &task->pnodes[i];
-        if (pnode->node->ops->flush == NULL)
+        rill_err_t (*flush)(rill__pnode_t *, rill_error_t **) =
+            marks ? pnode->node->ops->flush_marks : pnode->node->ops->flush;
+        if (flush == NULL)
             continue;
+        any = true;
         task->failed_node = NULL;
-        rill_err_t err = pnode->node->ops->flush(pnode, error);
+        rill_err_t err = flush(pnode, error);
         if (err != RILL_OK) {
             rill_error_prefix(error, "task %s: flushing %s: ", task->id, pnode->node->name);
             return err;
         }
     }
-    if (task->state_flush != NULL) {
+    if (any && task->state_flush != NULL) {
         rill_err_t err = task->state_flush(task->state, error);
         if (err != RILL_OK) {
             rill_error_prefix(error, "task %s: flushing its stores: ", task->id);
@@ -654,6 +659,22 @@ rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error)
         }
     }
     return RILL_OK;
+}
+
+rill_err_t rill__task_flush_stores(rill_task_t *task, rill_error_t **error)
+{
+    return flush_phase(task, false, error);
+}
+
+rill_err_t rill__task_flush_marks(rill_task_t *task, rill_error_t **error)
+{
+    return flush_phase(task, true, error);
+}
+
+rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error)
+{
+    rill_err_t err = rill__task_flush_stores(task, error);
+    return err == RILL_OK ? rill__task_flush_marks(task, error) : err;
 }
 
 void rill__task_store_opened(rill_task_t *task, const char *name, struct rill__kv_store *store)

@@ -152,7 +152,14 @@ rill_err_t rill__task_process(rill_task_t *task, const rill__raw_record_t *recor
                               rill_error_t **error);
 /* Fires due punctuators (stream time and wall clock). */
 rill_err_t rill__task_punctuate(rill_task_t *task, int64_t wall_ms, rill_error_t **error);
-/* Flushes what the task buffers (caches, stores) before its offsets are committed. */
+/* Flushes what the task buffers (caches, stores) before its offsets are
+ * committed, in two phases: rill__task_flush_stores (the nodes' flush, then
+ * the stores), and, once the producer has acknowledged everything that
+ * produced, rill__task_flush_marks (the nodes' flush_marks, e.g. a windowed
+ * aggregation's stream time, then the stores again, when any node has one).
+ * rill__task_flush runs both back to back (for a synchronous sink). */
+rill_err_t rill__task_flush_stores(rill_task_t *task, rill_error_t **error);
+rill_err_t rill__task_flush_marks(rill_task_t *task, rill_error_t **error);
 rill_err_t rill__task_flush(rill_task_t *task, rill_error_t **error);
 /* The env the task was made with (borrowed for the task's life). */
 const rill__task_env_t *rill__task_env(const rill_task_t *task);

@@ -5,11 +5,15 @@
  * The loop: poll records → route each to its task by (topic → sub-topology,
  * partition) → rill__task_process() runs it depth-first through the
  * sub-topology, whose sinks send through this thread's producer → every
- * commit.interval.ms, commit. A commit is: rill__task_flush() on every task,
- * then wait until the producer has every record acknowledged, then commit
- * the offset after the last processed record of each input partition. Since
- * offsets are committed only after what the records produced is durable,
- * a crash loses nothing; it may only repeat records (at-least-once).
+ * commit.interval.ms, commit. A commit is: rill__task_flush_stores() on
+ * every task, wait until the producer has every record acknowledged, then
+ * rill__task_flush_marks() on every task (a windowed aggregation's stream
+ * time: it must not reach its changelog before what it covers has reached
+ * every other topic, or a restart drops the replayed records as late while
+ * their updates are lost), wait again, then commit the offset after the last
+ * processed record of each input partition. Since offsets are committed only
+ * after what the records produced is durable, a crash loses nothing; it may
+ * only repeat records (at-least-once).
  *
  * Exactly-once (processing.guarantee=exactly_once_v2, KIP-447): the
  * producer is transactional (producer.c) and the consumer reads
@@ -458,33 +462,11 @@ static void set_rebalancing(rill__thread_t *thread, bool rebalancing)
 
 /* ---- commit ------------------------------------------------------------ */
 
-/* Flushes the tasks, waits for the producer, commits. */
-static rill_err_t commit(rill__thread_t *thread, rill_error_t **error)
+/* Waits until the producer has acknowledged everything sent. Bounded:
+ * librdkafka fails what it cannot deliver within message.timeout.ms, and a
+ * stopping app waits at most 30 s. */
+static rill_err_t wait_producer(rill__thread_t *thread, rill_error_t **error)
 {
-    GHashTableIter it;
-    gpointer k, v;
-    bool dirty = false;
-    g_hash_table_iter_init(&it, thread->slots);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        slot_t *slot = v;
-        rill_err_t rc = rill__task_flush(slot->task, error);
-        if (rc) {
-            rill_error_prefix(error, "flushing task %s: ", rill__task_id(slot->task));
-            return rc;
-        }
-        for (guint i = 0; i < slot->inputs->len; i++) {
-            input_t *in = &g_array_index(slot->inputs, input_t, i);
-            if (in->next_offset >= 0 && in->next_offset != in->committed)
-                dirty = true;
-        }
-    }
-    if (!dirty && !(thread->exactly_once && rill__kproducer_txn_open(thread->producer)))
-        return RILL_OK;
-    int64_t start_us = thread->m_commit_latency ? rill__clock_mono_us() : 0;
-    /* Everything produced must be acknowledged before the offsets move.
-     * Bounded: librdkafka fails what it cannot deliver within
-     * message.timeout.ms, and a stopping app waits at most 30 s.
-     * (Exactly-once: committing the transaction flushes the producer.) */
     int64_t deadline = rill__clock_mono_ms() + 30000;
     while (!thread->exactly_once) {
         rill_error_t *ferr = NULL;
@@ -507,6 +489,46 @@ static rill_err_t commit(rill__thread_t *thread, rill_error_t **error)
                                   "stopping; offsets not committed",
                                   thread->name);
     }
+    return RILL_OK;
+}
+
+/* Flushes the tasks' stores, waits for the producer, flushes their marks
+ * (stream times), waits again, commits. */
+static rill_err_t commit(rill__thread_t *thread, rill_error_t **error)
+{
+    GHashTableIter it;
+    gpointer k, v;
+    bool dirty = false;
+    g_hash_table_iter_init(&it, thread->slots);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        slot_t *slot = v;
+        rill_err_t rc = rill__task_flush_stores(slot->task, error);
+        if (rc) {
+            rill_error_prefix(error, "flushing task %s: ", rill__task_id(slot->task));
+            return rc;
+        }
+        for (guint i = 0; i < slot->inputs->len; i++) {
+            input_t *in = &g_array_index(slot->inputs, input_t, i);
+            if (in->next_offset >= 0 && in->next_offset != in->committed)
+                dirty = true;
+        }
+    }
+    if (!dirty && !(thread->exactly_once && rill__kproducer_txn_open(thread->producer)))
+        return RILL_OK;
+    int64_t start_us = thread->m_commit_latency ? rill__clock_mono_us() : 0;
+    /* Everything produced must be acknowledged before the marks are written,
+     * and they before the offsets move. */
+    rill_err_t rc = wait_producer(thread, error);
+    g_hash_table_iter_init(&it, thread->slots);
+    while (rc == RILL_OK && g_hash_table_iter_next(&it, &k, &v)) {
+        slot_t *slot = v;
+        if ((rc = rill__task_flush_marks(slot->task, error)) != RILL_OK)
+            rill_error_prefix(error, "flushing task %s: ", rill__task_id(slot->task));
+    }
+    if (rc == RILL_OK)
+        rc = wait_producer(thread, error);
+    if (rc != RILL_OK)
+        return rc;
     g_array_set_size(thread->commit_tps, 0);
     g_hash_table_iter_init(&it, thread->slots);
     while (g_hash_table_iter_next(&it, &k, &v)) {
@@ -521,7 +543,7 @@ static rill_err_t commit(rill__thread_t *thread, rill_error_t **error)
     }
     const rill__tp_t *tps = (const rill__tp_t *)thread->commit_tps->data;
     int n = (int)thread->commit_tps->len;
-    rill_err_t rc = thread->exactly_once
+    rc = thread->exactly_once
                         ? rill__kproducer_txn_commit(thread->producer, thread->consumer, tps, n,
                                                      error)
                         : rill__kconsumer_commit(thread->consumer, tps, n, error);
