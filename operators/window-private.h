@@ -136,4 +136,14 @@ rill_err_t rill__window_stream_time_persist(rill__kv_store_t *store, GByteArray 
 rill_err_t rill__window_stream_time_load(rill__kv_store_t *store, size_t suffix_len,
                                          int64_t *stream_time, rill_error_t **error);
 
+
+/* The update of a window the store's cache flushed (new, old serialized), as a
+ * table update downstream; windowed's key is filled from raw_key (key_serde). */
+rill_err_t rill__window_forward_change(rill__pnode_t *pnode, const rill_serde_t *key_serde,
+                                       const rill_serde_t *value_serde, const void *raw_key,
+                                       size_t raw_key_len, struct rill_windowed *windowed,
+                                       GBytes *new_value, GBytes *old_value, int64_t timestamp,
+                                       rill_wbuf_t *f_key, rill_wbuf_t *f_new, rill_wbuf_t *f_old,
+                                       rill_error_t **error);
+
 #endif /* RILL_OPERATORS_WINDOW_PRIVATE_H */

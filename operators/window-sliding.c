@@ -107,39 +107,10 @@ static rill_err_t wslide_forward(void *ud, const void *skey, size_t skey_len, GB
                                      .key = RILL__VALUE_NULL_INIT};
     windowed.start = rill__wkey_time_get(suffix);
     windowed.end = windowed.start + config->spec.size;
-    rill__change_t change = {RILL__VALUE_NULL_INIT, RILL__VALUE_NULL_INIT};
-    rill_err_t err = rill__serde_deserialize(w->key_serde, w->raw_key->data + 1,
-                                             w->raw_key->len - 1, &windowed.key, &w->f_key, error);
-    gsize len = 0;
-    const void *data;
-    if (err == RILL_OK && new_value != NULL) {
-        data = g_bytes_get_data(new_value, &len);
-        err = rill__serde_deserialize(w->value_serde, data != NULL ? data : "", len,
-                                      &change.new_value, &w->f_new, error);
-    }
-    if (err == RILL_OK && old_value != NULL) {
-        data = g_bytes_get_data(old_value, &len);
-        err = rill__serde_deserialize(w->value_serde, data != NULL ? data : "", len,
-                                      &change.old_value, &w->f_old, error);
-    }
-    if (err == RILL_OK) {
-        rill_record_t record = {
-            .key = RILL__VALUE_NULL_INIT,
-            .value = RILL__VALUE_NULL_INIT,
-            .timestamp = timestamp,
-            .partition = rill__pnode_partition(w->pnode),
-            .offset = -1,
-        };
-        rill__windowed_view(&record.key, &windowed);
-        record.value.type = RILL_VALUE_POINTER;
-        record.value.ptr = &change;
-        record.value.len = sizeof change;
-        err = rill__pnode_forward(w->pnode, &record, error);
-    }
-    rill__value_clear(&windowed.key);
-    rill__value_clear(&change.new_value);
-    rill__value_clear(&change.old_value);
-    return err;
+    return rill__window_forward_change(w->pnode, w->key_serde, w->value_serde, w->raw_key->data + 1,
+                                       w->raw_key->len - 1,
+                                       &windowed, new_value, old_value, timestamp, &w->f_key,
+                                       &w->f_new, &w->f_old, error);
 }
 
 static rill_err_t wslide_init(rill__pnode_t *pnode, rill_error_t **error)

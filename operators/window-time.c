@@ -108,6 +108,49 @@ rill_err_t rill__window_stream_time_load(rill__kv_store_t *store, size_t suffix_
 
 /* ---- shared: config and serdes -------------------------------------------------------- */
 
+/* see window-private.h */
+rill_err_t rill__window_forward_change(rill__pnode_t *pnode, const rill_serde_t *key_serde,
+                                       const rill_serde_t *value_serde, const void *raw_key,
+                                       size_t raw_key_len, struct rill_windowed *windowed,
+                                       GBytes *new_value, GBytes *old_value, int64_t timestamp,
+                                       rill_wbuf_t *f_key, rill_wbuf_t *f_new, rill_wbuf_t *f_old,
+                                       rill_error_t **error)
+{
+    rill__change_t change = {RILL__VALUE_NULL_INIT, RILL__VALUE_NULL_INIT};
+    rill_err_t err = rill__serde_deserialize(key_serde, raw_key, raw_key_len,
+                                             &windowed->key, f_key, error);
+    gsize len = 0;
+    const void *data;
+    if (err == RILL_OK && new_value != NULL) {
+        data = g_bytes_get_data(new_value, &len);
+        err = rill__serde_deserialize(value_serde, data != NULL ? data : "", len,
+                                      &change.new_value, f_new, error);
+    }
+    if (err == RILL_OK && old_value != NULL) {
+        data = g_bytes_get_data(old_value, &len);
+        err = rill__serde_deserialize(value_serde, data != NULL ? data : "", len,
+                                      &change.old_value, f_old, error);
+    }
+    if (err == RILL_OK) {
+        rill_record_t record = {
+            .key = RILL__VALUE_NULL_INIT,
+            .value = RILL__VALUE_NULL_INIT,
+            .timestamp = timestamp,
+            .partition = rill__pnode_partition(pnode),
+            .offset = -1,
+        };
+        rill__windowed_view(&record.key, windowed);
+        record.value.type = RILL_VALUE_POINTER;
+        record.value.ptr = &change;
+        record.value.len = sizeof change;
+        err = rill__pnode_forward(pnode, &record, error);
+    }
+    rill__value_clear(&windowed->key);
+    rill__value_clear(&change.new_value);
+    rill__value_clear(&change.old_value);
+    return err;
+}
+
 void rill__wagg_config_free(void *p)
 {
     rill__wagg_config_t *config = p;
@@ -193,39 +236,9 @@ static rill_err_t wtime_forward(void *ud, const void *skey, size_t skey_len, GBy
                                      .key = RILL__VALUE_NULL_INIT};
     windowed.start = rill__wkey_time_get(suffix);
     windowed.end = windowed.start + config->spec.size;
-    rill__change_t change = {RILL__VALUE_NULL_INIT, RILL__VALUE_NULL_INIT};
-    rill_err_t err = rill__serde_deserialize(w->key_serde, w->raw_key->data, w->raw_key->len,
-                                             &windowed.key, &w->f_key, error);
-    gsize len = 0;
-    const void *data;
-    if (err == RILL_OK && new_value != NULL) {
-        data = g_bytes_get_data(new_value, &len);
-        err = rill__serde_deserialize(w->value_serde, data != NULL ? data : "", len,
-                                      &change.new_value, &w->f_new, error);
-    }
-    if (err == RILL_OK && old_value != NULL) {
-        data = g_bytes_get_data(old_value, &len);
-        err = rill__serde_deserialize(w->value_serde, data != NULL ? data : "", len,
-                                      &change.old_value, &w->f_old, error);
-    }
-    if (err == RILL_OK) {
-        rill_record_t record = {
-            .key = RILL__VALUE_NULL_INIT,
-            .value = RILL__VALUE_NULL_INIT,
-            .timestamp = timestamp,
-            .partition = rill__pnode_partition(w->pnode),
-            .offset = -1,
-        };
-        rill__windowed_view(&record.key, &windowed);
-        record.value.type = RILL_VALUE_POINTER;
-        record.value.ptr = &change;
-        record.value.len = sizeof change;
-        err = rill__pnode_forward(w->pnode, &record, error);
-    }
-    rill__value_clear(&windowed.key);
-    rill__value_clear(&change.new_value);
-    rill__value_clear(&change.old_value);
-    return err;
+    return rill__window_forward_change(w->pnode, w->key_serde, w->value_serde, w->raw_key->data,
+                                       w->raw_key->len, &windowed, new_value, old_value, timestamp,
+                                       &w->f_key, &w->f_new, &w->f_old, error);
 }
 
 static rill_err_t wtime_init(rill__pnode_t *pnode, rill_error_t **error)
